@@ -1,0 +1,17 @@
+"""Settings for the test suite: the same as production, with fast hashing and inline tasks."""
+
+import os
+
+os.environ.setdefault("CUEILLETTE_VAR_DIR", "/tmp/cueillette-test-var")
+
+from config.settings import *  # noqa: E402,F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Tasks run as soon as they are enqueued (after commit), so emails arrive during the test.
+TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend", "QUEUES": ["default", "emails"]}}
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+if not os.environ.get("DATABASE_URL"):
+    DATABASES["default"]["NAME"] = ":memory:"  # noqa: F405
+    DATABASES["default"]["TEST"] = {"NAME": ":memory:"}  # noqa: F405
+API_RATE_LIMIT = 10_000
+LOGGING = {"version": 1, "disable_existing_loggers": False}

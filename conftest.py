@@ -1,0 +1,164 @@
+"""Fixtures shared by every test.
+
+Emails: services send them with ``transaction.on_commit``. Inside an ordinary (transaction-
+wrapped) test, wrap the action in ``django_capture_on_commit_callbacks(execute=True)`` to
+deliver them; ``mailoutbox`` (pytest-django) then holds them. ``smtp_server`` switches Django
+to a real SMTP exchange with an aiosmtpd server on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable, Iterator
+from email import message_from_bytes
+from email.message import Message
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from cueillette.accounts.models import Role, User
+from cueillette.core import tenancy
+from cueillette.core.models import Organization
+from cueillette.core.tests.factories import (
+    CustomerFactory,
+    MembershipFactory,
+    OrganizationFactory,
+    UserFactory,
+)
+
+
+@pytest.fixture
+def org(db: None) -> Organization:
+    return OrganizationFactory(name="Cabinet Lumière", slug="cabinet-lumiere")
+
+
+@pytest.fixture
+def other_org(db: None) -> Organization:
+    return OrganizationFactory(name="Épicerie Voisine", slug="epicerie-voisine")
+
+
+@pytest.fixture
+def tenant(org: Organization) -> Iterator[Organization]:
+    """Make ``org`` the current organization for direct service calls."""
+    with tenancy.tenant_context(org):
+        yield org
+
+
+def _member(org: Organization, role: str) -> User:
+    user = UserFactory()
+    MembershipFactory(organization=org, user=user, role=role)
+    return user
+
+
+@pytest.fixture
+def owner(org: Organization) -> User:
+    return _member(org, Role.OWNER)
+
+
+@pytest.fixture
+def manager(org: Organization) -> User:
+    return _member(org, Role.MANAGER)
+
+
+@pytest.fixture
+def counter(org: Organization) -> User:
+    return _member(org, Role.COUNTER)
+
+
+@pytest.fixture
+def client_for() -> Callable[[User], Client]:
+    def make(user: User) -> Client:
+        c = Client()
+        c.force_login(user)
+        return c
+
+    return make
+
+
+@pytest.fixture
+def owner_client(owner: User, client_for: Callable[[User], Client]) -> Client:
+    return client_for(owner)
+
+
+@pytest.fixture
+def manager_client(manager: User, client_for: Callable[[User], Client]) -> Client:
+    return client_for(manager)
+
+
+@pytest.fixture
+def counter_client(counter: User, client_for: Callable[[User], Client]) -> Client:
+    return client_for(counter)
+
+
+@pytest.fixture
+def customer(org: Organization) -> Any:
+    return CustomerFactory(organization=org)
+
+
+# --------------------------------------------------------------------------- real SMTP
+
+
+class _Sink:
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        msg = message_from_bytes(envelope.content)
+        msg["X-Envelope-To"] = ",".join(envelope.rcpt_tos)
+        self.messages.append(msg)
+        return "250 OK"
+
+
+class SmtpServer:
+    def __init__(self, sink: _Sink, port: int) -> None:
+        self.sink = sink
+        self.port = port
+
+    @property
+    def messages(self) -> list[Message]:
+        return self.sink.messages
+
+    def wait_for(self, count: int = 1, timeout: float = 10.0) -> list[Message]:
+        import time
+
+        deadline = time.monotonic() + timeout
+        while len(self.sink.messages) < count and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(self.sink.messages) >= count, f"expected {count} emails, got {len(self.messages)}"
+        return self.sink.messages
+
+    @staticmethod
+    def body(msg: Message, subtype: str = "plain") -> str:
+        for part in msg.walk():
+            if part.get_content_type() == f"text/{subtype}":
+                payload = part.get_payload(decode=True)
+                assert isinstance(payload, bytes)
+                return payload.decode(part.get_content_charset() or "utf-8")
+        raise AssertionError(f"no text/{subtype} part")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def smtp_server(settings: Any) -> Iterator[SmtpServer]:
+    """A real SMTP server on loopback; Django's SMTP backend delivers to it."""
+    from aiosmtpd.controller import Controller
+
+    sink = _Sink()
+    port = _free_port()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = port
+    settings.EMAIL_USE_TLS = False
+    settings.EMAIL_USE_SSL = False
+    try:
+        yield SmtpServer(sink, port)
+    finally:
+        controller.stop()

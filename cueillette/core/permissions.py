@@ -1,0 +1,35 @@
+"""Roles and what they may do. Views and API call these; the rule lives here once."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Perm(StrEnum):
+    SERVE_CUSTOMERS = "serve_customers"  # find, create, edit customers; record consents
+    EXPORT_BASE = "export_base"
+    MERGE_CUSTOMERS = "merge_customers"
+    EDIT_WORDINGS = "edit_wordings"
+    VIEW_AUDIT = "view_audit"
+    MANAGE_STAFF = "manage_staff"
+    MANAGE_API_KEYS = "manage_api_keys"
+    MANAGE_ORGANIZATION = "manage_organization"
+
+
+ROLE_PERMS: dict[str, frozenset[Perm]] = {
+    "owner": frozenset(Perm),
+    "manager": frozenset(
+        {
+            Perm.SERVE_CUSTOMERS,
+            Perm.EXPORT_BASE,
+            Perm.MERGE_CUSTOMERS,
+            Perm.EDIT_WORDINGS,
+            Perm.MANAGE_API_KEYS,
+        }
+    ),
+    "counter": frozenset({Perm.SERVE_CUSTOMERS}),
+}
+
+
+def role_has(role: str | None, perm: Perm) -> bool:
+    return role is not None and perm in ROLE_PERMS.get(role, frozenset())
