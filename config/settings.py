@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "cueillette.accounts",
     "cueillette.customers",
     "cueillette.public",
+    "cueillette.apikeys",
     "cueillette.web",
 ]
 
