@@ -26,7 +26,7 @@ if not SECRET_KEY:
     if not DEBUG and env_bool("CUEILLETTE_REQUIRE_SECRET", False):
         raise RuntimeError("CUEILLETTE_SECRET_KEY must be set in production")
     # Development/test only: a stable, obviously-insecure key. Production sets the variable.
-    SECRET_KEY = "dev-insecure-" + "x" * 50  # noqa: S105
+    SECRET_KEY = "dev-insecure-" + "x" * 50
 
 ALLOWED_HOSTS = [
     h.strip()
@@ -121,7 +121,7 @@ PASSWORD_HASHERS = [
 ]
 if env_bool("CUEILLETTE_FAST_HASHER"):
     # Tests only: hashing speed is not what they verify.
-    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # noqa: S105
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {
@@ -181,7 +181,9 @@ else:
         "CUEILLETTE_EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend"
     )
     EMAIL_FILE_PATH = str(VAR_DIR / "mail")
-DEFAULT_FROM_EMAIL = os.environ.get("CUEILLETTE_FROM_EMAIL", "Cueillette <noreply@cueillette.local>")
+DEFAULT_FROM_EMAIL = os.environ.get(
+    "CUEILLETTE_FROM_EMAIL", "Cueillette <noreply@cueillette.local>"
+)
 EMAIL_TIMEOUT = 10
 
 CACHES = {

@@ -2,13 +2,18 @@
 
 import os
 
-os.environ.setdefault("CUEILLETTE_VAR_DIR", "/tmp/cueillette-test-var")
+os.environ.setdefault("CUEILLETTE_VAR_DIR", "/tmp/cueillette-test-var")  # noqa: S108
 
-from config.settings import *  # noqa: E402,F403
+from config.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Tasks run as soon as they are enqueued (after commit), so emails arrive during the test.
-TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend", "QUEUES": ["default", "emails"]}}
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks.backends.immediate.ImmediateBackend",
+        "QUEUES": ["default", "emails"],
+    }
+}
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 if not os.environ.get("DATABASE_URL"):
     DATABASES["default"]["NAME"] = ":memory:"  # noqa: F405

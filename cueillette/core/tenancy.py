@@ -91,9 +91,9 @@ class TenantModel(models.Model):
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         org = _current.get()
-        if self.organization_id is None:  # type: ignore[attr-defined]
+        if self.organization_id is None:
             self.organization = current_org()
-        elif org is not None and self.organization_id != org.pk:  # type: ignore[attr-defined]
+        elif org is not None and self.organization_id != org.pk:
             raise NoTenantError("refusing to write a row of another organization")
         super().save(*args, **kwargs)
 

@@ -191,7 +191,9 @@ class ConsentEvent(TenantModel):
                 fields=["organization", "customer", "purpose", "-occurred_at", "-id"],
                 name="consent_latest",
             ),
-            models.Index(fields=["organization", "purpose", "-occurred_at"], name="consent_purpose"),
+            models.Index(
+                fields=["organization", "purpose", "-occurred_at"], name="consent_purpose"
+            ),
         ]
 
     def __str__(self) -> str:

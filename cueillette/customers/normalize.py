@@ -27,7 +27,9 @@ def normalize_email(value: str, field: str = "email") -> str:
     if not value:
         return ""
     if len(value) > 254:
-        raise ServiceError(Code.TOO_LONG, _("email is too long (254 characters at most)"), field=field)
+        raise ServiceError(
+            Code.TOO_LONG, _("email is too long (254 characters at most)"), field=field
+        )
     if "@" not in value:
         raise ServiceError(Code.INVALID_EMAIL, _("email is not valid: missing @"), field=field)
     try:

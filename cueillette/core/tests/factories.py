@@ -43,7 +43,7 @@ class OrganizationFactory(factory.django.DjangoModelFactory):
     language = "fr"
 
     @factory.post_generation
-    def wordings(obj: Organization, create: bool, extracted: Any, **kwargs: Any) -> None:  # noqa: N805
+    def wordings(obj: Organization, create: bool, extracted: Any, **kwargs: Any) -> None:
         if create:
             seed_wordings(obj)
 
@@ -58,7 +58,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.PostGenerationMethodCall("set_password", "correct horse battery")
 
     @factory.post_generation
-    def saved(obj: User, create: bool, extracted: Any, **kwargs: Any) -> None:  # noqa: N805
+    def saved(obj: User, create: bool, extracted: Any, **kwargs: Any) -> None:
         if create:
             obj.save()
 
