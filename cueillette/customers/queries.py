@@ -6,9 +6,18 @@ import datetime as dt
 import re
 from typing import Any
 
-from django.db.models import BooleanField, Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import BooleanField, Count, OuterRef, Q, QuerySet, Subquery
+from django.utils import timezone
 
-from cueillette.customers.models import ConsentEvent, Customer, CustomerStatus, Purpose
+from cueillette.core.models import AuditEvent
+from cueillette.core.tenancy import current_org
+from cueillette.customers.models import (
+    ConsentEvent,
+    Customer,
+    CustomerStatus,
+    EmailConfirmation,
+    Purpose,
+)
 from cueillette.customers.normalize import fold, search_digits
 
 SEARCH_LIMIT = 50
@@ -52,7 +61,9 @@ def search(query: str, *, limit: int = SEARCH_LIMIT) -> QuerySet[Customer]:
     if not q:
         return base.order_by("-created_at")[:limit]
     if "@" in q:
-        return base.filter(email__startswith=q.lower()).order_by("email")[:limit]
+        # A range, not LIKE: LIKE is case-insensitive on SQLite and locale-bound on
+        # PostgreSQL, so neither would use the (organization, email) index.
+        return base.filter(_prefix("email", q.lower())).order_by("email")[:limit]
     digits = re.sub(r"[\s.\-()/+]", "", q)
     if digits.isdigit() and len(digits) >= 3:
         key = search_digits(q)
@@ -61,12 +72,23 @@ def search(query: str, *, limit: int = SEARCH_LIMIT) -> QuerySet[Customer]:
     if not folded:
         return base.none()
     parts = folded.split(" ")
-    cond = _prefix("search_last", folded) | _prefix("search_first", folded)
+    # (condition, order that its index gives): each branch is a range scan stopped by LIMIT.
+    # A single OR of the branches would read and sort every match ("mar" matches one
+    # customer in ten), too slow at 100,000 customers.
+    last_first = ("search_last", "search_first", "id")
+    first_last = ("search_first", "search_last", "id")
+    branches = [
+        (_prefix("search_last", folded), last_first),
+        (_prefix("search_first", folded), first_last),
+    ]
     if len(parts) >= 2:
         first, rest = parts[0], " ".join(parts[1:])
-        cond |= _prefix("search_first", first) & _prefix("search_last", rest)
-        cond |= _prefix("search_last", first) & _prefix("search_first", rest)
-    return base.filter(cond).order_by("search_last", "search_first", "id")[:limit]
+        branches.append((_prefix("search_first", first) & _prefix("search_last", rest), first_last))
+        branches.append((_prefix("search_last", first) & _prefix("search_first", rest), last_first))
+    ids: list[int] = []
+    for cond, order in branches:
+        ids.extend(base.filter(cond).order_by(*order).values_list("pk", flat=True)[:limit])
+    return base.filter(pk__in=ids).order_by(*last_first)[:limit]
 
 
 def _prefix(field: str, prefix: str) -> Q:
@@ -95,7 +117,107 @@ def overview(*, since: dt.datetime) -> dict[str, Any]:
             }
             for p in Purpose.values
         ],
-        "pending_confirmations": 0,
+        "pending_confirmations": EmailConfirmation.objects.filter(
+            used_at__isnull=True, expires_at__gt=timezone.now()
+        ).count(),
     }
 
 
+# --------------------------------------------------------------------------- staff pages
+
+
+def search_with_consents(query: str, *, limit: int = SEARCH_LIMIT) -> list[Customer]:
+    """:func:`search`, each row annotated with ``consent_<purpose>``, in search order."""
+    ids = list(search(query, limit=limit).values_list("pk", flat=True))
+    rows = {c.pk: c for c in with_consents(Customer.objects.filter(pk__in=ids))}
+    return [rows[pk] for pk in ids if pk in rows]
+
+
+def duplicate_groups(*, limit: int = 50) -> list[dict[str, Any]]:
+    """Active customers sharing a normalised email or phone, grouped by the shared value.
+
+    Emails and phones are stored normalised (lowercase email, E.164 phone), so equality on
+    the indexed columns is the duplicate rule.
+    """
+    groups: list[dict[str, Any]] = []
+    for field in ("email", "phone"):
+        values = list(
+            active_customers()
+            .exclude(**{field: ""})
+            .values(field)
+            .annotate(n=Count("id"))
+            .filter(n__gt=1)
+            .order_by("-n", field)
+            .values_list(field, flat=True)[:limit]
+        )
+        if not values:
+            continue
+        members: dict[str, list[Customer]] = {v: [] for v in values}
+        for c in active_customers().filter(**{f"{field}__in": values}).order_by("created_at", "id"):
+            members[getattr(c, field)].append(c)
+        groups.extend({"field": field, "value": v, "customers": members[v]} for v in values)
+    return groups
+
+
+def pending_confirmations(customer: Customer) -> dict[str, EmailConfirmation]:
+    """Per purpose, the newest unused and unexpired email confirmation still awaited."""
+    now = timezone.now()
+    out: dict[str, EmailConfirmation] = {}
+    for pending in EmailConfirmation.objects.filter(
+        customer=customer, used_at__isnull=True, expires_at__gt=now
+    ).order_by("-requested_at", "-id"):
+        out.setdefault(pending.purpose, pending)
+    return out
+
+
+def ledger(ids: list[int]) -> list[ConsentEvent]:
+    """Every consent entry of these records (a customer and those merged into it), newest first.
+
+    A merge copies the entries of the merged record onto the survivor, with evidence naming
+    the original; each decision is shown once, as its latest copy.
+    """
+    events = list(
+        ConsentEvent.objects.filter(customer_id__in=ids)
+        .select_related("wording", "actor_user")
+        .order_by("-occurred_at", "-id")
+    )
+    copied = {e.evidence.get("merged_from_event") for e in events if isinstance(e.evidence, dict)}
+    return [e for e in events if e.pk not in copied]
+
+
+def audit_log(
+    *,
+    action: str = "",
+    actor_id: int | None = None,
+    actor_kind: str = "",
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+    object_type: str = "",
+    object_ids: list[str] | None = None,
+) -> QuerySet[AuditEvent]:
+    """The organization's audit rows, newest first, filtered as the owner asked."""
+    qs = AuditEvent.objects.select_related("actor_user").order_by("-created_at", "-id")
+    if action:
+        qs = qs.filter(action=action) if "." in action else qs.filter(action__startswith=action)
+    if actor_id is not None:
+        qs = qs.filter(actor_user_id=actor_id)
+    if actor_kind:
+        qs = qs.filter(actor_kind=actor_kind)
+    if since is not None:
+        qs = qs.filter(created_at__gte=_start_of(since))
+    if until is not None:
+        qs = qs.filter(created_at__lt=_start_of(until + dt.timedelta(days=1)))
+    if object_type:
+        qs = qs.filter(object_type=object_type)
+    if object_ids:
+        qs = qs.filter(object_id__in=object_ids)
+    return qs
+
+
+def audit_actions() -> list[str]:
+    return list(AuditEvent.objects.order_by("action").values_list("action", flat=True).distinct())
+
+
+def _start_of(day: dt.date) -> dt.datetime:
+    """Midnight of ``day`` in the organization's time zone."""
+    return dt.datetime.combine(day, dt.time.min, tzinfo=current_org().tz)

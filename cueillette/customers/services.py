@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -311,12 +312,12 @@ def find_duplicates(
 
     cond = Q()
     if email:
-        cond |= Q(email=normalize_email(email))
+        # A half-typed or invalid email (live check at the counter) matches nobody.
+        with contextlib.suppress(ServiceError):
+            cond |= Q(email=normalize_email(email))
     if phone:
-        try:
+        with contextlib.suppress(ServiceError):
             cond |= Q(phone=normalize_phone(phone))
-        except ServiceError:
-            pass
     if not cond:
         return []
     return list(
@@ -468,13 +469,16 @@ def record_consent(
     latest = (
         customer.consent_events.filter(purpose=purpose).order_by("-occurred_at", "-id").first()
     )
-    if latest is not None and latest.granted == granted and (
-        not granted or latest.wording_id == wording.pk
+    if (
+        latest is not None
+        and latest.granted == granted
+        and (not granted or latest.wording_id == wording.pk)
+        # A back-dated entry (import, replay) is skipped only when it would sit right after
+        # an identical latest entry; otherwise a later, older-dated entry could change the
+        # derived state while this newer decision was dropped.
+        and (occurred_at is None or occurred_at == latest.occurred_at)
     ):
         return latest
-    if latest is None and not granted:
-        # Never asked and refused: record the refusal, it is a decision worth keeping.
-        pass
     if granted and purpose in DOUBLE_OPT_IN_PURPOSES and not (evidence or {}).get(
         "double_opt_in_confirmed_at"
     ):
@@ -598,3 +602,12 @@ def confirm_email_consent(token: str) -> ConsentEvent:
     assert isinstance(event, ConsentEvent)
     audit.record(actor, "consent.email_confirmed", customer, purpose=pending.purpose)
     return event
+
+
+# --------------------------------------------------------------------------- exports
+
+
+@transaction.atomic
+def log_export(actor: Actor, *, rows: int, kind: str = "customers", fmt: str = "csv") -> None:
+    """Audit an export of the base: who, when, how many rows (never their content)."""
+    audit.record(actor, f"{kind}.exported", object_type=kind, rows=rows, format=fmt)

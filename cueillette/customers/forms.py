@@ -1,0 +1,124 @@
+"""Forms of the staff pages: they parse and render; the rules live in customers.services.
+
+Fields are deliberately lenient (no max length, no email check here): the service validates
+and its ``ServiceError.errors`` are put back next to each field by :func:`add_service_errors`,
+so pages, API and imports all speak with the same messages ("email is not valid: missing @").
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from cueillette.core.errors import ServiceError
+from cueillette.customers.models import HeardFrom, Purpose
+
+LANGUAGE_CHOICES = [("fr", _("French")), ("en", _("English"))]
+
+
+class CustomerForm(forms.Form):
+    """The profile fields staff type at the counter or when editing."""
+
+    first_name = forms.CharField(label=_("First name"), required=False)
+    last_name = forms.CharField(label=_("Last name"), required=False)
+    email = forms.CharField(
+        label=_("Email"),
+        required=False,
+        widget=forms.EmailInput(attrs={"autocomplete": "off", "inputmode": "email"}),
+    )
+    phone = forms.CharField(
+        label=_("Phone"),
+        required=False,
+        help_text=_("Any format: 06 12 34 56 78 or +33 6 12 34 56 78."),
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "off", "inputmode": "tel"}),
+    )
+    postal_code = forms.CharField(
+        label=_("Postal code"),
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "numeric"}),
+    )
+    language = forms.ChoiceField(label=_("Preferred language"), choices=LANGUAGE_CHOICES)
+    birthday = forms.CharField(
+        label=_("Birthday (optional)"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    tags = forms.CharField(
+        label=_("Interests"),
+        required=False,
+        help_text=_("Separated by commas, for example: yoga, tea, children."),
+    )
+    heard_from = forms.ChoiceField(
+        label=_("How did you hear about us?"), required=False, choices=HeardFrom.choices
+    )
+    heard_from_detail = forms.CharField(label=_("Details (optional)"), required=False)
+    notes = forms.CharField(
+        label=_("Notes"),
+        required=False,
+        help_text=_("Only what helps serve this customer. The customer can read it."),
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+
+    def customer_data(self) -> dict[str, Any]:
+        """What the service receives: every profile field, as typed."""
+        return {name: self.cleaned_data.get(name, "") for name in PROFILE_FIELDS}
+
+    @staticmethod
+    def initial_from(customer: Any) -> dict[str, Any]:
+        initial = {name: getattr(customer, name) for name in PROFILE_FIELDS}
+        initial["tags"] = ", ".join(customer.tags or [])
+        birthday = customer.birthday
+        initial["birthday"] = birthday.isoformat() if isinstance(birthday, dt.date) else ""
+        return initial
+
+
+PROFILE_FIELDS = (
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "postal_code",
+    "language",
+    "birthday",
+    "tags",
+    "heard_from",
+    "heard_from_detail",
+    "notes",
+)
+
+
+class CounterRegistrationForm(CustomerForm):
+    """Registration at the counter: the profile, one unticked box per purpose, the override."""
+
+    create_anyway = forms.BooleanField(
+        label=_("This is a different person: create the record anyway"), required=False
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for purpose in Purpose.values:
+            # Never pre-ticked, whatever the initial data says.
+            self.fields[f"consent_{purpose}"] = forms.BooleanField(required=False, initial=False)
+
+    def consents(self) -> dict[str, bool]:
+        return {p: bool(self.cleaned_data.get(f"consent_{p}")) for p in Purpose.values}
+
+
+class WordingForm(forms.Form):
+    text = forms.CharField(
+        label=_("Text shown to customers"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 6}),
+    )
+
+
+def add_service_errors(form: forms.Form, exc: ServiceError) -> None:
+    """Put each error of a ServiceError next to its field (or at the top if it has none)."""
+    errors = exc.errors or [{"field": exc.field, "message": exc.message}]
+    for err in errors:
+        field = err.get("field")
+        message = str(err.get("message", ""))
+        form.add_error(field if field in form.fields else None, message)

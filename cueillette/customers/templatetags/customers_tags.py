@@ -1,0 +1,91 @@
+"""Small display helpers of the customer pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+from django.utils.translation import gettext_lazy as _
+
+from cueillette.customers.models import HeardFrom, Purpose, Source
+from cueillette.customers.normalize import display_phone
+
+register = template.Library()
+
+AUDIT_ACTIONS: dict[str, Any] = {
+    "customer.created": _("Customer registered"),
+    "customer.updated": _("Customer details changed"),
+    "customer.merged": _("Two records merged"),
+    "customer.erased": _("Customer erased"),
+    "customers.exported": _("Customer base exported"),
+    "consent.granted": _("Consent recorded"),
+    "consent.withdrawn": _("Consent withdrawn"),
+    "consent.confirmation_requested": _("Confirmation email sent"),
+    "consent.email_confirmed": _("Email confirmed by the customer"),
+    "wording.new_version": _("Consent wording changed"),
+}
+
+
+@register.filter
+def phone(value: str) -> str:
+    """'+33612345678' -> '06 12 34 56 78'."""
+    return display_phone(value or "")
+
+
+@register.filter
+def purpose_label(value: str) -> str:
+    try:
+        return str(Purpose(value).label)
+    except ValueError:
+        return value
+
+
+@register.filter
+def source_label(value: str) -> str:
+    try:
+        return str(Source(value).label)
+    except ValueError:
+        return value
+
+
+@register.filter
+def heard_from_label(value: str) -> str:
+    try:
+        return str(HeardFrom(value).label)
+    except ValueError:
+        return value
+
+
+@register.filter
+def consent_of(customer: Any, purpose: str) -> bool | None:
+    """The ``consent_<purpose>`` annotation of a row (True, False, None for never asked)."""
+    value = getattr(customer, f"consent_{purpose}", None)
+    return None if value is None else bool(value)
+
+
+@register.filter
+def get_item(mapping: Any, key: Any) -> Any:
+    try:
+        return mapping.get(key)
+    except AttributeError:
+        return None
+
+
+@register.filter
+def audit_label(action: str) -> str:
+    label = AUDIT_ACTIONS.get(action)
+    return str(label) if label is not None else action
+
+
+@register.filter
+def join_if_list(value: Any) -> str:
+    """Audit data values: lists as "a, b", the rest as text."""
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value)
+    return "" if value is None else str(value)
+
+
+@register.filter
+def make_pair(first: Any, second: Any) -> tuple[Any, Any]:
+    """Loop over two things side by side: ``{% for c in a|make_pair:b %}``."""
+    return (first, second)

@@ -1,0 +1,547 @@
+"""Staff pages about customers and consents. They only translate: parse, access, call, render."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, cast
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import Count
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from cueillette.accounts.models import Membership, User
+from cueillette.core.audit import Actor
+from cueillette.core.decorators import staff_required
+from cueillette.core.errors import ServiceError
+from cueillette.core.permissions import Perm, role_has
+from cueillette.core.tenancy import access, current_org
+from cueillette.customers import export as csv_export
+from cueillette.customers import queries, services
+from cueillette.customers.forms import (
+    CounterRegistrationForm,
+    CustomerForm,
+    WordingForm,
+    add_service_errors,
+)
+from cueillette.customers.models import (
+    ConsentEvent,
+    ConsentWording,
+    Customer,
+    EmailConfirmation,
+    Purpose,
+    Source,
+)
+
+LANGUAGES = ("fr", "en")
+AUDIT_PAGE_SIZE = 50
+# Fields a merge fills on the survivor when they are empty (see services.merge_customers).
+MERGE_FILLED_FIELDS = (
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "postal_code",
+    "birthday",
+    "heard_from",
+    "heard_from_detail",
+)
+
+
+def _actor(request: HttpRequest) -> Actor:
+    return Actor.staff(cast(User, request.user))
+
+
+def _can(request: HttpRequest, perm: Perm) -> bool:
+    membership = getattr(request, "membership", None)
+    return membership is not None and role_has(membership.role, perm)
+
+
+def _ui_language() -> str:
+    lang = (get_language() or "fr")[:2]
+    return lang if lang in LANGUAGES else "fr"
+
+
+# --------------------------------------------------------------------------- search
+
+
+@staff_required(Perm.SERVE_CUSTOMERS)
+def customer_list(request: HttpRequest) -> HttpResponse:
+    """The counter's search: one box, results as you type (``?partial=1`` gives the list)."""
+    q = request.GET.get("q", "").strip()[:100]
+    results = queries.search_with_consents(q)
+    context = {
+        "q": q,
+        "results": results,
+        "base_is_empty": not results and not queries.active_customers().exists(),
+        "purposes": Purpose.values,
+        "can_export": _can(request, Perm.EXPORT_BASE),
+        "can_merge": _can(request, Perm.MERGE_CUSTOMERS),
+    }
+    if request.GET.get("partial"):
+        return render(request, "customers/_results.html", context)
+    return render(request, "customers/list.html", context)
+
+
+# --------------------------------------------------------------------------- create / edit
+
+
+def _registration_context(
+    request: HttpRequest,
+    form: CounterRegistrationForm,
+    wording_language: str,
+    duplicates: list[Customer],
+) -> dict[str, Any]:
+    wordings = services.current_wordings(wording_language)
+    consent_rows = [
+        {
+            "purpose": p,
+            "label": Purpose(p).label,
+            "field": form[f"consent_{p}"],
+            "wording": wordings[p],
+            "by_email": p == Purpose.NEWS_EMAIL,
+        }
+        for p in Purpose.values
+    ]
+    return {
+        "form": form,
+        "consent_rows": consent_rows,
+        "wording_language": wording_language,
+        "duplicates": duplicates,
+        "staff_name": cast(User, request.user).display_name,
+    }
+
+
+@staff_required(Perm.SERVE_CUSTOMERS)
+def customer_create(request: HttpRequest) -> HttpResponse:
+    """Register a customer at the counter, with the consents they give orally."""
+    duplicates: list[Customer] = []
+    if request.method == "POST":
+        form = CounterRegistrationForm(request.POST)
+        wording_language = request.POST.get("wording_language", "")
+        if wording_language not in LANGUAGES:
+            wording_language = _ui_language()
+        if form.is_valid():
+            data = form.customer_data()
+            try:
+                # Field errors first (a pure check, nothing written), then the duplicates.
+                services.clean_customer_data(data)
+            except ServiceError as exc:
+                add_service_errors(form, exc)
+            else:
+                duplicates = services.find_duplicates(email=data["email"], phone=data["phone"])
+            if duplicates and not form.cleaned_data["create_anyway"]:
+                form.add_error(
+                    None,
+                    _(
+                        "A customer with the same email or phone already exists. Open their "
+                        "record, or tick “create the record anyway” if this is another person."
+                    ),
+                )
+        if form.is_valid():
+            consents = form.consents()
+            try:
+                customer = services.create_customer(
+                    form.customer_data(),
+                    actor=_actor(request),
+                    source=Source.COUNTER,
+                    consents=consents,
+                    consent_language=wording_language,
+                )
+            except ServiceError as exc:
+                add_service_errors(form, exc)
+            else:
+                messages.success(
+                    request,
+                    _("%(name)s is registered.") % {"name": customer.full_name or customer},
+                )
+                if consents.get(Purpose.NEWS_EMAIL):
+                    messages.info(
+                        request,
+                        _(
+                            "A confirmation email was sent to %(email)s: news by email "
+                            "starts once they confirm."
+                        )
+                        % {"email": customer.email},
+                    )
+                return redirect("customers:detail", pk=customer.pk)
+        status = 400 if form.errors else 200
+        context = _registration_context(request, form, wording_language, duplicates)
+        return render(request, "customers/create.html", context, status=status)
+
+    initial: dict[str, Any] = {"language": current_org().language}
+    for name in ("first_name", "last_name", "email", "phone"):
+        if request.GET.get(name):
+            initial[name] = request.GET[name][:100]
+    typed = request.GET.get("q", "").strip()[:100]
+    if typed:
+        # "Register a new customer" from a search without result: keep what was typed.
+        if "@" in typed:
+            initial["email"] = typed
+        elif sum(ch.isdigit() for ch in typed) >= 3:
+            initial["phone"] = typed
+        else:
+            initial["last_name"] = typed
+    form = CounterRegistrationForm(initial=initial)
+    context = _registration_context(request, form, _ui_language(), duplicates)
+    return render(request, "customers/create.html", context)
+
+
+@staff_required(Perm.SERVE_CUSTOMERS)
+def duplicate_check(request: HttpRequest) -> HttpResponse:
+    """The live warning of the registration form: who already has this email or phone."""
+    exclude = [int(x) for x in request.GET.getlist("exclude") if x.isdigit()]
+    duplicates = services.find_duplicates(
+        email=request.GET.get("email", "")[:254],
+        phone=request.GET.get("phone", "")[:32],
+        exclude=exclude,
+    )
+    return render(request, "customers/_duplicates.html", {"duplicates": duplicates})
+
+
+@staff_required(Perm.SERVE_CUSTOMERS)
+def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = access(Customer, pk)
+    if not customer.is_active:
+        raise Http404
+    if request.method == "POST":
+        form = CustomerForm(request.POST)
+        if form.is_valid():
+            try:
+                services.update_customer(customer, form.customer_data(), actor=_actor(request))
+            except ServiceError as exc:
+                add_service_errors(form, exc)
+            else:
+                messages.success(request, _("Changes saved."))
+                return redirect("customers:detail", pk=customer.pk)
+        return render(
+            request, "customers/edit.html", {"form": form, "customer": customer}, status=400
+        )
+    form = CustomerForm(initial=CustomerForm.initial_from(customer))
+    return render(request, "customers/edit.html", {"form": form, "customer": customer})
+
+
+# --------------------------------------------------------------------------- detail, consent
+
+
+@staff_required(Perm.SERVE_CUSTOMERS)
+def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = access(Customer, pk)
+    ids = services.history_ids(customer)
+    state = services.consent_state(customer)
+    pending = queries.pending_confirmations(customer) if customer.is_active else {}
+    wordings = services.current_wordings(customer.language)
+    consent_rows = []
+    for p in Purpose.values:
+        event = state[p]
+        waiting = pending.get(p)
+        if waiting and event and event.granted and event.recorded_at > waiting.requested_at:
+            waiting = None  # granted since the email was sent
+        consent_rows.append(
+            {
+                "purpose": p,
+                "label": Purpose(p).label,
+                "event": event,
+                "granted": bool(event and event.granted),
+                "pending": waiting,
+                "wording": wordings[p],
+                "by_email": p == Purpose.NEWS_EMAIL,
+            }
+        )
+    can_audit = _can(request, Perm.VIEW_AUDIT)
+    context = {
+        "customer": customer,
+        "consent_rows": consent_rows,
+        "ledger": queries.ledger(ids),
+        "merged_records": Customer.objects.filter(pk__in=ids[1:]).order_by("pk"),
+        "duplicates": services.find_duplicates(
+            email=customer.email, phone=customer.phone, exclude=[customer.pk]
+        )
+        if customer.is_active
+        else [],
+        "can_merge": _can(request, Perm.MERGE_CUSTOMERS),
+        "can_audit": can_audit,
+        "audit_rows": list(
+            queries.audit_log(object_type="customer", object_ids=[str(i) for i in ids])[:50]
+        )
+        if can_audit
+        else [],
+    }
+    return render(request, "customers/detail.html", context)
+
+
+@require_POST
+@staff_required(Perm.SERVE_CUSTOMERS)
+def consent(request: HttpRequest, pk: int) -> HttpResponse:
+    """Staff record what the customer says, orally, for one purpose: yes or no."""
+    customer = access(Customer, pk)
+    action = request.POST.get("action", "")
+    if action not in ("grant", "withdraw"):
+        messages.error(request, _("action must be grant or withdraw"))
+        return redirect("customers:detail", pk=customer.pk)
+    purpose = request.POST.get("purpose", "")
+    try:
+        result = services.record_consent(
+            customer,
+            purpose,
+            action == "grant",
+            source=Source.COUNTER,
+            actor=_actor(request),
+        )
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    else:
+        label = Purpose(purpose).label
+        if isinstance(result, EmailConfirmation):
+            messages.info(
+                request,
+                _(
+                    "A confirmation email was sent to %(email)s: “%(purpose)s” starts once "
+                    "they confirm."
+                )
+                % {"email": result.email, "purpose": label},
+            )
+        elif action == "grant":
+            messages.success(request, _("Consent recorded: %(purpose)s.") % {"purpose": label})
+        else:
+            messages.success(request, _("Consent withdrawn: %(purpose)s.") % {"purpose": label})
+    return redirect(reverse("customers:detail", kwargs={"pk": customer.pk}) + "#consents")
+
+
+# --------------------------------------------------------------------------- duplicates, merge
+
+
+@staff_required(Perm.MERGE_CUSTOMERS)
+def duplicates(request: HttpRequest) -> HttpResponse:
+    return render(request, "customers/duplicates.html", {"groups": queries.duplicate_groups()})
+
+
+def _merge_preview(survivor: Customer, other: Customer) -> dict[str, Any]:
+    """What a merge would do, computed with the same rules as services.merge_customers."""
+    filled = [
+        str(getattr(Customer._meta.get_field(name), "verbose_name", name))
+        for name in MERGE_FILLED_FIELDS
+        if not getattr(survivor, name) and getattr(other, name)
+    ]
+    mine, theirs = services.consent_state(survivor), services.consent_state(other)
+    rows = []
+    for p in Purpose.values:
+        candidates = [
+            (e.occurred_at, rank, e) for rank, e in ((0, mine[p]), (1, theirs[p])) if e is not None
+        ]
+        # The copies are appended after the survivor's entries: on equal times they win.
+        result = max(candidates, key=lambda c: (c[0], c[1]))[2] if candidates else None
+        rows.append(
+            {"label": Purpose(p).label, "mine": mine[p], "theirs": theirs[p], "result": result}
+        )
+    return {
+        "filled": filled,
+        "consent_rows": rows,
+        "survivor_entries": survivor.consent_events.count(),
+        "other_entries": other.consent_events.count(),
+    }
+
+
+@staff_required(Perm.MERGE_CUSTOMERS)
+def merge(request: HttpRequest, pk: int) -> HttpResponse:
+    """Merge another record into this one: choose it, see what happens, confirm."""
+    survivor = access(Customer, pk)
+    if not survivor.is_active:
+        raise Http404
+    other_id = request.POST.get("other") or request.GET.get("other")
+    if request.method == "POST":
+        other = access(Customer, other_id)
+        try:
+            services.merge_customers(survivor, other, actor=_actor(request))
+        except ServiceError as exc:
+            messages.error(request, exc.message)
+            return redirect(reverse("customers:merge", kwargs={"pk": survivor.pk}))
+        messages.success(
+            request,
+            _("Record #%(other)s was merged into this one; both histories are kept.")
+            % {"other": other.pk},
+        )
+        return redirect("customers:detail", pk=survivor.pk)
+
+    context: dict[str, Any] = {"customer": survivor}
+    if other_id:
+        other = access(Customer, other_id)
+        if other.pk == survivor.pk or not other.is_active:
+            raise Http404
+        context["other"] = other
+        context["preview"] = _merge_preview(survivor, other)
+    else:
+        q = request.GET.get("q", "").strip()[:100]
+        context["q"] = q
+        context["duplicates"] = services.find_duplicates(
+            email=survivor.email, phone=survivor.phone, exclude=[survivor.pk]
+        )
+        context["candidates"] = [c for c in queries.search(q) if c.pk != survivor.pk] if q else []
+    return render(request, "customers/merge.html", context)
+
+
+# --------------------------------------------------------------------------- export
+
+
+@staff_required(Perm.EXPORT_BASE)
+def export(request: HttpRequest) -> HttpResponse:
+    """The whole active base as CSV (see customers.export for the format), audited."""
+    org = current_org()
+    up_to_id, rows = csv_export.export_snapshot()
+    services.log_export(_actor(request), rows=rows)
+    header = [
+        _("id"),
+        _("first name"),
+        _("last name"),
+        _("email"),
+        _("phone"),
+        _("postal code"),
+        _("preferred language"),
+        _("birthday"),
+        _("interests"),
+        _("how did you hear about us"),
+        _("details"),
+        _("notes"),
+        _("registered on"),
+        _("last activity"),
+        *[str(Purpose(p).label) for p in Purpose.values],
+    ]
+    words: dict[bool | None, str] = {True: _("yes"), False: _("no"), None: ""}
+    stamp = timezone.localdate().isoformat()
+    response = StreamingHttpResponse(
+        csv_export.iter_csv(org, header, words, up_to_id=up_to_id),
+        content_type="text/csv; charset=utf-8",
+    )
+    response["Content-Disposition"] = f'attachment; filename="customers-{org.slug}-{stamp}.csv"'
+    response["Cache-Control"] = "no-store"
+    # The staff_required door is typed for HttpResponse; a streaming answer is just as good.
+    return cast(HttpResponse, response)
+
+
+# --------------------------------------------------------------------------- audit
+
+
+def _parse_day(value: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+@staff_required(Perm.VIEW_AUDIT)
+def audit_log(request: HttpRequest) -> HttpResponse:
+    """Every change, newest first, filtered by action, actor, dates and object."""
+    g = request.GET
+    actor = g.get("actor", "")
+    actor_id = int(actor) if actor.isdigit() else None
+    actor_kind = actor if actor in ("customer", "api", "system") else ""
+    object_type = g.get("object_type", "")[:64]
+    object_id = g.get("object_id", "").strip().lstrip("#")[:64]
+    qs = queries.audit_log(
+        action=g.get("action", "")[:64],
+        actor_id=actor_id,
+        actor_kind=actor_kind,
+        since=_parse_day(g.get("since", "")),
+        until=_parse_day(g.get("until", "")),
+        object_type=object_type,
+        object_ids=[object_id] if object_id else None,
+    )
+    page = Paginator(qs, AUDIT_PAGE_SIZE).get_page(g.get("page"))
+    query = g.copy()
+    query.pop("page", None)
+    context = {
+        "page": page,
+        "events": list(page.object_list),
+        "filters": {
+            "action": g.get("action", ""),
+            "actor": actor,
+            "since": g.get("since", ""),
+            "until": g.get("until", ""),
+            "object_type": object_type,
+            "object_id": object_id,
+        },
+        "querystring": query.urlencode(),
+        "actions": queries.audit_actions(),
+        "members": Membership.objects.select_related("user").order_by("user__full_name"),
+        "object_types": ["customer", "consentwording", "customers"],
+    }
+    return render(request, "customers/audit.html", context)
+
+
+# --------------------------------------------------------------------------- wordings
+
+
+@staff_required(Perm.EDIT_WORDINGS)
+def wordings(request: HttpRequest) -> HttpResponse:
+    """Every purpose in every language: the current text and the versions before it."""
+    for lang in LANGUAGES:
+        services.current_wordings(lang)  # seeds version 1 if this business has none yet
+    versions: dict[tuple[str, str], list[ConsentWording]] = {}
+    for w in ConsentWording.objects.select_related("created_by").order_by(
+        "purpose", "language", "-version"
+    ):
+        versions.setdefault((w.purpose, w.language), []).append(w)
+    uses = dict(
+        ConsentEvent.objects.values("wording_id")
+        .annotate(n=Count("id"))
+        .values_list("wording_id", "n")
+    )
+    purposes = []
+    for p in Purpose.values:
+        langs = []
+        for lang in LANGUAGES:
+            vs = versions.get((p, lang), [])
+            langs.append(
+                {
+                    "code": lang,
+                    "current": vs[0] if vs else None,
+                    "older": vs[1:],
+                    "uses": {w.pk: uses.get(w.pk, 0) for w in vs},
+                }
+            )
+        purposes.append({"purpose": p, "label": Purpose(p).label, "languages": langs})
+    return render(request, "customers/wordings.html", {"purposes": purposes})
+
+
+@staff_required(Perm.EDIT_WORDINGS)
+def wording_edit(request: HttpRequest, purpose: str, language: str) -> HttpResponse:
+    """Saving a changed text creates a new version; earlier consents stay tied to theirs."""
+    if purpose not in Purpose.values or language not in LANGUAGES:
+        raise Http404
+    current = services.current_wording(purpose, language)
+    if request.method == "POST":
+        form = WordingForm(request.POST)
+        if form.is_valid():
+            try:
+                wording = services.set_wording(
+                    purpose, language, form.cleaned_data["text"], actor=_actor(request)
+                )
+            except ServiceError as exc:
+                add_service_errors(form, exc)
+            else:
+                if wording.pk == current.pk:
+                    messages.info(request, _("The text did not change: no new version."))
+                else:
+                    messages.success(
+                        request,
+                        _("Version %(version)d saved. Earlier consents stay tied to their text.")
+                        % {"version": wording.version},
+                    )
+                return redirect("customers:wordings")
+        status = 400
+    else:
+        form = WordingForm(initial={"text": current.text})
+        status = 200
+    context = {
+        "form": form,
+        "current": current,
+        "purpose_label": Purpose(purpose).label,
+        "language": language,
+    }
+    return render(request, "customers/wording_edit.html", context, status=status)
