@@ -1,3 +1,519 @@
-from ninja import NinjaAPI
+"""The JSON API for tills: ``/api/v1``.
 
-api = NinjaAPI(title="Cueillette API", version="1", urls_namespace="api")
+One NinjaAPI with, in one place:
+
+* **key authentication** (``Authorization: Bearer cue_<prefix>_<secret>`` or ``X-Api-Key``):
+  the key decides the organization, which becomes the current tenant for the request;
+* **scopes**: a read key may only read (any method but GET/HEAD/OPTIONS needs ``write``);
+* **a rate limit per key** (fixed one-minute window in Django's cache, 429 + Retry-After);
+* **one error format**: ``{"error": {"code": ..., "field": ..., "message": ...}}``;
+* **Idempotency-Key** on every POST and PATCH: the same key with the same body replays the
+  first answer, with another body answers 409;
+* **cursor pagination** (:func:`paginate`) for every list.
+
+Apps add a ``Router`` in their ``api.py`` and list it in :data:`ROUTERS`; the decorators
+registered on the API apply to every operation of every router, so new routes get the tenant
+reset, the scope check and idempotency without doing anything.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import functools
+import hashlib
+import hmac
+import json
+import logging
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import IntegrityError, models, transaction
+from django.db.models import Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from ninja import NinjaAPI
+from ninja.errors import HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.openapi.docs import DocsBase
+from ninja.security.base import AuthBase
+
+from cueillette.core import tenancy
+from cueillette.core.errors import ServiceError
+from cueillette.core.models import ApiKey, IdempotencyRecord
+from cueillette.core.tokens import hash_token
+
+logger = logging.getLogger(__name__)
+
+KEY_PREFIX = "cue"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+IDEMPOTENT_METHODS = frozenset({"POST", "PATCH"})
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+IDEMPOTENCY_KEY_MAX = 200
+LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
+RATE_WINDOW_SECONDS = 60
+MAX_PAGE_SIZE = 200
+DEFAULT_PAGE_SIZE = 50
+
+# Routers of the apps, mounted by cueillette/api_urls.py (kept out of this module's imports so
+# that an app's api.py can import the helpers below without an import cycle).
+ROUTERS: list[tuple[str, str]] = [
+    ("/customers", "cueillette.customers.api.router"),
+]
+
+
+# --------------------------------------------------------------------------- errors
+
+
+class ApiError(ServiceError):
+    """An error of the API layer itself (authentication, scope, rate limit, cursor...)."""
+
+
+class RateLimited(ApiError):
+    status = 429
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            "rate_limited",
+            _("too many requests for this API key: retry in %(n)d seconds") % {"n": retry_after},
+        )
+        self.retry_after = retry_after
+
+
+def error_body(code: str, message: str, field: str | None = None) -> dict[str, Any]:
+    return {"error": {"code": code, "field": field, "message": message}}
+
+
+def error_response(
+    request: HttpRequest, status: int, code: str, message: str, field: str | None = None
+) -> HttpResponse:
+    return api.create_response(request, error_body(code, message, field), status=status)
+
+
+def _service_error(request: HttpRequest, exc: ServiceError) -> HttpResponse:
+    response = api.create_response(request, {"error": exc.as_dict()}, status=exc.status)
+    if isinstance(exc, RateLimited):
+        response["Retry-After"] = str(exc.retry_after)
+    if exc.status == 401:
+        response["WWW-Authenticate"] = 'Bearer realm="api"'
+    return response
+
+
+def _validation_field(loc: Sequence[Any]) -> str | None:
+    """``("body", "payload", "email")`` -> ``"email"``; ``("query", "limit")`` -> ``"limit"``."""
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in {"body", "query", "path", "header", "cookie", "form", "file"}:
+        source, parts = parts[0], parts[1:]
+        # A body schema is one parameter (named "payload" by convention): drop its name.
+        if source == "body" and len(parts) > 1:
+            parts = parts[1:]
+    return ".".join(parts) or None
+
+
+def _validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
+    errors = []
+    for err in exc.errors:
+        field = _validation_field(err.get("loc", ()))
+        kind = str(err.get("type", ""))
+        code = "required" if kind == "missing" else "invalid"
+        raw = str(err.get("msg", "invalid value"))
+        message = f"{field} {raw[:1].lower()}{raw[1:]}" if field else raw
+        if kind == "missing":
+            message = _("%(field)s is required") % {"field": field}
+        errors.append({"code": code, "field": field, "message": message})
+    first = errors[0] if errors else {"code": "invalid", "field": None, "message": "invalid"}
+    body = {"error": {**first, "errors": errors}}
+    return api.create_response(request, body, status=422)
+
+
+def _not_found(request: HttpRequest, exc: Exception) -> HttpResponse:
+    return error_response(request, 404, "not_found", _("not found"))
+
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    429: "rate_limited",
+}
+
+
+def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    code = _HTTP_CODES.get(exc.status_code, "error")
+    response = error_response(request, exc.status_code, code, str(exc))
+    if exc.status_code == 401:
+        response["WWW-Authenticate"] = 'Bearer realm="api"'
+    return response
+
+
+def _server_error(request: HttpRequest, exc: Exception) -> HttpResponse:
+    logger.exception("API error on %s %s", request.method, request.path, exc_info=exc)
+    return error_response(request, 500, "server_error", _("unexpected error; it has been logged"))
+
+
+# --------------------------------------------------------------------------- authentication
+
+
+def _raw_key(request: HttpRequest) -> str:
+    header = request.headers.get("Authorization", "")
+    scheme, _sep, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return request.headers.get("X-Api-Key", "").strip()
+
+
+def authenticate_key(raw: str) -> ApiKey:
+    """The active key matching ``raw`` (any organization), or a 401 ApiError."""
+    invalid = ApiError("unauthorized", _("this API key is not valid"), status=401)
+    parts = raw.split("_", 2)
+    if len(parts) != 3 or parts[0] != KEY_PREFIX or not parts[1] or not parts[2]:
+        raise invalid
+    # A key is looked up before any organization is known: the key decides the organization,
+    # so this is the one place where API keys are read across organizations.
+    key = ApiKey.objects.unscoped().select_related("organization").filter(prefix=parts[1]).first()
+    expected = key.hashed_key if key is not None else hash_token("no such key")
+    if not hmac.compare_digest(hash_token(raw), expected) or key is None:
+        raise invalid
+    if key.revoked_at is not None:
+        raise ApiError("unauthorized", _("this API key has been revoked"), status=401)
+    return key
+
+
+def check_rate_limit(key: ApiKey) -> None:
+    """Fixed one-minute window per key, counted in the cache (shared by every worker)."""
+    limit = int(settings.API_RATE_LIMIT)
+    now = time.time()
+    window = int(now // RATE_WINDOW_SECONDS)
+    cache_key = f"cueillette:api-rate:{key.pk}:{window}"
+    cache.add(cache_key, 0, timeout=RATE_WINDOW_SECONDS * 2)
+    try:
+        count = cache.incr(cache_key)
+    except ValueError:  # expired between add and incr
+        cache.set(cache_key, 1, timeout=RATE_WINDOW_SECONDS * 2)
+        count = 1
+    if count > limit:
+        retry_after = max(1, math.ceil(RATE_WINDOW_SECONDS - now % RATE_WINDOW_SECONDS))
+        raise RateLimited(retry_after)
+
+
+def _touch(key: ApiKey) -> None:
+    """Note the key's last use, at most once a minute (not a write per request)."""
+    now = timezone.now()
+    if key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION:
+        ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+        key.last_used_at = now
+
+
+class ApiKeyAuth(AuthBase):
+    """``Authorization: Bearer <key>`` (or ``X-Api-Key: <key>``) -> the key's organization."""
+
+    openapi_type = "http"
+    openapi_scheme = "bearer"
+
+    def __call__(self, request: HttpRequest) -> ApiKey:
+        raw = _raw_key(request)
+        if not raw:
+            raise ApiError(
+                "unauthorized",
+                _("an API key is required: send the header Authorization: Bearer <key>"),
+                status=401,
+            )
+        key = authenticate_key(raw)
+        # Reset by _operation_wrapper when the operation ends.
+        tenancy.activate(key.organization)
+        request.api_key = key  # type: ignore[attr-defined]
+        check_rate_limit(key)
+        if request.method not in SAFE_METHODS and key.scope != ApiKey.Scope.WRITE:
+            raise ApiError(
+                "insufficient_scope",
+                _("this API key can only read: create a key with the write scope"),
+                status=403,
+            )
+        _touch(key)
+        return key
+
+
+def api_key(request: HttpRequest) -> ApiKey:
+    """The authenticated key of the request."""
+    key = request.auth  # type: ignore[attr-defined]
+    assert isinstance(key, ApiKey)
+    return key
+
+
+# --------------------------------------------------------------------------- idempotency
+
+
+@dataclass(frozen=True)
+class _Pending:
+    key: str
+    scope: str
+    request_hash: str
+
+
+class _Replay(Exception):
+    def __init__(self, record: IdempotencyRecord) -> None:
+        self.record = record
+
+
+def request_hash(request: HttpRequest) -> str:
+    """SHA-256 of the canonical body (JSON with sorted keys) and the query string."""
+    try:
+        body = json.loads(request.body or b"null")
+        canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        payload = canonical.encode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        payload = request.body
+    query = request.META.get("QUERY_STRING", "").encode("utf-8")
+    return hashlib.sha256(payload + b"\n" + query).hexdigest()
+
+
+def _find_record(scope: str, key: str) -> IdempotencyRecord | None:
+    return IdempotencyRecord.objects.filter(scope=scope, key=key).first()
+
+
+def _replay(request: HttpRequest, record: IdempotencyRecord, wanted_hash: str) -> HttpResponse:
+    if not hmac.compare_digest(record.request_hash, wanted_hash):
+        return error_response(
+            request,
+            409,
+            "idempotency_key_reused",
+            _("this Idempotency-Key was already used with another request body"),
+            field=IDEMPOTENCY_HEADER,
+        )
+    response = HttpResponse(
+        record.response_body,
+        status=record.status_code,
+        content_type="application/json; charset=utf-8",
+    )
+    response["Idempotent-Replayed"] = "true"
+    return response
+
+
+def _pending_idempotency(request: HttpRequest) -> _Pending | None:
+    return getattr(request, "_cueillette_idempotency", None)
+
+
+def idempotency_check(view_func: Callable[..., Any]) -> Callable[..., Any]:
+    """Operation decorator (after authentication): replay or refuse a known Idempotency-Key.
+
+    Registered on the whole API; the write itself is made atomic with the record of its
+    answer by :func:`operation_wrapper`.
+    """
+
+    @functools.wraps(view_func)
+    def inner(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        key = request.headers.get(IDEMPOTENCY_HEADER, "")
+        if request.method in IDEMPOTENT_METHODS and key:
+            if len(key) > IDEMPOTENCY_KEY_MAX or not key.isprintable():
+                raise ApiError(
+                    "invalid_idempotency_key",
+                    _("Idempotency-Key must be at most %(n)d printable characters")
+                    % {"n": IDEMPOTENCY_KEY_MAX},
+                    field=IDEMPOTENCY_HEADER,
+                )
+            pending = _Pending(key, f"{request.method} {request.path}"[:200], request_hash(request))
+            record = _find_record(pending.scope, pending.key)
+            if record is not None:
+                request._cueillette_idempotency_hash = pending.request_hash  # type: ignore[attr-defined]
+                raise _Replay(record)
+            request._cueillette_idempotency = pending  # type: ignore[attr-defined]
+        return view_func(request, *args, **kwargs)
+
+    return inner
+
+
+def _replay_handler(request: HttpRequest, exc: _Replay) -> HttpResponse:
+    wanted = getattr(request, "_cueillette_idempotency_hash", "")
+    return _replay(request, exc.record, wanted)
+
+
+def _run_idempotent(
+    run: Callable[..., HttpResponseBase], request: HttpRequest, args: Any, kwargs: Any
+) -> HttpResponseBase:
+    # The write and the record of its answer commit together or not at all. Two concurrent
+    # requests with the same key may both run; the unique (organization, scope, key) lets only
+    # one commit, the other rolls back everything it did and replays the winner's answer.
+    try:
+        with transaction.atomic():
+            response = run(request, *args, **kwargs)
+            pending = _pending_idempotency(request)
+            if pending is None:
+                return response
+            if 200 <= response.status_code < 300 and isinstance(response, HttpResponse):
+                with transaction.atomic():
+                    IdempotencyRecord.objects.create(
+                        key=pending.key,
+                        scope=pending.scope,
+                        request_hash=pending.request_hash,
+                        status_code=response.status_code,
+                        response_body=response.content.decode("utf-8"),
+                    )
+            else:
+                # Errors are not recorded (a corrected retry may reuse the key) and nothing
+                # the failed request did is kept.
+                transaction.set_rollback(True)
+            return response
+    except IntegrityError:
+        pending = _pending_idempotency(request)
+        record = _find_record(pending.scope, pending.key) if pending is not None else None
+        if pending is None or record is None:
+            raise
+        return _replay(request, record, pending.request_hash)
+
+
+def operation_wrapper(run: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+    """View decorator around every operation (authentication included).
+
+    The organization comes from the key only: the session's organization (a logged-in staff
+    browser) is cleared first, and whatever the authentication activated is reset at the end.
+    """
+
+    @functools.wraps(run)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        token = tenancy.activate(None)
+        try:
+            if request.method in IDEMPOTENT_METHODS and request.headers.get(IDEMPOTENCY_HEADER):
+                return _run_idempotent(run, request, args, kwargs)
+            return run(request, *args, **kwargs)
+        finally:
+            tenancy.deactivate(token)
+
+    return wrapper
+
+
+# --------------------------------------------------------------------------- pagination
+
+M = TypeVar("M", bound=models.Model)
+
+
+def _encode_cursor(values: list[Any]) -> str:
+    raw = json.dumps(
+        [v.isoformat() if isinstance(v, dt.datetime | dt.date) else v for v in values],
+        separators=(",", ":"),
+    )
+    return base64.urlsafe_b64encode(raw.encode("utf-8")).decode("ascii").rstrip("=")
+
+
+def _decode_cursor(cursor: str, model: type[models.Model], order: Sequence[str]) -> list[Any]:
+    bad = ApiError(
+        "invalid_cursor", _("cursor is not valid: start again without it"), field="cursor"
+    )
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+    except (ValueError, binascii.Error, UnicodeError) as exc:
+        raise bad from exc
+    if not isinstance(values, list) or len(values) != len(order):
+        raise bad
+    out = []
+    for name, value in zip(order, values, strict=True):
+        field = model._meta.get_field(name.lstrip("-").replace("pk", "id"))
+        try:
+            out.append(field.to_python(value))  # type: ignore[union-attr]  # concrete fields
+        except Exception as exc:
+            raise bad from exc
+    return out
+
+
+def _after(order: Sequence[str], values: Sequence[Any]) -> Q:
+    """Rows strictly after ``values`` in the ``order`` (keyset pagination)."""
+    cond = Q()
+    for i, name in enumerate(order):
+        field = name.lstrip("-")
+        op = "lt" if name.startswith("-") else "gt"
+        step = Q(**{f"{field}__{op}": values[i]})
+        for prev, value in zip(order[:i], values[:i], strict=True):
+            step &= Q(**{prev.lstrip("-"): value})
+        cond |= step
+    return cond
+
+
+def paginate(
+    qs: models.QuerySet[M],
+    *,
+    cursor: str | None,
+    limit: int = DEFAULT_PAGE_SIZE,
+    order: Sequence[str] = ("id",),
+) -> tuple[list[M], str | None]:
+    """One page of ``qs`` in ``order`` (ending with a unique field) after an opaque cursor.
+
+    Returns the rows and the cursor of the next page (None on the last page). Rows inserted
+    while a client walks the pages never make it see a row twice.
+    """
+    limit = max(1, min(int(limit), MAX_PAGE_SIZE))
+    if cursor:
+        qs = qs.filter(_after(order, _decode_cursor(cursor, qs.model, order)))
+    rows = list(qs.order_by(*order)[: limit + 1])
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = None
+    if more and rows:
+        next_cursor = _encode_cursor([getattr(rows[-1], name.lstrip("-")) for name in order])
+    return rows, next_cursor
+
+
+# --------------------------------------------------------------------------- docs
+
+
+class LocalSwagger(DocsBase):
+    """Swagger UI from our own static files, with no inline script (CSP ``script-src 'self'``)."""
+
+    template = "apikeys/swagger.html"
+
+    def render_page(self, request: HttpRequest, api: NinjaAPI, **kwargs: Any) -> HttpResponse:
+        context = {
+            "api": api,
+            "openapi_url": reverse(f"{api.urls_namespace}:openapi-json", kwargs=kwargs),
+        }
+        return render(request, self.template, context)
+
+
+# --------------------------------------------------------------------------- the API
+
+api = NinjaAPI(
+    title="Cueillette API",
+    version="1",
+    description=(
+        "Connect a till. Authenticate with `Authorization: Bearer <key>` (keys are created by "
+        "an owner or a manager under Settings, API keys). Errors are "
+        '`{"error": {"code", "field", "message"}}`. Every POST and PATCH accepts an '
+        "`Idempotency-Key` header. Lists are paginated with `limit` and an opaque `cursor`."
+    ),
+    urls_namespace="api",
+    auth=ApiKeyAuth(),
+    docs=LocalSwagger(),
+)
+# Registered through the decorator form: its typing accepts handlers of a subclass.
+for _exc, _handler in (
+    (ServiceError, _service_error),
+    (NinjaValidationError, _validation_error),
+    (Http404, _not_found),
+    (HttpError, _http_error),
+    (_Replay, _replay_handler),
+    (Exception, _server_error),
+):
+    api.exception_handler(_exc)(_handler)
+api.add_decorator(operation_wrapper, mode="view")
+api.add_decorator(idempotency_check, mode="operation")
+
+
+def mount_routers() -> None:
+    """Add every app's router (called once, by cueillette/api_urls.py)."""
+    if getattr(api, "_cueillette_mounted", False):
+        return
+    for prefix, path in ROUTERS:
+        api.add_router(prefix, path)
+    api._cueillette_mounted = True  # type: ignore[attr-defined]

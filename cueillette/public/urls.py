@@ -1,4 +1,22 @@
+"""Public pages of one organization, mounted at /o/<slug>/ (see config/urls.py)."""
+
 from django.urls import path
 
+from cueillette.public import views
+
 app_name = "public"
-urlpatterns: list = []
+urlpatterns = [
+    path("join/", views.join, name="join"),
+    path("join/thanks/", views.join_done, name="join_done"),
+    path("poster/", views.poster, name="poster"),
+    path("poster/qr.svg", views.poster_qr, name="poster_qr"),
+    path("confirm/<str:token>/", views.confirm_email, name="confirm_email"),
+    path("space/", views.portal_home, name="portal"),
+    path("space/link/", views.portal_request, name="portal_request"),
+    path("space/open/<str:token>/", views.portal_open, name="portal_open"),
+    path("space/edit/", views.portal_edit, name="portal_edit"),
+    path("space/consent/", views.portal_consent, name="portal_consent"),
+    path("space/export/", views.portal_export, name="portal_export"),
+    path("space/erase/", views.portal_erase, name="portal_erase"),
+    path("space/logout/", views.portal_logout, name="portal_logout"),
+]

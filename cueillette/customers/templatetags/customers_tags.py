@@ -23,6 +23,20 @@ AUDIT_ACTIONS: dict[str, Any] = {
     "consent.confirmation_requested": _("Confirmation email sent"),
     "consent.email_confirmed": _("Email confirmed by the customer"),
     "wording.new_version": _("Consent wording changed"),
+    "customer.portal_link_sent": _("Link to their space sent"),
+    "customer.portal_opened": _("Customer opened their space"),
+    "customer.exported_by_self": _("Customer downloaded their data"),
+    "customer.retention_warned": _("Inactivity warning sent"),
+    "customers.imported": _("Customers imported"),
+    "organization.created": _("Business opened"),
+    "organization.updated": _("Business settings changed"),
+    "member.invited": _("Staff member invited"),
+    "member.joined": _("Staff member joined"),
+    "member.role_changed": _("Role changed"),
+    "member.removed": _("Staff member removed"),
+    "invitation.revoked": _("Invitation withdrawn"),
+    "api_key.created": _("API key created"),
+    "api_key.revoked": _("API key revoked"),
 }
 
 

@@ -1,0 +1,13 @@
+// Swagger UI for /api/v1/docs, started from a static file: the CSP forbids inline scripts.
+(function () {
+  "use strict";
+  var node = document.getElementById("swagger-ui");
+  if (!node || typeof window.SwaggerUIBundle !== "function") return;
+  window.SwaggerUIBundle({
+    url: node.getAttribute("data-openapi-url"),
+    dom_id: "#swagger-ui",
+    layout: "BaseLayout",
+    deepLinking: true,
+    presets: [window.SwaggerUIBundle.presets.apis],
+  });
+})();

@@ -1,0 +1,56 @@
+"""``manage.py run_scheduler``: the daily jobs, without cron.
+
+Runs forever: at start, then once every ``--interval`` seconds (a day by default), it enqueues
+the retention task (:func:`cueillette.customers.retention.anonymise_inactive`) for every
+organization. A task worker (``manage.py db_worker``) runs the queued tasks.
+
+* ``--once``: one pass, then exit (tests, or a cron line ``0 3 * * * manage.py run_scheduler
+  --once``);
+* ``--inline``: run the passes here instead of queueing them (no worker needed); this is what
+  ``manage.py run_retention`` does.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from cueillette.customers import retention
+
+DAY = 24 * 3600
+
+
+class Command(BaseCommand):
+    help = "Enqueue the daily retention pass for every organization (at start, then daily)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--once", action="store_true", help="one pass, then exit")
+        parser.add_argument(
+            "--inline", action="store_true", help="run the passes here instead of queueing"
+        )
+        parser.add_argument(
+            "--interval", type=int, default=DAY, help="seconds between passes (default: a day)"
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        interval = max(60, int(options["interval"]))
+        while True:
+            self.one_pass(inline=bool(options["inline"]))
+            if options["once"]:
+                return
+            try:
+                time.sleep(interval)
+            except KeyboardInterrupt:
+                return
+
+    def one_pass(self, *, inline: bool) -> None:
+        if inline:
+            for slug, report in retention.run_all().items():
+                self.stdout.write(
+                    f"{slug}: {report['warned']} warned, {report['erased']} anonymised"
+                )
+        else:
+            count = retention.enqueue_all()
+            self.stdout.write(f"retention queued for {count} organization(s)")

@@ -1,0 +1,572 @@
+"""The cross-app tenant-isolation sweep.
+
+Two organizations, A (the victim) and B (the intruder). B's owner walks **every URL pattern**
+of ``config.urls`` and B's API key calls **every API route** of the OpenAPI schema with A's ids,
+and the sweep proves that nothing is read or written across: 404 (never a 403 that reveals
+existence, never a 200), none of A's private data in any answer, and A's rows byte-for-byte
+unchanged.
+
+Routes are discovered, not listed: a new page or API route is swept as soon as it exists. Routes
+that take no object id are still requested (GET and POST, with A's ids in the query string and
+the form under the usual names) and must neither leak nor change A; routes whose only arguments
+are capability tokens or fixed words are listed in ``NOT_ID_ROUTES`` with the reason.
+
+A's rows get ids in a high range (``A_BASE``) that B's rows never reach, so "B's owner reached
+the row with this id" can only mean "B's owner reached A's row". Every tenant model must have
+an A row here (``test_every_tenant_model_is_seeded``): a new model needs a line in ``seed_a``.
+
+Run with ``-s`` to print which routes were covered.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from django.apps import apps
+from django.core.cache import cache
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+from django.urls.resolvers import RoutePattern
+from django.utils import timezone
+
+from cueillette.accounts.models import Invitation, Membership, Role, User
+from cueillette.apikeys.services import create_api_key
+from cueillette.core import tenancy
+from cueillette.core.audit import Actor
+from cueillette.core.models import ApiKey, AuditEvent, IdempotencyRecord, Organization
+from cueillette.core.tenancy import TenantModel
+from cueillette.core.tests.factories import (
+    CustomerFactory,
+    MembershipFactory,
+    OrganizationFactory,
+    UserFactory,
+)
+from cueillette.core.tokens import hash_token
+from cueillette.customers.models import (
+    AccessToken,
+    ConsentEvent,
+    ConsentWording,
+    Customer,
+    EmailConfirmation,
+    wording_hash,
+)
+
+A_BASE = 7_000_000
+SECRETS = (
+    "alpha-secret-ines@example.org",
+    "alpha-secret-paul@example.org",
+    "Zalphasecretine",
+    "Zalphasecretpaul",
+    "+33699887766",
+    "Alpha secret till",
+    "alpha-invitee@example.org",
+    "alpha private note",
+)
+
+# Routes without an object id in the URL, and why a 404 is not the expected answer there.
+# They are still requested with A's ids in the query string and the form (see module doc).
+NOT_ID_ROUTES = {
+    "accounts:confirm_email": "capability token (global, hashed), not an organization's id",
+    "accounts:invite_accept": "capability token: holding it is the right to join",
+    "accounts:password_reset_confirm": "Django's signed user token, not a tenant row",
+    "customers:wording_edit": "purpose and language words, scoped to the session's organization",
+}
+# Regex routes that are not views of a row.
+REGEX_ROUTES = {"api-not-found": "JSON 404 for anything else under /api/v1/"}
+ID_FORM_NAMES = (
+    "other",
+    "other_id",
+    "customer",
+    "customer_id",
+    "survivor",
+    "organization",
+    "organization_id",
+    "org",
+    "membership",
+    "invitation",
+    "key",
+    "pk",
+    "id",
+)
+
+
+@dataclass
+class World:
+    a: Organization
+    b: Organization
+    owner_a: User
+    owner_b: User
+    a_ids: dict[str, list[int]] = field(default_factory=dict)  # model label -> A's pks
+    b_key: str = ""
+    b_customer: Customer | None = None
+
+
+def seed_a(a: Organization, owner_a: User, counter_a: User) -> None:
+    """One row of every tenant model for A, with an id no B row can have."""
+    # Each model gets its own block of 1000 ids: on SQLite, a row B creates later takes the
+    # table's highest id + 1, which stays inside that table's block, never on another A id.
+    blocks: dict[str, int] = {}
+
+    def next_pk(model: type[Any]) -> int:
+        label = model._meta.label
+        if label not in blocks:
+            blocks[label] = A_BASE + 1000 * (len(blocks) + 1)
+        blocks[label] += 1
+        return blocks[label]
+
+    with tenancy.tenant_context(a):
+        MembershipFactory(pk=next_pk(Membership), organization=a, user=owner_a, role=Role.OWNER)
+        MembershipFactory(pk=next_pk(Membership), organization=a, user=counter_a, role=Role.COUNTER)
+        ines = CustomerFactory(
+            pk=next_pk(Customer),
+            organization=a,
+            first_name="Inès",
+            last_name="Zalphasecretine",
+            email=SECRETS[0],
+            phone=SECRETS[4],
+            notes=SECRETS[7],
+        )
+        paul = CustomerFactory(
+            pk=next_pk(Customer),
+            organization=a,
+            first_name="Paul",
+            last_name="Zalphasecretpaul",
+            email=SECRETS[1],
+        )
+        # Append-only models refuse save() with a preset id; bulk_create inserts as given.
+        wording = ConsentWording(
+            pk=next_pk(ConsentWording),
+            organization=a,
+            purpose="loyalty",
+            language="fr",
+            version=2,
+            text="Alpha v2",
+            text_hash=wording_hash("Alpha v2"),
+        )
+        ConsentWording.objects.bulk_create([wording])
+        event = ConsentEvent(
+            pk=next_pk(ConsentEvent),
+            organization=a,
+            customer=ines,
+            purpose="loyalty",
+            channel="none",
+            granted=True,
+            occurred_at=timezone.now(),
+            source="counter",
+            wording=wording,
+            wording_hash=wording.text_hash,
+            actor_kind="staff",
+            actor_label="alpha staff",
+        )
+        ConsentEvent.objects.bulk_create([event])
+        EmailConfirmation.objects.create(
+            pk=next_pk(EmailConfirmation),
+            customer=paul,
+            purpose="news_email",
+            wording=wording,
+            source="counter",
+            actor_kind="staff",
+            nonce=hash_token("alpha-nonce"),
+            email=paul.email,
+            expires_at=timezone.now() + dt.timedelta(days=7),
+        )
+        AccessToken.objects.create(
+            pk=next_pk(AccessToken),
+            customer=ines,
+            token_hash=hash_token("alpha-access"),
+            expires_at=timezone.now() + dt.timedelta(hours=1),
+        )
+        Invitation.objects.create(
+            pk=next_pk(Invitation),
+            email=SECRETS[6],
+            role=Role.MANAGER,
+            token_hash=hash_token("alpha-invitation"),
+            invited_by=owner_a,
+            expires_at=timezone.now() + dt.timedelta(days=7),
+        )
+        ApiKey.objects.create(
+            pk=next_pk(ApiKey),
+            name=SECRETS[5],
+            prefix="a1a1a1a1",
+            hashed_key=hash_token("cue_a1a1a1a1_alpha"),
+            scope="write",
+        )
+        AuditEvent.objects.bulk_create(
+            [
+                AuditEvent(
+                    pk=next_pk(AuditEvent),
+                    organization=a,
+                    actor_kind="system",
+                    action="alpha.seeded",
+                )
+            ]
+        )
+        IdempotencyRecord.objects.create(
+            pk=next_pk(IdempotencyRecord),
+            key="alpha",
+            scope="POST /api/v1/customers",
+            request_hash="0" * 64,
+            status_code=201,
+            response_body="{}",
+        )
+
+
+def tenant_models() -> list[type[TenantModel]]:
+    return [
+        m
+        for m in apps.get_models()
+        if issubclass(m, TenantModel) and not m._meta.abstract and not m._meta.proxy
+    ]
+
+
+def snapshot(org: Organization) -> dict[str, Any]:
+    """Every row of ``org`` in every tenant model, plus the organization itself."""
+    # The sweep compares one organization's rows across requests: it reads outside any tenant.
+    out: dict[str, Any] = {"organization": Organization.objects.filter(pk=org.pk).values().get()}
+    for model in tenant_models():
+        rows = model.objects.unscoped().filter(organization=org).order_by("pk").values()
+        out[model._meta.label] = [json.dumps(r, default=str, sort_keys=True) for r in rows]
+    return out
+
+
+@pytest.fixture
+def world(db: None) -> World:
+    cache.clear()
+    a = OrganizationFactory(name="Alpha", slug="alpha-victim")
+    b = OrganizationFactory(name="Beta", slug="beta-intruder")
+    owner_a = UserFactory(email="owner-a@example.org")
+    counter_a = UserFactory(email="counter-a@example.org")
+    owner_b = UserFactory(email="owner-b@example.org")
+    # B first: its rows keep low ids (on SQLite a new row takes the table's highest id + 1).
+    MembershipFactory(organization=b, user=owner_b, role=Role.OWNER)
+    b_customer = CustomerFactory(organization=b, first_name="Bea", last_name="Beta")
+    with tenancy.tenant_context(b):
+        _key, raw = create_api_key("Beta till", "write", actor=Actor.system("sweep"))
+    seed_a(a, owner_a, counter_a)
+    w = World(a=a, b=b, owner_a=owner_a, owner_b=owner_b, b_key=raw, b_customer=b_customer)
+    b_pks: set[int] = set()
+    for model in tenant_models():
+        b_pks |= set(model.objects.unscoped().exclude(organization=a).values_list("pk", flat=True))
+        pks = model.objects.unscoped().filter(organization=a).values_list("pk", flat=True)
+        w.a_ids[model._meta.label] = sorted(set(pks) - b_pks)
+    return w
+
+
+def a_candidates(w: World) -> list[int]:
+    """A's ids that no B row has (high range), one list for every route."""
+    ids = {pk for pks in w.a_ids.values() for pk in pks if pk >= A_BASE}
+    return sorted(ids)
+
+
+def body_of(response: Any) -> bytes:
+    if getattr(response, "streaming", False):
+        return b"".join(response.streaming_content)
+    return bytes(response.content)
+
+
+def assert_no_secret(response: Any, where: str) -> None:
+    text = body_of(response).decode("utf-8", "replace")
+    for secret in SECRETS:
+        assert secret not in text, f"{where} shows A's private data: {secret!r}"
+
+
+def staff_client(user: User) -> Client:
+    c = Client()
+    c.force_login(user)
+    return c
+
+
+# --------------------------------------------------------------------------- URL discovery
+
+
+@dataclass
+class Route:
+    name: str
+    route: str  # "app/customers/<int:pk>/edit/"
+    kwargs: dict[str, str]  # name -> converter
+
+    def build(self, values: dict[str, Any]) -> str:
+        def sub(match: re.Match[str]) -> str:
+            return str(values[match.group(2)])
+
+        return "/" + re.sub(r"<(?:(\w+):)?(\w+)>", sub, self.route)
+
+
+def walk_urls() -> Iterator[Route | tuple[str, str]]:
+    """Every URL pattern: ``Route`` for path() patterns, ``(name, regex)`` for re_path()."""
+
+    def walk(patterns: list[Any], prefix: str, namespace: str) -> Iterator[Route | tuple[str, str]]:
+        for p in patterns:
+            if isinstance(p, URLResolver):
+                ns = namespace
+                if p.namespace:
+                    ns = f"{namespace}:{p.namespace}" if namespace else p.namespace
+                if not isinstance(p.pattern, RoutePattern):
+                    yield (f"{ns}:*", str(p.pattern))
+                    continue
+                yield from walk(p.url_patterns, prefix + str(p.pattern), ns)
+            elif isinstance(p, URLPattern):
+                name = f"{namespace}:{p.name}" if namespace else (p.name or "")
+                if not isinstance(p.pattern, RoutePattern):
+                    yield (name, str(p.pattern))
+                    continue
+                route = prefix + str(p.pattern)
+                kwargs = dict(
+                    (m.group(2), m.group(1) or "str")
+                    for m in re.finditer(r"<(?:(\w+):)?(\w+)>", route)
+                )
+                yield Route(name=name, route=route, kwargs=kwargs)
+
+    yield from walk(get_resolver().url_patterns, "", "")
+
+
+def is_api(route: Route) -> bool:
+    return route.route.startswith("api/")
+
+
+# --------------------------------------------------------------------------- (1) pages
+
+
+@pytest.mark.django_db
+def test_pages_never_reach_another_organization(world: World) -> None:
+    w = world
+    candidates = a_candidates(w)
+    assert candidates, "A has no rows in the high id range"
+    before = snapshot(w.a)
+    covered: dict[str, list[str]] = {"id": [], "public": [], "no id": [], "allowed": []}
+
+    for item in walk_urls():
+        if isinstance(item, tuple):
+            name, regex = item
+            assert name in REGEX_ROUTES or name.startswith("api:"), (
+                f"regex route {name} {regex}: add it to REGEX_ROUTES with a reason"
+            )
+            covered["allowed"].append(name)
+            continue
+        route = item
+        if is_api(route):
+            continue  # swept with API keys below
+        int_args = [k for k, conv in route.kwargs.items() if conv == "int"]
+        public = "slug" in route.kwargs
+
+        if int_args:
+            # Every id of A, in every int argument: 404 for GET and POST, never 403 or 200.
+            for pk in candidates:
+                values = {k: pk for k in int_args}
+                values.update({k: _word(k, w) for k in route.kwargs if k not in int_args})
+                url = route.build(values)
+                statuses = []
+                for method in ("get", "post"):
+                    client = staff_client(w.owner_b)
+                    response = getattr(client, method)(url, _id_form(pk))
+                    statuses.append(response.status_code)
+                    assert response.status_code in (404, 405), (
+                        f"{method.upper()} {url} ({route.name}) as B's owner with A's id "
+                        f"answered {response.status_code}, expected 404"
+                    )
+                    assert_no_secret(response, f"{method.upper()} {url}")
+                assert 404 in statuses, f"{url}: neither GET nor POST answered 404"
+                assert snapshot(w.a) == before, f"{url} changed A's data"
+            covered["id"].append(route.name)
+        elif public:
+            # Public pages are reached by slug on purpose; B's session must not see A's
+            # private data there, nor change anything.
+            values = {k: _word(k, w) for k in route.kwargs}
+            url = route.build(values)
+            for method in ("get", "post"):
+                client = staff_client(w.owner_b)
+                response = getattr(client, method)(url, _id_form(candidates[0]))
+                assert response.status_code < 500, f"{method.upper()} {url}: {response.status_code}"
+                assert_no_secret(response, f"{method.upper()} {url}")
+            assert snapshot(w.a) == before, f"{url} changed A's data"
+            covered["public"].append(route.name)
+        else:
+            if route.kwargs:
+                assert route.name in NOT_ID_ROUTES, (
+                    f"{route.name} ({route.route}) takes {route.kwargs}: sweep it or add it to "
+                    "NOT_ID_ROUTES with a reason"
+                )
+                covered["allowed"].append(route.name)
+            else:
+                covered["no id"].append(route.name)
+            values = {k: _word(k, w) for k in route.kwargs}
+            url = route.build(values)
+            _sweep_without_id(url, w, candidates)
+            assert snapshot(w.a) == before, f"{url} changed A's data"
+
+    _print_coverage("pages", covered)
+    assert covered["id"], "no page takes an id? the URL walk found nothing"
+
+
+def _word(name: str, w: World) -> str:
+    """A value for a non-int URL argument."""
+    return {
+        "slug": w.a.slug,
+        "purpose": "loyalty",
+        "language": "fr",
+    }.get(name, "not-a-real-token")
+
+
+def _id_form(pk: int) -> dict[str, Any]:
+    return dict.fromkeys(ID_FORM_NAMES, pk)
+
+
+def _sweep_without_id(url: str, w: World, candidates: list[int]) -> None:
+    """A route without an id: A's ids in the query string and the form must not leak A."""
+    ids = sorted({*candidates[:6], w.a.pk})
+    for pk in ids:
+        for method in ("get", "post"):
+            client = staff_client(w.owner_b)
+            response = getattr(client, method)(url, _id_form(pk))
+            assert response.status_code < 500, f"{method.upper()} {url}: {response.status_code}"
+            assert_no_secret(response, f"{method.upper()} {url}?{pk}")
+            # A form that switches the organization must not have switched B into A.
+            after = client.get("/app/customers/")
+            assert_no_secret(after, f"the customers page after {method.upper()} {url}")
+
+
+def _print_coverage(kind: str, covered: dict[str, list[str]]) -> None:
+    print(f"\ntenant isolation sweep, {kind}:")
+    for group, names in covered.items():
+        print(f"  {group} ({len(names)}): {', '.join(sorted(set(names)))}")
+
+
+# --------------------------------------------------------------------------- (2) API
+
+
+def _api_schema() -> dict[str, Any]:
+    get_resolver().url_patterns  # loads config.urls, which mounts the routers
+    from cueillette.api import api
+
+    return api.get_openapi_schema(path_params={})
+
+
+def _example(schema: dict[str, Any], root: dict[str, Any], name: str, pk: int) -> Any:
+    """A minimal valid value for a JSON schema, with ``pk`` in every id-like field."""
+    if "$ref" in schema:
+        ref = schema["$ref"].rsplit("/", 1)[-1]
+        return _example(root["components"]["schemas"][ref], root, name, pk)
+    for key in ("anyOf", "oneOf", "allOf"):
+        if key in schema:
+            options = [s for s in schema[key] if s.get("type") != "null"]
+            return _example(options[0], root, name, pk)
+    kind = schema.get("type")
+    if kind == "object":
+        props = schema.get("properties", {})
+        required = set(schema.get("required", []))
+        return {
+            k: _example(v, root, k, pk)
+            for k, v in props.items()
+            if k in required or k.endswith("_id") or k == "id"
+        }
+    if kind == "integer":
+        return pk if (name.endswith("_id") or name == "id") else 1
+    if kind == "number":
+        return 1
+    if kind == "boolean":
+        return True
+    if kind == "array":
+        return []
+    if "enum" in schema:
+        return schema["enum"][0]
+    return {"purpose": "loyalty", "language": "fr", "source": "api"}.get(name, "x")
+
+
+def _body(op: dict[str, Any], root: dict[str, Any], pk: int) -> Any:
+    content = op.get("requestBody", {}).get("content", {})
+    if "application/json" not in content:
+        return None
+    return _example(content["application/json"]["schema"], root, "body", pk)
+
+
+def _call(client: Client, method: str, url: str, key: str, body: Any) -> Any:
+    headers = {"Authorization": f"Bearer {key}"}
+    if body is None:
+        return getattr(client, method)(url, headers=headers)
+    return getattr(client, method)(
+        url, data=json.dumps(body), content_type="application/json", headers=headers
+    )
+
+
+@pytest.mark.django_db
+def test_api_never_reaches_another_organization(world: World) -> None:
+    w = world
+    schema = _api_schema()
+    candidates = a_candidates(w)
+    before = snapshot(w.a)
+    client = Client()
+    covered: dict[str, list[str]] = {"id": [], "body id": [], "no id": []}
+    for path, operations in schema["paths"].items():
+        for method, op in operations.items():
+            label = f"{method.upper()} {path}"
+            path_params = [p["name"] for p in op.get("parameters", []) if p["in"] == "path"]
+            if path_params:
+                for pk in candidates:
+                    url = path.format(**dict.fromkeys(path_params, pk))
+                    response = _call(client, method, url, w.b_key, _body(op, schema, pk))
+                    assert response.status_code == 404, (
+                        f"{method.upper()} {url} with B's key answered {response.status_code}: "
+                        f"{response.content[:300]!r}"
+                    )
+                    assert response.json()["error"]["code"] == "not_found"
+                    assert snapshot(w.a) == before, f"{method.upper()} {url} changed A's data"
+                covered["id"].append(label)
+                # B's own row in the path, A's ids in the body.
+                body = _body(op, schema, candidates[0])
+                if isinstance(body, dict) and any(k.endswith("_id") for k in body):
+                    assert w.b_customer is not None
+                    url = path.format(**dict.fromkeys(path_params, w.b_customer.pk))
+                    for pk in candidates:
+                        response = _call(client, method, url, w.b_key, _body(op, schema, pk))
+                        assert response.status_code == 404, (
+                            f"{method.upper()} {url} with A's id {pk} in the body answered "
+                            f"{response.status_code}"
+                        )
+                        assert snapshot(w.a) == before
+                    covered["body id"].append(label)
+            else:
+                # No object id: lists must not show A, creations must not touch A.
+                response = _call(client, method, path, w.b_key, _body(op, schema, candidates[0]))
+                assert response.status_code < 500, f"{label}: {response.status_code}"
+                assert_no_secret(response, label)
+                if method == "get":
+                    for q in ("Zalphasecret", "alpha-secret", "+33699887766"):
+                        found = client.get(
+                            path, {"q": q}, headers={"Authorization": f"Bearer {w.b_key}"}
+                        )
+                        assert_no_secret(found, f"{label}?q={q}")
+                assert snapshot(w.a) == before, f"{label} changed A's data"
+                covered["no id"].append(label)
+    _print_coverage("API", covered)
+    assert covered["id"], "no API route takes an id? the schema walk found nothing"
+
+
+# --------------------------------------------------------------------------- the seed itself
+
+
+@pytest.mark.django_db
+def test_every_tenant_model_is_seeded(world: World) -> None:
+    """A new tenant model needs an A row in seed_a, or the sweep would prove nothing for it."""
+    missing = [label for label, pks in world.a_ids.items() if not any(pk >= A_BASE for pk in pks)]
+    assert not missing, f"add a row of {missing} to seed_a() in tests/test_tenant_isolation.py"
+
+
+@pytest.mark.django_db
+def test_the_sweep_would_see_a_leak(world: World) -> None:
+    """The checks must be able to fail: A's owner does see A's data through the same doors."""
+    ines = world.a_ids["customers.Customer"][0]
+    response = staff_client(world.owner_a).get(f"/app/customers/{ines}/")
+    assert response.status_code == 200
+    with pytest.raises(AssertionError):
+        assert_no_secret(response, "A's own page")
+    before = snapshot(world.a)
+    with tenancy.tenant_context(world.a):
+        Customer.objects.filter(pk=ines).update(notes="changed")
+    assert snapshot(world.a) != before
+    assert Membership.objects.unscoped().filter(organization=world.b).count() == 1
