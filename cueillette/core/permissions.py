@@ -9,6 +9,7 @@ class Perm(StrEnum):
     SERVE_CUSTOMERS = "serve_customers"  # find, create, edit customers; record consents
     EXPORT_BASE = "export_base"
     MERGE_CUSTOMERS = "merge_customers"
+    ERASE_CUSTOMERS = "erase_customers"  # on the customer's request (they can also do it alone)
     EDIT_WORDINGS = "edit_wordings"
     VIEW_AUDIT = "view_audit"
     MANAGE_STAFF = "manage_staff"
@@ -23,6 +24,7 @@ ROLE_PERMS: dict[str, frozenset[Perm]] = {
             Perm.SERVE_CUSTOMERS,
             Perm.EXPORT_BASE,
             Perm.MERGE_CUSTOMERS,
+            Perm.ERASE_CUSTOMERS,
             Perm.EDIT_WORDINGS,
             Perm.MANAGE_API_KEYS,
         }

@@ -16,4 +16,5 @@ urlpatterns = [
     path("<int:pk>/edit/", views.customer_edit, name="edit"),
     path("<int:pk>/consent/", views.consent, name="consent"),
     path("<int:pk>/merge/", views.merge, name="merge"),
+    path("<int:pk>/erase/", views.erase, name="erase"),
 ]

@@ -266,6 +266,7 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
         if customer.is_active
         else [],
         "can_merge": _can(request, Perm.MERGE_CUSTOMERS),
+        "can_erase": _can(request, Perm.ERASE_CUSTOMERS),
         "can_audit": can_audit,
         "audit_rows": list(
             queries.audit_log(object_type="customer", object_ids=[str(i) for i in ids])[:50]
@@ -387,6 +388,28 @@ def merge(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 # --------------------------------------------------------------------------- export
+
+
+@staff_required(Perm.ERASE_CUSTOMERS)
+def erase(request: HttpRequest, pk: int) -> HttpResponse:
+    """Erase a customer who asked for it at the counter or by letter: confirm, then anonymise."""
+    from cueillette.customers.portal import erase_customer
+
+    customer = access(Customer, pk)
+    if not customer.is_active:
+        raise Http404
+    if request.method == "POST":
+        if request.POST.get("confirm") != "yes":
+            return render(
+                request,
+                "customers/erase.html",
+                {"customer": customer, "confirm_error": True},
+                status=400,
+            )
+        erase_customer(customer, actor=_actor(request), reason="staff")
+        messages.success(request, _("The customer's personal data was erased."))
+        return redirect("customers:list")
+    return render(request, "customers/erase.html", {"customer": customer})
 
 
 @staff_required(Perm.EXPORT_BASE)
