@@ -1,90 +1,155 @@
 # Cueillette — `make demo` to try it, `make test` to run every test and check.
+# Works on a fresh Debian 12 machine (as root, or with the Debian packages already installed).
 SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 PYTHON ?= python3
-PG_BIN ?= /usr/lib/postgresql/15/bin
+# The newest PostgreSQL installed from Debian (15 on bookworm).
+PG_BIN ?= $(or $(lastword $(sort $(wildcard /usr/lib/postgresql/*/bin))),/usr/lib/postgresql/15/bin)
 PG_DIR ?= /tmp/cueillette-pg
 PG_PORT ?= 55432
 PG_URL := postgres://cueillette@127.0.0.1:$(PG_PORT)/cueillette
 HOST ?= 127.0.0.1
 PORT ?= 8000
-export DJANGO_SETTINGS_MODULE ?= config.settings
+PYTEST_ARGS ?=
+APT_INSTALL := DEBIAN_FRONTEND=noninteractive apt-get install -y -qq
+# manage.py defaults to config.settings; the tests always use config.test_settings.
+TEST_ENV := DJANGO_SETTINGS_MODULE=config.test_settings
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help demo install system-deps check test test-sqlite test-pg pg-start pg-stop messages bench clean
+PO_FILES := $(shell find cueillette -name '*.po' -path '*/LC_MESSAGES/*' 2>/dev/null)
+MO_FILES := $(PO_FILES:.po=.mo)
+
+.PHONY: help demo install system-deps check test test-sqlite test-pg pg-start pg-stop messages \
+	bench clean
 
 help: ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
+# --------------------------------------------------------------------------- install
+
 $(VENV)/.installed: pyproject.toml
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@if [ ! -x $(PIP) ] && ! $(PYTHON) -m venv $(VENV) >/dev/null 2>&1; then \
+	  rm -rf $(VENV); \
+	  if [ "$$(id -u)" != 0 ]; then echo "cannot create a virtualenv: apt-get install python3-venv" >&2; exit 1; fi; \
+	  echo "installing python3-venv (Debian)"; \
+	  apt-get update -qq && $(APT_INSTALL) python3-venv >/dev/null; \
+	  $(PYTHON) -m venv $(VENV); \
+	fi
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q -e '.[dev]'
 	touch $@
 
 install: $(VENV)/.installed ## create the virtualenv and install
 
-system-deps: ## Debian packages the tests need (chromium, PostgreSQL, gettext), npm axe-core
+system-deps: ## Debian packages the tests need (chromium, PostgreSQL, npm) and axe-core
 	@missing=""; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	test -x $(PG_BIN)/initdb || missing="$$missing postgresql"; \
-	command -v msgfmt >/dev/null || missing="$$missing gettext"; \
+	command -v npm >/dev/null || missing="$$missing npm"; \
 	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" != 0 ]; then echo "missing Debian packages:$$missing (run make system-deps as root)" >&2; exit 1; fi; \
 	  echo "installing:$$missing"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  apt-get update -qq && $(APT_INSTALL) $$missing >/dev/null; \
 	fi
-	@test -f node_modules/axe-core/axe.min.js || npm install --no-audit --no-fund --silent axe-core@4 >/dev/null
+	@test -f node_modules/axe-core/axe.min.js || \
+	  if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --silent >/dev/null; \
+	  else npm install --no-audit --no-fund --silent --no-save axe-core@4 >/dev/null; fi
 
-messages: $(VENV)/.installed ## compile the French/English catalogs
-	cd cueillette && ../$(PY) ../manage.py compilemessages -v 0
+# Catalogs are compiled with Babel (a Python dependency), so no gettext is needed. Like msgfmt,
+# fuzzy entries are left out (pybabel's CLI would refuse a whole catalog with a fuzzy header).
+COMPILE_MO := from sys import argv; from babel.messages.pofile import read_po; \
+	from babel.messages.mofile import write_mo; \
+	write_mo(open(argv[2], "wb"), read_po(open(argv[1], "rb"), abort_invalid=True))
+%.mo: %.po $(VENV)/.installed
+	$(PY) -c '$(COMPILE_MO)' $< $@
+
+messages: $(MO_FILES) ## compile the French/English catalogs (.po -> .mo)
+
+# --------------------------------------------------------------------------- quality
 
 check: $(VENV)/.installed ## ruff (lint + format), mypy strict, migrations, deploy checks
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy cueillette config
-	DJANGO_SETTINGS_MODULE=config.test_settings $(PY) manage.py makemigrations --check --dry-run
-	CUEILLETTE_SECRET_KEY=$$(head -c 48 /dev/urandom | base64) CUEILLETTE_HTTPS=1 \
-	  CUEILLETTE_ALLOWED_HOSTS=crm.example.org $(PY) manage.py check --deploy --fail-level WARNING
+	$(TEST_ENV) $(PY) manage.py makemigrations --check --dry-run
+	DJANGO_SETTINGS_MODULE=config.settings CUEILLETTE_SECRET_KEY=$$(head -c 48 /dev/urandom | base64) \
+	  CUEILLETTE_HTTPS=1 CUEILLETTE_ALLOWED_HOSTS=crm.example.org \
+	  $(PY) manage.py check --deploy --fail-level WARNING
 
-pg-start: ## start a throwaway PostgreSQL on 127.0.0.1:$(PG_PORT) (tests)
-	@if [ -n "$$DATABASE_URL" ]; then echo "using DATABASE_URL"; exit 0; fi; \
+# --------------------------------------------------------------------------- PostgreSQL
+
+pg-start: ## start a throwaway PostgreSQL on 127.0.0.1:55432 (tests, bench)
+	@if [ -n "$${DATABASE_URL:-}" ]; then echo "using DATABASE_URL"; exit 0; fi; \
 	if $(PG_BIN)/pg_isready -q -h 127.0.0.1 -p $(PG_PORT) 2>/dev/null; then exit 0; fi; \
-	rm -rf $(PG_DIR) && mkdir -p $(PG_DIR) && chown postgres $(PG_DIR) 2>/dev/null || true; \
-	if [ "$$(id -u)" = 0 ]; then RUN="runuser -u postgres --"; else RUN=""; fi; \
-	$$RUN $(PG_BIN)/initdb -D $(PG_DIR)/data -U cueillette --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null && \
-	$$RUN $(PG_BIN)/pg_ctl -D $(PG_DIR)/data -o "-k $(PG_DIR) -p $(PG_PORT) -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" -l $(PG_DIR)/log -w start >/dev/null && \
-	$$RUN $(PG_BIN)/createdb -h 127.0.0.1 -p $(PG_PORT) -U cueillette cueillette && echo "PostgreSQL ready on 127.0.0.1:$(PG_PORT)"
+	if [ ! -x $(PG_BIN)/initdb ]; then $(MAKE) --no-print-directory system-deps; fi; \
+	RUN=""; if [ "$$(id -u)" = 0 ]; then RUN="runuser -u postgres --"; fi; \
+	cd /; rm -rf $(PG_DIR); mkdir -p $(PG_DIR); \
+	if [ "$$(id -u)" = 0 ]; then chown postgres $(PG_DIR); fi; \
+	$$RUN $(PG_BIN)/initdb -D $(PG_DIR)/data -U cueillette --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null; \
+	$$RUN $(PG_BIN)/pg_ctl -D $(PG_DIR)/data -l $(PG_DIR)/log -w start \
+	  -o "-k $(PG_DIR) -p $(PG_PORT) -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" >/dev/null; \
+	$$RUN $(PG_BIN)/createdb -h 127.0.0.1 -p $(PG_PORT) -U cueillette cueillette; \
+	echo "PostgreSQL ready on 127.0.0.1:$(PG_PORT) (make pg-stop to stop it)"
 
 pg-stop: ## stop the throwaway PostgreSQL
-	-@if [ "$$(id -u)" = 0 ]; then RUN="runuser -u postgres --"; fi; $$RUN $(PG_BIN)/pg_ctl -D $(PG_DIR)/data stop -m fast >/dev/null 2>&1; true
+	-@RUN=""; if [ "$$(id -u)" = 0 ]; then RUN="runuser -u postgres --"; fi; \
+	cd /; test -d $(PG_DIR)/data && $$RUN $(PG_BIN)/pg_ctl -D $(PG_DIR)/data stop -m fast >/dev/null 2>&1; true
 
-test-sqlite: $(VENV)/.installed messages
-	$(VENV)/bin/pytest -q
+# --------------------------------------------------------------------------- tests
 
-test-pg: $(VENV)/.installed messages pg-start
-	DATABASE_URL=$${DATABASE_URL:-$(PG_URL)} $(VENV)/bin/pytest -q -m "not browser"
+test-sqlite: $(VENV)/.installed messages ## the whole suite on SQLite (browser journeys included)
+	$(TEST_ENV) $(VENV)/bin/pytest -q $(PYTEST_ARGS)
 
-test: $(VENV)/.installed system-deps check test-sqlite test-pg ## every check and test, on SQLite and PostgreSQL
+test-pg: $(VENV)/.installed messages ## the suite without browser journeys, on PostgreSQL
+	@if [ -n "$${DATABASE_URL:-}" ]; then \
+	  $(TEST_ENV) $(VENV)/bin/pytest -q -m "not browser" $(PYTEST_ARGS); exit; \
+	fi; \
+	started=""; \
+	if ! $(PG_BIN)/pg_isready -q -h 127.0.0.1 -p $(PG_PORT) 2>/dev/null; then \
+	  $(MAKE) --no-print-directory pg-start; started=1; \
+	fi; \
+	status=0; DATABASE_URL=$(PG_URL) $(TEST_ENV) $(VENV)/bin/pytest -q -m "not browser" $(PYTEST_ARGS) \
+	  || status=$$?; \
+	if [ -n "$$started" ]; then $(MAKE) --no-print-directory pg-stop; fi; \
+	exit $$status
 
-demo: $(VENV)/.installed messages ## set up SQLite with demo data, start the worker, serve on :8000
-	mkdir -p var
+test: system-deps $(VENV)/.installed messages check test-sqlite test-pg ## every check and test, on SQLite and PostgreSQL
+
+# --------------------------------------------------------------------------- demo
+
+demo: $(VENV)/.installed messages ## SQLite, demo data, task worker and scheduler; serves http://127.0.0.1:8000
+	mkdir -p var/mail
 	$(PY) manage.py migrate -v 0
 	$(PY) manage.py collectstatic --noinput -v 0
 	$(PY) manage.py load_demo
-	@echo ""
-	@echo "  Cueillette is starting on http://$(HOST):$(PORT)/"
-	@echo "  Demo logins (password: demo-cueillette):"
-	@echo "    owner   claire@cabinet-lumiere.example   (acupuncture practice, also owns the shop)"
-	@echo "    manager marc@epicerie-voisine.example    (neighbourhood shop)"
-	@echo "    counter lea@epicerie-voisine.example     (counter staff)"
-	@echo "  Emails are written to var/mail/. Production setup: docs/deploy.md"
-	@echo ""
-	$(PY) manage.py db_worker --queue-name '*' >var/worker.log 2>&1 & echo $$! > var/worker.pid
-	trap 'kill $$(cat var/worker.pid) 2>/dev/null' EXIT; CUEILLETTE_DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
+	@export CUEILLETTE_DEBUG=1 CUEILLETTE_SITE_URL=http://$(HOST):$(PORT); \
+	pids=""; \
+	trap 'kill $$pids 2>/dev/null; wait 2>/dev/null; echo "stopped"' EXIT; \
+	trap 'exit 0' INT TERM; \
+	$(PY) manage.py db_worker --queue-name '*' --no-reload >var/worker.log 2>&1 & pids="$$pids $$!"; \
+	if $(PY) manage.py help run_scheduler >/dev/null 2>&1; then \
+	  $(PY) manage.py run_scheduler >var/scheduler.log 2>&1 & pids="$$pids $$!"; \
+	fi; \
+	echo ""; \
+	echo "  Cueillette runs on http://$(HOST):$(PORT)/   (Ctrl-C to stop)"; \
+	echo "  Demo logins, password: demo-cueillette"; \
+	echo "    claire@cabinet-martin.example   owner of the acupuncture practice and of the shop"; \
+	echo "    marc@epicerie-voisine.example   manager of the neighbourhood shop"; \
+	echo "    lea@epicerie-voisine.example    counter staff at the shop"; \
+	echo "  Emails land in var/mail/; worker and scheduler logs in var/*.log."; \
+	echo "  Production setup (PostgreSQL, gunicorn, worker, backups): docs/deploy.md"; \
+	echo ""; \
+	$(PY) manage.py runserver --noreload $(HOST):$(PORT)
 
-bench: $(VENV)/.installed ## run the benchmarks
-	$(PY) bench/customers.py
+# --------------------------------------------------------------------------- bench
+
+bench: $(VENV)/.installed ## the speed targets, on SQLite and PostgreSQL (bench/*.py)
+	@if [ -z "$${DATABASE_URL:-}" ]; then $(MAKE) --no-print-directory pg-start; fi
+	@for script in bench/*.py; do echo "== $$script"; $(PY) $$script; done
 
 clean: pg-stop ## remove the virtualenv, the demo database and caches
-	rm -rf $(VENV) var node_modules
+	rm -rf $(VENV) var node_modules .mypy_cache .ruff_cache
+	find cueillette -name '*.mo' -delete

@@ -103,7 +103,7 @@ class _Sink:
     def __init__(self) -> None:
         self.messages: list[Message] = []
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         msg = message_from_bytes(envelope.content)
         msg["X-Envelope-To"] = ",".join(envelope.rcpt_tos)
         self.messages.append(msg)
@@ -125,7 +125,9 @@ class SmtpServer:
         deadline = time.monotonic() + timeout
         while len(self.sink.messages) < count and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert len(self.sink.messages) >= count, f"expected {count} emails, got {len(self.messages)}"
+        assert len(self.sink.messages) >= count, (
+            f"expected {count} emails, got {len(self.messages)}"
+        )
         return self.sink.messages
 
     @staticmethod

@@ -69,6 +69,8 @@ DEFAULT_PAGE_SIZE = 50
 # that an app's api.py can import the helpers below without an import cycle).
 ROUTERS: list[tuple[str, str]] = [
     ("/customers", "cueillette.customers.api.router"),
+    # Loyalty routes sit at the root (/purchases, /refunds, /cards...), as tills expect.
+    ("", "cueillette.loyalty.api.router"),
 ]
 
 

@@ -21,6 +21,7 @@ Run with ``-s`` to print which routes were covered.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import re
 from collections.abc import Iterator
@@ -56,6 +57,16 @@ from cueillette.customers.models import (
     EmailConfirmation,
     wording_hash,
 )
+from cueillette.loyalty.models import (
+    Card,
+    PointsEntry,
+    Program,
+    Purchase,
+    Redemption,
+    Refund,
+    Reward,
+    Tier,
+)
 
 A_BASE = 7_000_000
 SECRETS = (
@@ -67,6 +78,10 @@ SECRETS = (
     "Alpha secret till",
     "alpha-invitee@example.org",
     "alpha private note",
+    "797979797975",  # A's loyalty card number
+    "7979 7979 7975",
+    "Alpha secret reward",
+    "alpha-secret-receipt",
 )
 
 # Routes without an object id in the URL, and why a 404 is not the expected answer there.
@@ -215,6 +230,78 @@ def seed_a(a: Organization, owner_a: User, counter_a: User) -> None:
             status_code=201,
             response_body="{}",
         )
+        seed_loyalty(a, ines, next_pk)
+
+
+def seed_loyalty(a: Organization, ines: Customer, next_pk: Any) -> None:
+    """A's loyalty program: a card with a purchase, a partial refund and a redemption."""
+    now = timezone.now()
+    Program.objects.create(pk=next_pk(Program), organization=a, name="Alpha card")
+    Tier.objects.create(pk=next_pk(Tier), code="alpha", name="Alpha tier", threshold=100)
+    card = Card.objects.create(
+        pk=next_pk(Card), customer=ines, number="797979797975", opened_at=now, balance=42
+    )
+    reward = Reward.objects.create(pk=next_pk(Reward), name=SECRETS[10], cost=3, stock=5)
+    purchase = Purchase.objects.create(
+        pk=next_pk(Purchase),
+        card=card,
+        receipt_id=SECRETS[11],
+        amount="50.00",
+        currency="EUR",
+        occurred_at=now,
+        points=50,
+        refunded_amount="5.00",
+        points_taken_back=5,
+        source="api",
+    )
+    refund = Refund.objects.create(
+        pk=next_pk(Refund),
+        purchase=purchase,
+        refund_id="alpha-refund",
+        amount="5.00",
+        points=5,
+        occurred_at=now,
+        source="api",
+    )
+    redemption = Redemption.objects.create(
+        pk=next_pk(Redemption), card=card, reward=reward, points=3, occurred_at=now, source="api"
+    )
+    # The ledger only appends: save() refuses preset ids, bulk_create inserts as given.
+    earned = PointsEntry(
+        pk=next_pk(PointsEntry),
+        organization=a,
+        card=card,
+        kind="purchase",
+        points=50,
+        occurred_at=now,
+        expires_at=now + dt.timedelta(days=365),
+        purchase=purchase,
+    )
+    PointsEntry.objects.bulk_create(
+        [
+            earned,
+            PointsEntry(
+                pk=next_pk(PointsEntry),
+                organization=a,
+                card=card,
+                kind="refund",
+                points=-5,
+                occurred_at=now,
+                purchase=purchase,
+                refund=refund,
+                corrects=earned,
+            ),
+            PointsEntry(
+                pk=next_pk(PointsEntry),
+                organization=a,
+                card=card,
+                kind="redemption",
+                points=-3,
+                occurred_at=now,
+                redemption=redemption,
+            ),
+        ]
+    )
 
 
 def tenant_models() -> list[type[TenantModel]]:
@@ -478,6 +565,9 @@ def _example(schema: dict[str, Any], root: dict[str, Any], name: str, pk: int) -
     return {"purpose": "loyalty", "language": "fr", "source": "api"}.get(name, "x")
 
 
+_idempotency_keys = itertools.count(1)
+
+
 def _body(op: dict[str, Any], root: dict[str, Any], pk: int) -> Any:
     content = op.get("requestBody", {}).get("content", {})
     if "application/json" not in content:
@@ -487,6 +577,9 @@ def _body(op: dict[str, Any], root: dict[str, Any], pk: int) -> Any:
 
 def _call(client: Client, method: str, url: str, key: str, body: Any) -> Any:
     headers = {"Authorization": f"Bearer {key}"}
+    if method in ("post", "patch"):
+        # Some writes (loyalty) refuse to run without one: send a fresh key so that they do.
+        headers["Idempotency-Key"] = f"sweep-{next(_idempotency_keys)}"
     if body is None:
         return getattr(client, method)(url, headers=headers)
     return getattr(client, method)(
@@ -545,6 +638,30 @@ def test_api_never_reaches_another_organization(world: World) -> None:
                 covered["no id"].append(label)
     _print_coverage("API", covered)
     assert covered["id"], "no API route takes an id? the schema walk found nothing"
+
+
+@pytest.mark.django_db
+def test_loyalty_api_by_card_number_and_receipt(world: World) -> None:
+    """Loyalty routes also take A's card number and receipt id (not ids): still nothing."""
+    w = world
+    before = snapshot(w.a)
+    client = Client()
+    number, receipt = "797979797975", SECRETS[11]
+    reward = w.a_ids["loyalty.Reward"][0]
+    for method, url, body in (
+        ("get", f"/api/v1/cards/{number}", None),
+        ("get", "/api/v1/cards/7979%207979%207975", None),
+        ("get", f"/api/v1/cards/{number}/history", None),
+        ("get", f"/api/v1/rewards?card_number={number}", None),
+        ("post", "/api/v1/purchases", {"card_number": number, "amount": "5", "receipt_id": "b"}),
+        ("post", "/api/v1/purchases", {"card_number": "7", "amount": "5", "receipt_id": receipt}),
+        ("post", "/api/v1/refunds", {"receipt_id": receipt}),
+        ("post", "/api/v1/redemptions", {"card_number": number, "reward_id": reward}),
+    ):
+        response = _call(client, method, url, w.b_key, body)
+        assert response.status_code == 404, f"{method.upper()} {url} {body}: {response.content!r}"
+        assert_no_secret(response, f"{method.upper()} {url}")
+        assert snapshot(w.a) == before, f"{method.upper()} {url} changed A's data"
 
 
 # --------------------------------------------------------------------------- the seed itself

@@ -32,7 +32,9 @@ class Organization(models.Model):
     """A business: the tenant every other row belongs to."""
 
     name = models.CharField(_("name"), max_length=120)
-    slug = models.SlugField(_("public address"), max_length=50, unique=True, validators=[SLUG_VALIDATOR])
+    slug = models.SlugField(
+        _("public address"), max_length=50, unique=True, validators=[SLUG_VALIDATOR]
+    )
     language = models.CharField(_("language"), max_length=2, choices=Language.choices, default="fr")
     timezone = models.CharField(_("time zone"), max_length=64, default="Europe/Paris")
     currency = models.CharField(_("currency"), max_length=3, default="EUR")

@@ -15,6 +15,9 @@ class Perm(StrEnum):
     MANAGE_STAFF = "manage_staff"
     MANAGE_API_KEYS = "manage_api_keys"
     MANAGE_ORGANIZATION = "manage_organization"
+    MANAGE_PROGRAM = "manage_program"  # loyalty rules, rewards, tiers, look of the card
+    VIEW_LOYALTY_REPORTS = "view_loyalty_reports"  # the owner's view: charts and CSV
+    ADJUST_POINTS = "adjust_points"  # manual corrections with a reason
 
 
 ROLE_PERMS: dict[str, frozenset[Perm]] = {
@@ -27,6 +30,9 @@ ROLE_PERMS: dict[str, frozenset[Perm]] = {
             Perm.ERASE_CUSTOMERS,
             Perm.EDIT_WORDINGS,
             Perm.MANAGE_API_KEYS,
+            Perm.MANAGE_PROGRAM,
+            Perm.VIEW_LOYALTY_REPORTS,
+            Perm.ADJUST_POINTS,
         }
     ),
     "counter": frozenset({Perm.SERVE_CUSTOMERS}),

@@ -69,6 +69,37 @@ def register_eraser(func: Callable[[Customer], None]) -> Callable[[Customer], No
     return func
 
 
+# Apps holding data about a customer add files to the self-export: ``func(customer)`` returns
+# {file name: content}. Apps acting on a consent (the loyalty program issues or closes a card)
+# register ``func(customer, purpose, granted, source=..., language=...)``: the join page and the
+# space's one-click choices call them in the same transaction.
+_EXPORTERS: list[Callable[[Customer], Mapping[str, bytes]]] = []
+_CONSENT_HOOKS: list[Callable[..., None]] = []
+
+
+def register_exporter(
+    func: Callable[[Customer], Mapping[str, bytes]],
+) -> Callable[[Customer], Mapping[str, bytes]]:
+    """Register ``func(customer)`` adding files to the customer's data export zip."""
+    if func not in _EXPORTERS:
+        _EXPORTERS.append(func)
+    return func
+
+
+def register_consent_hook(func: Callable[..., None]) -> Callable[..., None]:
+    """Register ``func(customer, purpose, granted, *, source, language)``."""
+    if func not in _CONSENT_HOOKS:
+        _CONSENT_HOOKS.append(func)
+    return func
+
+
+def _consent_changed(
+    customer: Customer, purpose: str, granted: bool, *, source: str, language: str
+) -> None:
+    for hook in _CONSENT_HOOKS:
+        hook(customer, purpose, granted, source=source, language=language)
+
+
 def portal_actor() -> Actor:
     return Actor.customer(PORTAL_ACTOR_LABEL)
 
@@ -118,7 +149,32 @@ def join(
             language=language,
             wording=wording,
         )
+        _consent_changed(customer, purpose, True, source=Source.JOIN_PAGE, language=language)
     return JoinResult(customer=customer, existing=False)
+
+
+@transaction.atomic
+def change_consent(
+    customer: Customer,
+    purpose: str,
+    granted: bool,
+    *,
+    language: str,
+    wording: ConsentWording | None = None,
+) -> ConsentEvent | EmailConfirmation | None:
+    """A one-click choice in the customer's space, and what other apps do about it."""
+    result = services.record_consent(
+        customer,
+        purpose,
+        granted,
+        source=Source.PORTAL,
+        actor=portal_actor(),
+        language=language,
+        wording=wording,
+    )
+    if isinstance(result, ConsentEvent):
+        _consent_changed(customer, purpose, granted, source=Source.PORTAL, language=language)
+    return result
 
 
 # --------------------------------------------------------------------------- magic links
@@ -324,6 +380,9 @@ def export_zip(customer: Customer) -> bytes:
         archive.writestr("data.json", json.dumps(data, ensure_ascii=False, indent=2, default=str))
         archive.writestr("profile.csv", _csv(["field", "value"], profile_rows))
         archive.writestr("consents.csv", _csv(consent_header, consent_rows))
+        for exporter in _EXPORTERS:
+            for name, content in exporter(customer).items():
+                archive.writestr(name, content)
     audit.record(portal_actor(), "customer.exported_by_self", customer, formats=["json", "csv"])
     return buf.getvalue()
 

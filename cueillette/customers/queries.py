@@ -85,10 +85,13 @@ def search(query: str, *, limit: int = SEARCH_LIMIT) -> QuerySet[Customer]:
         first, rest = parts[0], " ".join(parts[1:])
         branches.append((_prefix("search_first", first) & _prefix("search_last", rest), first_last))
         branches.append((_prefix("search_last", first) & _prefix("search_first", rest), last_first))
-    ids: list[int] = []
+    # Each branch gives its first ``limit`` matches in its index order (keys only); the answer
+    # is the first ``limit`` of their union by name, read in one query by primary key.
+    found: set[tuple[str, str, int]] = set()
     for cond, order in branches:
-        ids.extend(base.filter(cond).order_by(*order).values_list("pk", flat=True)[:limit])
-    return base.filter(pk__in=ids).order_by(*last_first)[:limit]
+        found.update(base.filter(cond).order_by(*order).values_list(*last_first)[:limit])
+    ids = [pk for _last, _first, pk in sorted(found)[:limit]]
+    return base.filter(pk__in=ids).order_by(*last_first)
 
 
 def _prefix(field: str, prefix: str) -> Q:

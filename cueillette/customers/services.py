@@ -225,7 +225,9 @@ def set_wording(purpose: str, language: str, text: str, *, actor: Actor) -> Cons
     if not text:
         raise ServiceError(Code.REQUIRED, _("text is required"), field="text")
     if len(text) > 2000:
-        raise ServiceError(Code.TOO_LONG, _("text is too long (2000 characters at most)"), field="text")
+        raise ServiceError(
+            Code.TOO_LONG, _("text is too long (2000 characters at most)"), field="text"
+        )
     if language not in ("fr", "en"):
         raise ServiceError(Code.INVALID, _("language must be fr or en"), field="language")
     previous = current_wording(purpose, language)
@@ -335,15 +337,25 @@ def merge_customers(survivor: Customer, other: Customer, *, actor: Actor) -> Cus
     Empty fields of the survivor are filled from the other record; notes and tags are joined.
     """
     if survivor.pk == other.pk:
-        raise ServiceError(Code.MERGE_SAME, _("a record cannot be merged into itself"), field="other")
+        raise ServiceError(
+            Code.MERGE_SAME, _("a record cannot be merged into itself"), field="other"
+        )
     for c in (survivor, other):
         if not c.is_active:
             raise ServiceError(
                 Code.CUSTOMER_INACTIVE, _("only active records can be merged"), field="other"
             )
     filled = []
-    for name in ("first_name", "last_name", "email", "phone", "postal_code", "birthday",
-                 "heard_from", "heard_from_detail"):
+    for name in (
+        "first_name",
+        "last_name",
+        "email",
+        "phone",
+        "postal_code",
+        "birthday",
+        "heard_from",
+        "heard_from_detail",
+    ):
         if not getattr(survivor, name) and getattr(other, name):
             setattr(survivor, name, getattr(other, name))
             filled.append(name)
@@ -398,7 +410,9 @@ def history_ids(customer: Customer) -> list[int]:
     ids = [customer.pk]
     frontier = [customer.pk]
     while frontier:
-        frontier = list(Customer.objects.filter(merged_into__in=frontier).values_list("pk", flat=True))
+        frontier = list(
+            Customer.objects.filter(merged_into__in=frontier).values_list("pk", flat=True)
+        )
         ids.extend(frontier)
     return ids
 
@@ -418,9 +432,7 @@ def consent_state(customer: Customer) -> dict[str, ConsentEvent | None]:
 
 
 def has_consent(customer: Customer, purpose: str) -> bool:
-    latest = (
-        customer.consent_events.filter(purpose=purpose).order_by("-occurred_at", "-id").first()
-    )
+    latest = customer.consent_events.filter(purpose=purpose).order_by("-occurred_at", "-id").first()
     return bool(latest and latest.granted)
 
 
@@ -466,9 +478,7 @@ def record_consent(
     wording = wording or current_wording(purpose, language)
     if granted:
         _check_channel(customer, purpose)
-    latest = (
-        customer.consent_events.filter(purpose=purpose).order_by("-occurred_at", "-id").first()
-    )
+    latest = customer.consent_events.filter(purpose=purpose).order_by("-occurred_at", "-id").first()
     if (
         latest is not None
         and latest.granted == granted
@@ -479,8 +489,10 @@ def record_consent(
         and (occurred_at is None or occurred_at == latest.occurred_at)
     ):
         return latest
-    if granted and purpose in DOUBLE_OPT_IN_PURPOSES and not (evidence or {}).get(
-        "double_opt_in_confirmed_at"
+    if (
+        granted
+        and purpose in DOUBLE_OPT_IN_PURPOSES
+        and not (evidence or {}).get("double_opt_in_confirmed_at")
     ):
         return request_email_confirmation(
             customer, purpose, source=source, actor=actor, wording=wording
@@ -522,7 +534,9 @@ def request_email_confirmation(
     """Store a pending grant and email a signed, single-use, expiring confirmation link."""
     if not customer.email:
         raise ServiceError(
-            Code.NO_EMAIL_FOR_CONSENT, _("an email address is needed for this purpose"), field="email"
+            Code.NO_EMAIL_FOR_CONSENT,
+            _("an email address is needed for this purpose"),
+            field="email",
         )
     raw = new_token()
     pending = EmailConfirmation.objects.create(

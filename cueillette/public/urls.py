@@ -1,6 +1,6 @@
 """Public pages of one organization, mounted at /o/<slug>/ (see config/urls.py)."""
 
-from django.urls import path
+from django.urls import include, path
 
 from cueillette.public import views
 
@@ -19,4 +19,6 @@ urlpatterns = [
     path("space/export/", views.portal_export, name="portal_export"),
     path("space/erase/", views.portal_erase, name="portal_erase"),
     path("space/logout/", views.portal_logout, name="portal_logout"),
+    # The loyalty card in the customer's space (wallet, history, rewards): cueillette/loyalty.
+    path("", include("cueillette.loyalty.urls_portal")),
 ]

@@ -37,7 +37,6 @@ from cueillette.customers.models import (
     Customer,
     EmailConfirmation,
     Purpose,
-    Source,
 )
 from cueillette.public.forms import EmailForm, JoinForm, ProfileForm, add_service_errors
 
@@ -320,14 +319,9 @@ def portal_consent(request: HttpRequest, org: Organization, customer: Customer) 
     if granted and wording_id.isdigit():
         wording = ConsentWording.objects.filter(pk=int(wording_id), purpose=purpose).first()
     try:
-        result = services.record_consent(
-            customer,
-            purpose,
-            granted,
-            source=Source.PORTAL,
-            actor=portal.portal_actor(),
-            language=request.LANGUAGE_CODE,
-            wording=wording,
+        # Through the space's hooks: the loyalty consent issues or closes the card.
+        result = portal.change_consent(
+            customer, purpose, granted, language=request.LANGUAGE_CODE, wording=wording
         )
     except ServiceError as exc:
         messages.error(request, exc.message)

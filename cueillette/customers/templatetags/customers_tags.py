@@ -37,6 +37,23 @@ AUDIT_ACTIONS: dict[str, Any] = {
     "invitation.revoked": _("Invitation withdrawn"),
     "api_key.created": _("API key created"),
     "api_key.revoked": _("API key revoked"),
+    "loyalty.joined": _("Joined the loyalty program"),
+    "loyalty.left": _("Left the loyalty program"),
+    "loyalty.closed_on_erasure": _("Loyalty card closed (erasure)"),
+    "loyalty.purchase": _("Purchase recorded"),
+    "loyalty.refund": _("Refund recorded"),
+    "loyalty.redeemed": _("Reward taken"),
+    "loyalty.undone": _("Operation undone"),
+    "loyalty.adjusted": _("Points adjusted by hand"),
+    "loyalty.tier_changed": _("Tier changed"),
+    "loyalty.expiry_warned": _("Points expiry warning sent"),
+    "loyalty.program_updated": _("Loyalty program settings changed"),
+    "loyalty.reward_created": _("Reward added"),
+    "loyalty.reward_updated": _("Reward changed"),
+    "loyalty.reward_deleted": _("Reward deleted"),
+    "loyalty.tier_created": _("Tier added"),
+    "loyalty.tier_updated": _("Tier changed"),
+    "loyalty.report_exported": _("Loyalty report exported"),
 }
 
 

@@ -123,6 +123,7 @@ def test_news_by_email_at_the_counter_sends_the_confirmation_email(
 def test_field_errors_are_shown_next_to_the_field(
     org: Organization, counter_client: Client
 ) -> None:
+    counter_client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"  # asserts the English wording
     response = register(counter_client, last_name="Durand", email="durand.example.org", phone="12")
     assert response.status_code == 400
     html = response.content.decode()
@@ -140,6 +141,7 @@ def test_field_errors_are_shown_next_to_the_field(
 def test_consent_needing_a_channel_names_the_missing_field(
     org: Organization, counter_client: Client
 ) -> None:
+    counter_client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"  # asserts the English wording
     response = register(counter_client, last_name="Sans", consent_news_sms="on")
     assert response.status_code == 400
     assert "a phone number is needed for this purpose" in response.content.decode()
@@ -209,6 +211,7 @@ def test_edit_changes_fields_and_audits_names_only(
 
 
 def test_edit_error_keeps_the_record(counter_client: Client, customer: Any) -> None:
+    counter_client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"  # asserts the English wording
     before = customer.email
     response = counter_client.post(
         url("edit", customer.pk), {"last_name": "X", "email": "nope", "language": "fr"}
@@ -242,6 +245,7 @@ def test_staff_records_and_withdraws_a_consent(
 
 
 def test_unknown_purpose_is_an_error_message(counter_client: Client, customer: Any) -> None:
+    counter_client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"  # asserts the English wording
     r = counter_client.post(
         url("consent", customer.pk), {"purpose": "spam", "action": "grant"}, follow=True
     )
@@ -365,6 +369,7 @@ def test_wording_change_creates_a_version_and_old_consents_stay_tied(
 
 
 def test_empty_wording_is_refused(owner_client: Client) -> None:
+    owner_client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"  # asserts the English wording
     r = owner_client.post(url("wording_edit", "loyalty", "fr"), {"text": "  "})
     assert r.status_code == 400
     assert "text is required" in r.content.decode()
@@ -555,6 +560,7 @@ def test_news_by_email_button_shows_pending_confirmation(
 def test_audit_log_is_paginated_newest_first(
     org: Organization, owner_client: Client, owner: User
 ) -> None:
+    owner_client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"  # asserts the English wording
     with tenancy.tenant_context(org):
         for i in range(55):
             services.create_customer(

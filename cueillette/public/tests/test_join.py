@@ -93,6 +93,7 @@ def test_joining_with_nothing_ticked_records_no_consent(client: Client, org: Org
 
 
 def test_join_errors_are_shown_next_to_the_field(client: Client, org: Organization) -> None:
+    client.cookies["cueillette_lang"] = "en"  # asserts the English wording
     response = client.post(url(org), join_data(email="camille.example.net", consent_news_sms="on"))
     assert response.status_code == 200
     html = response.content.decode()

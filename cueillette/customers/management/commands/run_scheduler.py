@@ -18,6 +18,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from cueillette.customers import retention
+from cueillette.loyalty import tasks as loyalty_tasks
 
 DAY = 24 * 3600
 
@@ -54,3 +55,10 @@ class Command(BaseCommand):
         else:
             count = retention.enqueue_all()
             self.stdout.write(f"retention queued for {count} organization(s)")
+        # The loyalty pass: expire due points, send expiry warnings, monthly tier review.
+        if inline:
+            for slug, done in loyalty_tasks.run_all().items():
+                self.stdout.write(f"{slug}: loyalty {done}")
+        else:
+            count = loyalty_tasks.enqueue_all()
+            self.stdout.write(f"loyalty pass queued for {count} organization(s)")

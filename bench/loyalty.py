@@ -1,0 +1,502 @@
+#!/usr/bin/env python3
+"""Benchmark: the till API under load, against pgbench on the same PostgreSQL server.
+
+1. a scratch PostgreSQL database (``cueillette_bench_<pid>`` on the server of ``make
+   pg-start`` or ``DATABASE_URL``), migrated; one organization with 10,000 members (customers
+   with an open card), a program with tiers, a write API key;
+2. the application under a production server: gunicorn, 2 workers, on a free loopback port;
+3. a separate load process (``--load``) with a few HTTP/1.1 connections posting
+   ``POST /api/v1/purchases`` (random member, unique receipt id and Idempotency-Key) for a
+   fixed time: throughput, p50, p99;
+4. ``pgbench`` (its built-in TPC-B-like script, 2 clients, 2 threads) for the same time against
+   the same server: transactions per second; ratio = our purchases/s / pgbench tps;
+5. 90,000 more members (100,000), then the counter lookup: ``GET /api/v1/cards/{number}`` for
+   1,000 random members, one after the other, p50/p99 (and the card query alone, in process).
+
+Targets: ratio >= 0.25; purchase p99 < 50 ms; lookup p99 < 20 ms. The last line is
+``RESULT bench=loyalty ratio=<x> key=value ...`` with every figure printed. gunicorn is
+stopped and the scratch database dropped at the end, whatever happens.
+
+Usage: ``python bench/loyalty.py [--seconds 20] [--members 10000] [--lookup-members 100000]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+PG_DEFAULT = "postgres://cueillette@127.0.0.1:55432/cueillette"
+BASE_DATABASE_URL = os.environ.get("DATABASE_URL") or PG_DEFAULT
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+TARGET_RATIO = 0.25
+TARGET_PURCHASE_P99_MS = 50.0
+TARGET_LOOKUP_P99_MS = 20.0
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def db_url(name: str) -> str:
+    prefix, _sep, _old = BASE_DATABASE_URL.rpartition("/")
+    return f"{prefix}/{name}"
+
+
+def pgbench_bin() -> str:
+    found = shutil.which("pgbench")
+    if found:
+        return found
+    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/pgbench"))
+    if candidates:
+        return str(candidates[-1])
+    return str(PG_BIN / "pgbench")
+
+
+# --------------------------------------------------------------------------- load process
+
+
+def load(args: argparse.Namespace) -> None:
+    """Post purchases for ``args.seconds`` (after a short warm-up); print JSON figures."""
+    numbers = Path(args.numbers).read_text().split()
+    headers_base = {
+        "Authorization": f"Bearer {args.key}",
+        "Content-Type": "application/json",
+        "Host": "127.0.0.1",
+    }
+    warmup_end = time.monotonic() + args.warmup
+    end = warmup_end + args.seconds
+    latencies: list[float] = []
+    errors: dict[str, int] = {}
+    lock = threading.Lock()
+
+    def worker(n: int) -> None:
+        rng = random.Random(n)
+        conn = http.client.HTTPConnection("127.0.0.1", args.port, timeout=30)
+        mine: list[float] = []
+        while True:
+            now = time.monotonic()
+            if now >= end:
+                break
+            op = uuid.uuid4().hex
+            body = json.dumps(
+                {
+                    "card_number": rng.choice(numbers),
+                    "amount": f"{rng.randint(100, 15000) / 100:.2f}",
+                    "receipt_id": f"T{n}-{op}",
+                }
+            )
+            headers = {**headers_base, "Idempotency-Key": op}
+            t0 = time.perf_counter()
+            try:
+                conn.request("POST", "/api/v1/purchases", body=body, headers=headers)
+                response = conn.getresponse()
+                payload = response.read()
+                status = response.status
+                if response.getheader("Connection", "").lower() == "close":
+                    conn.close()
+            except (OSError, http.client.HTTPException) as exc:
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", args.port, timeout=30)
+                with lock:
+                    errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1
+                continue
+            elapsed = (time.perf_counter() - t0) * 1000
+            if now < warmup_end:
+                continue
+            if status != 201:
+                with lock:
+                    key = f"{status}:{payload[:80]!r}"
+                    errors[key] = errors.get(key, 0) + 1
+                continue
+            mine.append(elapsed)
+        conn.close()
+        with lock:
+            latencies.extend(mine)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(args.connections)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    print(
+        json.dumps(
+            {
+                "count": len(latencies),
+                "seconds": args.seconds,
+                "p50": pct(latencies, 0.5),
+                "p99": pct(latencies, 0.99),
+                "mean": statistics.fmean(latencies) if latencies else 0.0,
+                "errors": errors,
+            }
+        )
+    )
+
+
+# --------------------------------------------------------------------------- orchestration
+
+
+def setup_django(url: str, workdir: Path) -> None:
+    sys.path.insert(0, str(ROOT))
+    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    os.environ["DATABASE_URL"] = url
+    os.environ["CUEILLETTE_VAR_DIR"] = str(workdir)
+    os.environ["CUEILLETTE_LOG_LEVEL"] = "ERROR"
+    import django
+
+    django.setup()
+
+
+_ISSUED: set[str] = set()  # card numbers issued by this run (unique per organization)
+
+
+def add_members(org: Any, count: int, start: int) -> list[str]:
+    """``count`` customers with an open card (bulk); returns the card numbers."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    from cueillette.core import tenancy
+    from cueillette.customers.models import Customer
+    from cueillette.customers.normalize import fold
+    from cueillette.loyalty import rules
+    from cueillette.loyalty.models import Card
+
+    rng = random.Random(start)
+    first = ["Inès", "Paul", "Léa", "Hugo", "Chloé", "Louis", "Manon", "Jules", "Emma", "Nour"]
+    last = ["Martin", "Bernard", "Dubois", "Thomas", "Robert", "Petit", "Durand", "Leroy"]
+    numbers: list[str] = []
+    seen = _ISSUED
+    now = timezone.now()
+    batch = 5000
+    with tenancy.tenant_context(org):
+        for offset in range(0, count, batch):
+            size = min(batch, count - offset)
+            customers = []
+            for i in range(start + offset, start + offset + size):
+                f, la = rng.choice(first), f"{rng.choice(last)}{i}"
+                customers.append(
+                    Customer(
+                        organization=org,
+                        first_name=f,
+                        last_name=la,
+                        email=f"member{i}@example.net",
+                        phone=f"+3361{i:07d}",
+                        search_first=fold(f),
+                        search_last=fold(la),
+                        search_phone=f"61{i:07d}",
+                    )
+                )
+            with transaction.atomic():
+                created = Customer.objects.bulk_create(customers)
+                cards = []
+                for c in created:
+                    number = rules.generate_card_number(rng)
+                    while number in seen:
+                        number = rules.generate_card_number(rng)
+                    seen.add(number)
+                    numbers.append(number)
+                    cards.append(Card(organization=org, customer=c, number=number, opened_at=now))
+                Card.objects.bulk_create(cards)
+    return numbers
+
+
+def wait_ready(port: int, key: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit("gunicorn exited early")
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/api/v1/rewards", headers={"Authorization": f"Bearer {key}"})
+            if conn.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    raise SystemExit("gunicorn did not answer")
+
+
+def timed_lookups(port: int, key: str, numbers: list[str], count: int) -> list[float]:
+    rng = random.Random(7)
+    out = []
+    headers = {"Authorization": f"Bearer {key}", "Host": "127.0.0.1"}
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    for _ in range(count):
+        number = rng.choice(numbers)
+        t0 = time.perf_counter()
+        conn.request("GET", f"/api/v1/cards/{number}", headers=headers)
+        response = conn.getresponse()
+        response.read()
+        out.append((time.perf_counter() - t0) * 1000)
+        assert response.status == 200, response.status
+        if response.getheader("Connection", "").lower() == "close":
+            conn.close()
+    conn.close()
+    return out
+
+
+def run_pgbench(url_name: str, seconds: int) -> float:
+    base = BASE_DATABASE_URL.rpartition("/")[0]  # postgres://user@host:port
+    m = re.match(r"postgres(?:ql)?://(?:([^:@/]+)(?::[^@/]*)?@)?([^:/]+)(?::(\d+))?", base)
+    if not m:
+        raise SystemExit(f"cannot parse {BASE_DATABASE_URL}")
+    user, host, port = m.group(1) or "postgres", m.group(2), m.group(3) or "5432"
+    common = ["-h", host, "-p", port, "-U", user]
+    exe = pgbench_bin()
+    subprocess.run([exe, "-i", "-q", *common, url_name], check=True, capture_output=True)
+    proc = subprocess.run(
+        [exe, "-c", "2", "-j", "2", "-T", str(seconds), *common, url_name],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    tps = re.search(r"tps = ([\d.]+) \(without initial connection time\)", proc.stdout)
+    if tps is None:
+        tps = re.search(r"tps = ([\d.]+)", proc.stdout)
+    assert tps is not None, proc.stdout
+    return float(tps.group(1))
+
+
+def queries_per_purchase(org: Any, numbers: list[str]) -> int:
+    """How many SQL statements one purchase through the service costs (for the report)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from cueillette.core import tenancy
+    from cueillette.core.audit import Actor
+    from cueillette.loyalty import services
+
+    with tenancy.tenant_context(org), CaptureQueriesContext(connection) as ctx:
+        card = services.find_card(numbers[0])
+        services.record_purchase(
+            card, amount="12.30", actor=Actor.api("bench"), source="api", receipt_id="Q-1"
+        )
+    return len(ctx.captured_queries)
+
+
+def main(args: argparse.Namespace) -> None:
+    import psycopg
+
+    try:
+        with psycopg.connect(BASE_DATABASE_URL, connect_timeout=3, autocommit=True):
+            pass
+    except Exception as exc:
+        raise SystemExit(
+            f"no PostgreSQL at {BASE_DATABASE_URL} ({exc}): run make pg-start"
+        ) from exc
+    name = f"cueillette_bench_{os.getpid()}"
+    url = db_url(name)
+    workdir = Path(tempfile.mkdtemp(prefix="loyalty-bench-"))
+    gunicorn: subprocess.Popen[bytes] | None = None
+    with psycopg.connect(BASE_DATABASE_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        env = {
+            **os.environ,
+            "DATABASE_URL": url,
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "CUEILLETTE_VAR_DIR": str(workdir),
+            "CUEILLETTE_SECRET_KEY": uuid.uuid4().hex * 2,
+            "CUEILLETTE_ALLOWED_HOSTS": "127.0.0.1",
+            "CUEILLETTE_API_RATE_LIMIT": "100000000",
+            "CUEILLETTE_LOG_LEVEL": "ERROR",
+        }
+        t0 = time.perf_counter()
+        subprocess.run(
+            [sys.executable, str(ROOT / "manage.py"), "migrate", "-v", "0"],
+            env=env,
+            check=True,
+            cwd=ROOT,
+        )
+        setup_django(url, workdir)
+        from decimal import Decimal
+
+        from django.db import connection
+
+        from cueillette.apikeys.services import create_api_key
+        from cueillette.core import tenancy
+        from cueillette.core.audit import Actor
+        from cueillette.core.tests.factories import OrganizationFactory
+        from cueillette.loyalty import services
+        from cueillette.loyalty.models import Tier
+
+        org = OrganizationFactory(name="Boulangerie Bench", slug="boulangerie-bench")
+        with tenancy.tenant_context(org):
+            program = services.get_program()
+            program.points_per_euro = Decimal(1)
+            program.points_per_visit = 1
+            program.save()
+            Tier.objects.create(code="silver", name="Argent", threshold=200, multiplier="1.5")
+            Tier.objects.create(code="gold", name="Or", threshold=1000, multiplier="2")
+            _key, raw_key = create_api_key("Bench till", "write", actor=Actor.system("bench"))
+        numbers = add_members(org, args.members, 0)
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+        print(
+            f"setup: {args.members:,} members, migrated and seeded in "
+            f"{time.perf_counter() - t0:.1f} s (database {name})"
+        )
+        numbers_file = workdir / "numbers.txt"
+        numbers_file.write_text("\n".join(numbers))
+        nqueries = queries_per_purchase(org, numbers)
+        print(f"one purchase through the service: {nqueries} SQL statements")
+        connection.close()
+
+        port = free_port()
+        gunicorn = subprocess.Popen(
+            [
+                str(Path(sys.executable).with_name("gunicorn")),
+                "config.wsgi:application",
+                "--workers",
+                "2",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--log-level",
+                "warning",
+            ],
+            env=env,
+            cwd=ROOT,
+            start_new_session=True,
+        )
+        wait_ready(port, raw_key, gunicorn)
+
+        load_cmd = [
+            sys.executable,
+            __file__,
+            "--load",
+            "--port",
+            str(port),
+            "--key",
+            raw_key,
+            "--numbers",
+            str(numbers_file),
+            "--seconds",
+            str(args.seconds),
+            "--connections",
+            str(args.connections),
+        ]
+        proc = subprocess.run(load_cmd, capture_output=True, text=True, check=True)
+        result = json.loads(proc.stdout.strip().splitlines()[-1])
+        rate = result["count"] / args.seconds
+        print(
+            f"purchases: {result['count']:,} in {args.seconds} s over {args.connections} "
+            f"connections = {rate:.1f}/s; p50 {result['p50']:.1f} ms, p99 {result['p99']:.1f} ms"
+            + (f"; errors {result['errors']}" if result["errors"] else "")
+        )
+
+        tps = run_pgbench(name, args.seconds)
+        ratio = rate / tps
+        print(f"pgbench (TPC-B-like, 2 clients, 2 threads, {args.seconds} s): {tps:.1f} tps")
+        print(f"ratio purchases/s : pgbench tps = {ratio:.3f} (target >= {TARGET_RATIO})")
+
+        extra = max(0, args.lookup_members - args.members)
+        t1 = time.perf_counter()
+        numbers += add_members(org, extra, args.members)
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+        added_in = time.perf_counter() - t1
+        print(f"lookup: {len(numbers):,} members ({extra:,} added in {added_in:.1f} s)")
+        lookups = timed_lookups(port, raw_key, numbers, args.lookups)
+        in_process = []
+        rng = random.Random(11)
+        with tenancy.tenant_context(org):
+            for _ in range(args.lookups):
+                number = rng.choice(numbers)
+                s = time.perf_counter()
+                services.find_card(number)
+                in_process.append((time.perf_counter() - s) * 1000)
+        connection.close()
+        lp50, lp99 = pct(lookups, 0.5), pct(lookups, 0.99)
+        qp99 = pct(in_process, 0.99)
+        print(
+            f"counter lookup GET /api/v1/cards/{{number}} x{args.lookups}: p50 {lp50:.2f} ms, "
+            f"p99 {lp99:.2f} ms (card query alone p99 {qp99:.2f} ms)"
+        )
+        ok = (
+            ratio >= TARGET_RATIO
+            and result["p99"] < TARGET_PURCHASE_P99_MS
+            and lp99 < TARGET_LOOKUP_P99_MS
+        )
+        print(
+            f"targets: ratio >= {TARGET_RATIO}, purchase p99 < {TARGET_PURCHASE_P99_MS:.0f} ms, "
+            f"lookup p99 < {TARGET_LOOKUP_P99_MS:.0f} ms: {'OK' if ok else 'MISSED'}"
+        )
+        figures = {
+            "bench": "loyalty",
+            "ratio": f"{ratio:.3f}",
+            "purchases_per_s": f"{rate:.1f}",
+            "purchase_p50_ms": f"{result['p50']:.2f}",
+            "purchase_p99_ms": f"{result['p99']:.2f}",
+            "purchase_errors": str(sum(result["errors"].values())),
+            "queries_per_purchase": str(nqueries),
+            "pgbench_tps": f"{tps:.1f}",
+            "members": str(args.members),
+            "lookup_members": str(len(numbers)),
+            "lookup_p50_ms": f"{lp50:.2f}",
+            "lookup_p99_ms": f"{lp99:.2f}",
+            "lookup_query_p99_ms": f"{qp99:.2f}",
+            "seconds": str(args.seconds),
+            "target_met": "yes" if ok else "no",
+        }
+        print("RESULT " + " ".join(f"{k}={v}" for k, v in figures.items()))
+    finally:
+        if gunicorn is not None and gunicorn.poll() is None:
+            gunicorn.send_signal(signal.SIGTERM)
+            try:
+                gunicorn.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(gunicorn.pid, signal.SIGKILL)
+                gunicorn.wait()
+        try:
+            from django.db import connections
+
+            connections.close_all()
+        except Exception:
+            pass
+        with psycopg.connect(BASE_DATABASE_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--members", type=int, default=10_000)
+    parser.add_argument("--lookup-members", type=int, default=100_000)
+    parser.add_argument("--lookups", type=int, default=1_000)
+    parser.add_argument("--connections", type=int, default=3)
+    parser.add_argument("--load", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--key", help=argparse.SUPPRESS)
+    parser.add_argument("--numbers", help=argparse.SUPPRESS)
+    parser.add_argument("--warmup", type=float, default=2.0, help=argparse.SUPPRESS)
+    cli = parser.parse_args()
+    if cli.load:
+        load(cli)
+    else:
+        main(cli)

@@ -1,0 +1,869 @@
+"""Every write of the loyalty program: atomic, audited, never crediting twice.
+
+Locking: every write that moves points first locks the card row (``_lock_card``:
+``SELECT ... FOR UPDATE`` on PostgreSQL; on SQLite the IMMEDIATE transaction mode already
+serialises writers). Balances move with ``F()`` guarded by ``balance >= debit`` and the
+``card_balance_not_negative`` constraint, so nothing can overspend even if a lock were missed.
+Due expiries are always written before any other debit, so expired points are never spent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q, Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from cueillette.core import audit
+from cueillette.core.audit import Actor
+from cueillette.core.errors import Conflict, NotFound, ServiceError
+from cueillette.core.tenancy import current_org
+from cueillette.customers import services as customer_services
+from cueillette.customers.models import Customer, Purpose
+from cueillette.loyalty import rules
+from cueillette.loyalty.errors import Code
+from cueillette.loyalty.models import (
+    CREDIT_KINDS,
+    QUALIFYING_KINDS,
+    Card,
+    CardStatus,
+    EntryKind,
+    PointsEntry,
+    Program,
+    Purchase,
+    Redemption,
+    Refund,
+    Reward,
+    Source,
+    Tier,
+)
+
+UNDO_WINDOW = dt.timedelta(minutes=5)
+
+
+# --------------------------------------------------------------------------- program
+
+
+def get_program() -> Program:
+    """The current organization's program (created with sensible defaults on first use)."""
+    program = Program.objects.first()
+    if program is None:
+        org = current_org()
+        program, _created = Program.objects.get_or_create(
+            organization=org, defaults={"name": _("Loyalty card")}
+        )
+    return program
+
+
+def tiers() -> list[Tier]:
+    return list(Tier.objects.order_by("threshold"))
+
+
+def rule_tiers() -> list[rules.Tier]:
+    return [t.as_rule() for t in tiers()]
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+def parse_amount(value: Any, field: str = "amount") -> Decimal:
+    try:
+        amount = Decimal(str(value).strip().replace(",", "."))
+    except (InvalidOperation, ValueError) as exc:
+        raise ServiceError(
+            rules.RuleCode.INVALID_AMOUNT, _("%(f)s is not a number") % {"f": field}, field=field
+        ) from exc
+    if not amount.is_finite():
+        raise ServiceError(
+            rules.RuleCode.INVALID_AMOUNT, _("%(f)s is not a number") % {"f": field}, field=field
+        )
+    if amount < 0:
+        raise ServiceError(
+            rules.RuleCode.INVALID_AMOUNT,
+            _("%(f)s must be zero or more") % {"f": field},
+            field=field,
+        )
+    if amount > rules.MAX_AMOUNT:
+        raise ServiceError(
+            rules.RuleCode.AMOUNT_TOO_LARGE,
+            _("%(f)s is too large: %(max)s at most") % {"f": field, "max": rules.MAX_AMOUNT},
+            field=field,
+        )
+    if amount != amount.quantize(Decimal("0.01")):
+        raise ServiceError(
+            rules.RuleCode.INVALID_AMOUNT,
+            _("%(f)s has more than two decimals") % {"f": field},
+            field=field,
+        )
+    return amount
+
+
+def parse_lines(raw: Iterable[Any] | None) -> tuple[rules.PurchaseLine, ...]:
+    lines = []
+    for index, line in enumerate(raw or []):
+        if not isinstance(line, dict):
+            raise ServiceError(
+                Code.INVALID, _("lines[%(i)d] must be an object") % {"i": index}, field="lines"
+            )
+        category = line.get("category")
+        if category is not None and (not isinstance(category, str) or len(category) > 60):
+            raise ServiceError(
+                Code.INVALID,
+                _("lines[%(i)d].category must be a short text") % {"i": index},
+                field=f"lines[{index}].category",
+            )
+        lines.append(
+            rules.PurchaseLine(
+                amount=parse_amount(line.get("amount"), f"lines[{index}].amount"),
+                category=category or None,
+            )
+        )
+    return tuple(lines)
+
+
+def check_currency(currency: str | None) -> str:
+    org = current_org()
+    value = (currency or org.currency).upper()
+    if value != org.currency:
+        raise ServiceError(
+            Code.UNKNOWN_CURRENCY,
+            _("currency %(c)s is not accepted: this business works in %(org)s")
+            % {"c": value, "org": org.currency},
+            field="currency",
+        )
+    return value
+
+
+# --------------------------------------------------------------------------- cards
+
+
+def open_card_for(customer: Customer) -> Card | None:
+    return Card.objects.filter(customer=customer, status=CardStatus.OPEN).first()
+
+
+def find_card(number: str) -> Card:
+    """An open or closed card by its number (spaces and hyphens allowed)."""
+    digits = rules.normalize_card_number(number)
+    card = Card.objects.select_related("customer").filter(number=digits).first()
+    if card is None:
+        raise NotFound(Code.CARD_NOT_FOUND, _("no card with this number"), field="card")
+    return card
+
+
+def _lock_card(card_id: int) -> Card:
+    """Lock the card row for the transaction (a no-op on SQLite, whose writers queue)."""
+    return Card.objects.select_for_update().select_related("customer").get(pk=card_id)
+
+
+def _require_open(card: Card) -> None:
+    if not card.is_open:
+        raise ServiceError(Code.CARD_CLOSED, _("this card is closed"), field="card")
+
+
+@transaction.atomic
+def join_program(
+    customer: Customer,
+    *,
+    actor: Actor,
+    source: str = "counter",
+    language: str | None = None,
+    now: dt.datetime | None = None,
+) -> Card:
+    """Join = an explicit consent (purpose: loyalty program) and a new card."""
+    program = get_program()
+    if not program.enabled:
+        raise ServiceError(Code.PROGRAM_CLOSED, _("the loyalty program is closed"))
+    if open_card_for(customer) is not None:
+        raise Conflict(Code.ALREADY_MEMBER, _("this customer already has a card"), field="customer")
+    now = now or timezone.now()
+    consent_source = {"api": "api", "portal": "portal"}.get(source, "counter")
+    if source == "join_page":
+        consent_source = "join_page"
+    customer_services.record_consent(
+        customer, Purpose.LOYALTY, True, source=consent_source, actor=actor, language=language
+    )
+    card = None
+    for _attempt in range(5):
+        try:
+            with transaction.atomic():
+                card = Card.objects.create(
+                    customer=customer, number=rules.generate_card_number(), opened_at=now
+                )
+            break
+        except IntegrityError:
+            continue
+    if card is None:  # pragma: no cover - 5 collisions among 10^11 numbers
+        raise ServiceError(Code.INVALID, _("could not issue a card number, try again"))
+    audit.record(actor, "loyalty.joined", customer, card=card.pk)
+    if program.welcome_bonus:
+        _append(
+            card,
+            EntryKind.WELCOME,
+            program.welcome_bonus,
+            occurred_at=now,
+            actor=actor,
+            expires_at=_expiry(program, now),
+        )
+    return card
+
+
+@transaction.atomic
+def leave_program(card: Card, *, actor: Actor, source: str = "counter") -> Card:
+    """Close the card and withdraw the loyalty consent; the history stays downloadable."""
+    card = _lock_card(card.pk)
+    if not card.is_open:
+        return card
+    Card.objects.filter(pk=card.pk).update(status=CardStatus.CLOSED, closed_at=timezone.now())
+    consent_source = source if source in ("counter", "portal", "api") else "counter"
+    customer_services.record_consent(
+        card.customer, Purpose.LOYALTY, False, source=consent_source, actor=actor
+    )
+    audit.record(actor, "loyalty.left", card.customer, card=card.pk, balance=card.balance)
+    card.refresh_from_db()
+    return card
+
+
+def join_from_consent(
+    customer: Customer, *, actor: Actor, source: str, language: str | None = None
+) -> Card | None:
+    """When a customer grants the loyalty purpose elsewhere (join page), give them a card."""
+    if open_card_for(customer) is not None or not get_program().enabled:
+        return None
+    return join_program(customer, actor=actor, source=source, language=language)
+
+
+# --------------------------------------------------------------------------- ledger core
+
+
+def _expiry(program: Program, at: dt.datetime) -> dt.datetime | None:
+    if not program.expiry_months:
+        return None
+    return rules.expiry_instant(at, program.expiry_months, current_org().tz)
+
+
+def _append(
+    card: Card,
+    kind: str,
+    points: int,
+    *,
+    occurred_at: dt.datetime,
+    actor: Actor,
+    **fields: Any,
+) -> PointsEntry:
+    """Write one entry and move the cached balance in the same transaction.
+
+    A debit only applies if the balance covers it (guarded UPDATE), else nothing is written.
+    """
+    if points == 0:
+        raise ServiceError(Code.INVALID, _("points must not be zero"), field="points")
+    guard = Q(pk=card.pk)
+    if points < 0:
+        guard &= Q(balance__gte=-points)
+    if not Card.objects.filter(guard).update(balance=F("balance") + points):
+        raise ServiceError(
+            Code.INSUFFICIENT_POINTS,
+            _("not enough points: %(need)d needed") % {"need": -points},
+            field="points",
+        )
+    entry = PointsEntry.objects.create(
+        card=card,
+        kind=kind,
+        points=points,
+        occurred_at=occurred_at,
+        actor_kind=actor.kind,
+        actor_user=actor.user,
+        **fields,
+    )
+    card.balance += points
+    return entry
+
+
+def ledger_entries(card: Card) -> list[PointsEntry]:
+    return list(card.entries.order_by("id"))
+
+
+def replay(card: Card, entries: Sequence[PointsEntry] | None = None) -> rules.PointsState:
+    """The rules' view of the card: remaining points per earned batch (FIFO)."""
+    items: list[rules.EarnBatch | rules.Debit] = []
+    for e in entries if entries is not None else ledger_entries(card):
+        if e.points > 0:
+            items.append(
+                rules.EarnBatch(
+                    id=e.pk, points=e.points, earned_at=e.occurred_at, expires_at=e.expires_at
+                )
+            )
+        elif e.kind == EntryKind.EXPIRY:
+            items.append(
+                rules.Debit(
+                    rules.DebitKind.EXPIRY, -e.points, e.occurred_at, batch_id=e.corrects_id
+                )
+            )
+        elif e.kind in (EntryKind.REFUND, EntryKind.CORRECTION) and e.corrects_id:
+            items.append(
+                rules.Debit(
+                    rules.DebitKind.REFUND, -e.points, e.occurred_at, batch_id=e.corrects_id
+                )
+            )
+        else:
+            items.append(rules.Debit(rules.DebitKind.SPEND, -e.points, e.occurred_at))
+    return rules.replay(items)
+
+
+def _write_due_expiries(card: Card, now: dt.datetime, actor: Actor | None = None) -> int:
+    """Record every expiry due at ``now`` (before any other debit). Returns points expired."""
+    state = replay(card)
+    total = 0
+    for debit in state.due_expiries(now):
+        _append(
+            card,
+            EntryKind.EXPIRY,
+            -debit.points,
+            occurred_at=debit.at,
+            actor=actor or Actor.system("expiry"),
+            corrects_id=debit.batch_id,
+        )
+        total += debit.points
+    return total
+
+
+def earned_today(card: Card, at: dt.datetime) -> int:
+    start, end = rules.local_day_bounds(at, current_org().tz)
+    value = card.entries.filter(
+        kind__in=QUALIFYING_KINDS, occurred_at__gte=start, occurred_at__lt=end
+    ).aggregate(s=Sum("points"))["s"]
+    return int(value or 0)
+
+
+def qualifying_points(card: Card) -> list[rules.QualifyingPoints]:
+    """Earned purchase/visit points and refund take-backs (dated at their purchase)."""
+    out = []
+    for e in card.entries.filter(
+        Q(kind__in=QUALIFYING_KINDS)
+        | Q(kind=EntryKind.REFUND)
+        | Q(kind=EntryKind.CORRECTION, purchase__isnull=False)
+    ).select_related("purchase"):
+        if e.kind in QUALIFYING_KINDS:
+            out.append(rules.QualifyingPoints(e.points, e.occurred_at))
+        elif e.purchase is not None:
+            out.append(rules.QualifyingPoints(e.points, e.purchase.occurred_at))
+    return out
+
+
+def _reevaluate_tier(
+    card: Card, now: dt.datetime, trigger: rules.TierTrigger, actor: Actor
+) -> rules.TierDecision | None:
+    defined = rule_tiers()
+    if not defined:
+        return None
+    decision = rules.evaluate_tier(
+        defined,
+        card.tier_code or None,
+        qualifying_points(card),
+        now,
+        current_org().tz,
+        trigger=trigger,
+    )
+    new_code = decision.tier.code if decision.tier else ""
+    fields: dict[str, Any] = {}
+    if trigger == rules.TierTrigger.REVIEW:
+        fields["tier_reviewed_at"] = now
+    if new_code != card.tier_code:
+        fields["tier_code"] = new_code
+        audit.record(
+            actor,
+            "loyalty.tier_changed",
+            card.customer,
+            card=card.pk,
+            previous=card.tier_code,
+            tier=new_code,
+            total=decision.total,
+            trigger=str(trigger),
+        )
+    if fields:
+        Card.objects.filter(pk=card.pk).update(**fields)
+        for k, v in fields.items():
+            setattr(card, k, v)
+    return decision
+
+
+def current_tier(card: Card) -> Tier | None:
+    if not card.tier_code:
+        return None
+    return Tier.objects.filter(code=card.tier_code).first()
+
+
+# --------------------------------------------------------------------------- simulate / earn
+
+
+def simulate(
+    *,
+    amount: Any,
+    lines: Iterable[Any] | None = None,
+    at: dt.datetime | None = None,
+    card: Card | None = None,
+    tier_code: str | None = None,
+    welcome_due: bool = False,
+    program: Program | None = None,
+) -> rules.Earning:
+    """What a purchase would earn under the current rules, and why (writes nothing)."""
+    program = program or get_program()
+    at = at or timezone.now()
+    purchase = rules.Purchase(amount=parse_amount(amount), at=at, lines=parse_lines(lines))
+    tier = None
+    code = tier_code if tier_code is not None else (card.tier_code if card else "")
+    if code:
+        found = Tier.objects.filter(code=code).first()
+        tier = found.as_rule() if found else None
+    birthday = None
+    if card is not None:
+        birthday = rules.BirthdayContext(
+            birth_date=card.customer.birthday,
+            consented=customer_services.has_consent(card.customer, Purpose.PROFILING),
+            last_bonus_year=card.last_birthday_year,
+        )
+    return rules.points_for_purchase(
+        program.earn_rules(),
+        purchase,
+        current_org().tz,
+        tier=tier,
+        earned_today=earned_today(card, at) if card else 0,
+        welcome_due=welcome_due,
+        birthday=birthday,
+    )
+
+
+def _same_purchase(p: Purchase, amount: Decimal, lines: Sequence[rules.PurchaseLine]) -> bool:
+    stored = [(Decimal(str(x["amount"])), x.get("category")) for x in p.lines]
+    return p.amount == amount and stored == [(x.amount, x.category) for x in lines]
+
+
+@transaction.atomic
+def record_purchase(
+    card: Card,
+    *,
+    amount: Any,
+    actor: Actor,
+    source: str = Source.COUNTER,
+    receipt_id: str | None = None,
+    currency: str | None = None,
+    lines: Iterable[Any] | None = None,
+    occurred_at: dt.datetime | None = None,
+) -> Purchase:
+    """Credit a purchase. The same receipt id again returns the first purchase (a till retry);
+    the same receipt id with another amount or lines is a 409 conflict."""
+    amount_d = parse_amount(amount)
+    parsed_lines = parse_lines(lines)
+    currency = check_currency(currency)
+    receipt = (receipt_id or "").strip()
+    if source == Source.API and not receipt:
+        raise ServiceError(Code.RECEIPT_REQUIRED, _("receipt_id is required"), field="receipt_id")
+    if len(receipt) > 100:
+        raise ServiceError(Code.INVALID, _("receipt_id is too long"), field="receipt_id")
+    now = timezone.now()
+    at = occurred_at or now
+    if at > now + dt.timedelta(minutes=5):
+        raise ServiceError(Code.INVALID, _("occurred_at is in the future"), field="occurred_at")
+    # Lock first, then look for the receipt: a parallel retry of the same sale waits for the
+    # first one and then finds its purchase (READ COMMITTED sees the committed row).
+    card = _lock_card(card.pk)
+    receipt_conflict = Conflict(
+        Code.RECEIPT_CONFLICT,
+        _("receipt_id %(r)s was already recorded with other details") % {"r": receipt},
+        field="receipt_id",
+    )
+    if receipt:
+        existing = Purchase.objects.filter(receipt_id=receipt).first()
+        if existing is not None:
+            if existing.card_id == card.pk and _same_purchase(existing, amount_d, parsed_lines):
+                return existing
+            raise receipt_conflict
+    _require_open(card)
+    _write_due_expiries(card, now, actor)
+    program = get_program()
+    earning = simulate(
+        amount=amount_d,
+        lines=[{"amount": str(x.amount), "category": x.category} for x in parsed_lines],
+        at=at,
+        card=card,
+        program=program,
+    )
+    try:
+        purchase = Purchase.objects.create(
+            card=card,
+            receipt_id=receipt or f"counter-{card.pk}-{now.timestamp():.6f}",
+            amount=amount_d,
+            currency=currency,
+            lines=[{"amount": str(x.amount), "category": x.category} for x in parsed_lines],
+            occurred_at=at,
+            points=earning.points,
+            source=source,
+            created_by=actor.user,
+            explanation=earning.steps_as_dicts(),
+        )
+    except IntegrityError as exc:
+        # The same receipt on another card, in parallel: the unique constraint decided. No
+        # query runs after the error: the Conflict leaves this atomic block, which rolls back.
+        raise receipt_conflict from exc
+    kind = EntryKind.PURCHASE if amount_d > 0 else EntryKind.VISIT
+    if earning.points > 0:
+        _append(
+            card,
+            kind,
+            earning.points,
+            occurred_at=at,
+            actor=actor,
+            purchase=purchase,
+            expires_at=_expiry(program, at),
+        )
+    if earning.birthday_points > 0:
+        _append(
+            card,
+            EntryKind.BIRTHDAY,
+            earning.birthday_points,
+            occurred_at=at,
+            actor=actor,
+            purchase=purchase,
+            birthday_year=earning.birthday_year,
+            expires_at=_expiry(program, at),
+        )
+        Card.objects.filter(pk=card.pk).update(last_birthday_year=earning.birthday_year)
+    Card.objects.filter(pk=card.pk).update(last_visit_at=at)
+    customer_services.touch_activity(card.customer, at)
+    _reevaluate_tier(card, now, rules.TierTrigger.EARN, actor)
+    audit.record(
+        actor,
+        "loyalty.purchase",
+        card.customer,
+        card=card.pk,
+        purchase=purchase.pk,
+        amount=str(amount_d),
+        points=earning.points + earning.birthday_points,
+    )
+    return purchase
+
+
+@transaction.atomic
+def refund_purchase(
+    purchase: Purchase,
+    *,
+    amount: Any | None,
+    actor: Actor,
+    source: str = Source.COUNTER,
+    refund_id: str | None = None,
+    reason: str = "",
+    kind: str = EntryKind.REFUND,
+) -> Refund:
+    """Take back the points of a (partial) refund, proportionally; never credits.
+
+    ``amount=None`` refunds what remains. A refund id already used returns the first refund
+    (same amount) or is a 409 (another amount).
+    """
+    refund_key = (refund_id or "").strip()
+    if len(refund_key) > 100:
+        raise ServiceError(Code.INVALID, _("refund_id is too long"), field="refund_id")
+    purchase = Purchase.objects.select_for_update().get(pk=purchase.pk)
+    remaining = purchase.amount - purchase.refunded_amount
+    amount_d = remaining if amount is None else parse_amount(amount)
+    if refund_key:
+        existing = Refund.objects.filter(refund_id=refund_key).first()
+        if existing is not None:
+            if existing.purchase_id == purchase.pk and existing.amount == amount_d:
+                return existing
+            raise Conflict(
+                Code.REFUND_CONFLICT,
+                _("refund_id %(r)s was already used for another refund") % {"r": refund_key},
+                field="refund_id",
+            )
+    take = rules.refund_points(
+        purchase_amount=purchase.amount,
+        earned_points=purchase.points,
+        refund_amount=amount_d,
+        refunded_before=purchase.refunded_amount,
+        taken_before=purchase.points_taken_back,
+    )
+    now = timezone.now()
+    card = _lock_card(purchase.card_id)
+    _write_due_expiries(card, now, actor)
+    refund = Refund.objects.create(
+        purchase=purchase,
+        refund_id=refund_key,
+        amount=amount_d,
+        points=take.points,
+        occurred_at=now,
+        source=source,
+        reason=reason[:200],
+    )
+    Purchase.objects.filter(pk=purchase.pk).update(
+        refunded_amount=F("refunded_amount") + amount_d,
+        points_taken_back=F("points_taken_back") + take.points,
+    )
+    taken = 0
+    shortfall = 0
+    if take.points > 0:
+        # Points already spent cannot be taken back below zero: take what the card holds.
+        taken = min(take.points, card.balance)
+        shortfall = take.points - taken
+        batch = purchase.entries.filter(kind__in=CREDIT_KINDS).order_by("id").first()
+        if taken > 0:
+            _append(
+                card,
+                kind,
+                -taken,
+                occurred_at=now,
+                actor=actor,
+                purchase=purchase,
+                refund=refund,
+                corrects=batch,
+                reason=reason[:200],
+            )
+    _reevaluate_tier(card, now, rules.TierTrigger.REFUND, actor)
+    audit.record(
+        actor,
+        "loyalty.refund",
+        card.customer,
+        card=card.pk,
+        purchase=purchase.pk,
+        amount=str(amount_d),
+        points=taken,
+        shortfall=shortfall,
+    )
+    return refund
+
+
+def find_purchase(receipt_id: str) -> Purchase:
+    purchase = Purchase.objects.filter(receipt_id=(receipt_id or "").strip()).first()
+    if purchase is None:
+        raise NotFound(
+            Code.UNKNOWN_RECEIPT, _("no purchase with this receipt_id"), field="receipt_id"
+        )
+    return purchase
+
+
+# --------------------------------------------------------------------------- rewards
+
+
+def reward_available(reward: Reward, card: Card, today: dt.date) -> str | None:
+    """Why the card cannot take this reward now (an error code), or None."""
+    if (
+        not reward.active
+        or (reward.valid_from and today < reward.valid_from)
+        or (reward.valid_until and today > reward.valid_until)
+    ):
+        return Code.REWARD_UNAVAILABLE
+    if reward.stock is not None and reward.stock <= 0:
+        return Code.OUT_OF_STOCK
+    if reward.min_tier:
+        needed = Tier.objects.filter(code=reward.min_tier).first()
+        mine = current_tier(card)
+        if needed is not None and (mine is None or mine.threshold < needed.threshold):
+            return Code.TIER_REQUIRED
+    if card.balance < reward.cost:
+        return Code.INSUFFICIENT_POINTS
+    return None
+
+
+@transaction.atomic
+def redeem(card: Card, reward: Reward, *, actor: Actor, source: str = Source.COUNTER) -> Redemption:
+    """Spend points on a reward: stock and balance are checked and moved atomically."""
+    now = timezone.now()
+    card = _lock_card(card.pk)
+    _require_open(card)
+    _write_due_expiries(card, now, actor)
+    reward = Reward.objects.select_for_update().get(pk=reward.pk)
+    why = reward_available(reward, card, timezone.localdate(now, current_org().tz))
+    messages = {
+        Code.REWARD_UNAVAILABLE: _("this reward is not offered at the moment"),
+        Code.OUT_OF_STOCK: _("this reward is out of stock"),
+        Code.TIER_REQUIRED: _("this reward is reserved to a higher tier"),
+        Code.INSUFFICIENT_POINTS: _("not enough points: %(cost)d needed, %(balance)d available")
+        % {"cost": reward.cost, "balance": card.balance},
+    }
+    if why is not None:
+        raise ServiceError(why, messages[Code(why)], field="reward")
+    if reward.stock is not None and not Reward.objects.filter(pk=reward.pk, stock__gt=0).update(
+        stock=F("stock") - 1
+    ):
+        raise ServiceError(Code.OUT_OF_STOCK, messages[Code.OUT_OF_STOCK], field="reward")
+    redemption = Redemption.objects.create(
+        card=card, reward=reward, points=reward.cost, occurred_at=now, source=source
+    )
+    _append(
+        card,
+        EntryKind.REDEMPTION,
+        -reward.cost,
+        occurred_at=now,
+        actor=actor,
+        redemption=redemption,
+    )
+    audit.record(
+        actor, "loyalty.redeemed", card.customer, card=card.pk, reward=reward.pk, points=reward.cost
+    )
+    return redemption
+
+
+# --------------------------------------------------------------------------- corrections
+
+
+@transaction.atomic
+def adjust(card: Card, points: int, *, reason: str, actor: Actor) -> PointsEntry:
+    """A manual correction: needs a reason, lands in the audit log."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ServiceError(Code.REASON_REQUIRED, _("reason is required"), field="reason")
+    if not isinstance(points, int) or points == 0 or abs(points) > rules.MAX_BONUS:
+        raise ServiceError(
+            Code.INVALID, _("points must be a non-zero whole number"), field="points"
+        )
+    now = timezone.now()
+    card = _lock_card(card.pk)
+    _require_open(card)
+    _write_due_expiries(card, now, actor)
+    entry = _append(
+        card,
+        EntryKind.ADJUSTMENT,
+        points,
+        occurred_at=now,
+        actor=actor,
+        reason=reason[:200],
+        expires_at=_expiry(get_program(), now) if points > 0 else None,
+    )
+    audit.record(
+        actor, "loyalty.adjusted", card.customer, card=card.pk, points=points, reason=reason[:200]
+    )
+    return entry
+
+
+def last_undoable(card: Card, actor: Actor, now: dt.datetime | None = None) -> PointsEntry | None:
+    """The actor's own last purchase or redemption on this card within five minutes."""
+    now = now or timezone.now()
+    entry = (
+        card.entries.filter(
+            actor_user=actor.user,
+            kind__in=[EntryKind.PURCHASE, EntryKind.VISIT, EntryKind.REDEMPTION],
+            recorded_at__gte=now - UNDO_WINDOW,
+        )
+        .order_by("-id")
+        .first()
+    )
+    if entry is None or entry.corrections.exists():
+        return None
+    if entry.redemption_id and entry.redemption and entry.redemption.cancelled_at:
+        return None
+    if entry.purchase_id and entry.purchase and entry.purchase.refunded_amount > 0:
+        return None
+    return entry
+
+
+@transaction.atomic
+def undo_last(card: Card, *, actor: Actor) -> PointsEntry:
+    """Undo one's own last operation (within five minutes) with a correcting entry."""
+    now = timezone.now()
+    card = _lock_card(card.pk)
+    entry = last_undoable(card, actor, now)
+    if entry is None:
+        raise ServiceError(
+            Code.NOTHING_TO_UNDO, _("nothing of yours to undo in the last five minutes")
+        )
+    if entry.kind in (EntryKind.PURCHASE, EntryKind.VISIT):
+        assert entry.purchase is not None
+        refund_purchase(
+            entry.purchase, amount=None, actor=actor, reason="undo", kind=EntryKind.CORRECTION
+        )
+        correction = entry.corrections.order_by("-id").first()
+        if correction is None:  # every point was already spent: nothing could be taken back
+            raise ServiceError(
+                Code.NOTHING_TO_UNDO, _("the points of this purchase were already spent")
+            )
+        audit.record(actor, "loyalty.undone", card.customer, card=card.pk, entry=entry.pk)
+        return correction
+    redemption = entry.redemption
+    assert redemption is not None
+    Redemption.objects.filter(pk=redemption.pk).update(cancelled_at=now)
+    if Reward.objects.filter(pk=redemption.reward_id, stock__isnull=False).exists():
+        Reward.objects.filter(pk=redemption.reward_id).update(stock=F("stock") + 1)
+    # Give back the points with the expiry of the batch they were taken from (the first one).
+    entries = ledger_entries(card)
+    state = replay(card, entries)
+    debit_ids = [e.pk for e in entries if e.points < 0]
+    expires = None
+    if entry.pk in debit_ids:
+        allocations = state.debits[debit_ids.index(entry.pk)].allocations
+        if allocations:
+            source_entry = next(e for e in entries if e.pk == allocations[0].batch_id)
+            expires = source_entry.expires_at
+    correction = _append(
+        card,
+        EntryKind.CORRECTION,
+        redemption.points,
+        occurred_at=now,
+        actor=actor,
+        corrects=entry,
+        redemption=redemption,
+        reason="undo",
+        expires_at=expires,
+    )
+    audit.record(actor, "loyalty.undone", card.customer, card=card.pk, entry=entry.pk)
+    return correction
+
+
+# --------------------------------------------------------------------------- periodic work
+
+
+def expire_due(now: dt.datetime | None = None) -> int:
+    """Record due expiries for every card of the current organization. Returns points."""
+    now = now or timezone.now()
+    total = 0
+    card_ids = list(
+        PointsEntry.objects.filter(expires_at__lte=now, points__gt=0)
+        .values_list("card_id", flat=True)
+        .distinct()
+    )
+    for card_id in card_ids:
+        with transaction.atomic():
+            card = _lock_card(card_id)
+            total += _write_due_expiries(card, now)
+    return total
+
+
+def review_tiers(now: dt.datetime | None = None) -> int:
+    """Monthly review: members not reviewed since the 1st take the tier their total reaches."""
+    now = now or timezone.now()
+    since = rules.review_instant(now, current_org().tz)
+    changed = 0
+    for card_id in (
+        Card.objects.filter(status=CardStatus.OPEN)
+        .filter(Q(tier_reviewed_at__isnull=True) | Q(tier_reviewed_at__lt=since))
+        .values_list("pk", flat=True)
+    ):
+        with transaction.atomic():
+            card = _lock_card(card_id)
+            before = card.tier_code
+            _reevaluate_tier(card, now, rules.TierTrigger.REVIEW, Actor.system("tier review"))
+            changed += int(card.tier_code != before)
+    return changed
+
+
+@transaction.atomic
+def close_cards_on_erasure(customer: Customer) -> int:
+    """An erased customer's open cards are closed (no more loyalty messages, the wallet link
+    stops working). The ledger stays: it holds no personal data. Returns the cards closed."""
+    now = timezone.now()
+    ids = list(
+        Card.objects.filter(customer=customer, status=CardStatus.OPEN).values_list("pk", flat=True)
+    )
+    if not ids:
+        return 0
+    Card.objects.filter(pk__in=ids).update(status=CardStatus.CLOSED, closed_at=now)
+    for card_id in ids:
+        audit.record(
+            Actor.system("erasure"),
+            "loyalty.closed_on_erasure",
+            object_type="card",
+            object_id=card_id,
+        )
+    return len(ids)

@@ -1,0 +1,227 @@
+"""The phone wallet: a signed link without session, its manifest and its service worker."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from typing import Any
+
+import pytest
+from django.contrib.staticfiles import finders
+from django.test import Client
+
+from cueillette.core import tenancy
+from cueillette.core.audit import Actor
+from cueillette.core.models import Organization
+from cueillette.core.tests.factories import CustomerFactory
+from cueillette.customers.models import Customer
+from cueillette.loyalty import portal, rules, services
+from cueillette.loyalty.models import Card, Reward, Tier
+
+pytestmark = pytest.mark.django_db
+
+STAFF = Actor.system("test")
+
+
+@pytest.fixture
+def card(org: Organization) -> Card:
+    customer = CustomerFactory(organization=org, first_name="Lina", last_name="Moreau")
+    with tenancy.tenant_context(org):
+        card = services.join_program(customer, actor=STAFF)
+        services.record_purchase(card, amount="23.00", actor=STAFF, receipt_id="W-1")
+        card.refresh_from_db()
+    return card
+
+
+def wallet_path(org: Organization, card: Card) -> str:
+    with tenancy.tenant_context(org):
+        return f"/o/{org.slug}/wallet/{portal.wallet_token(card)}/"
+
+
+def test_wallet_link_is_shown_in_the_space(client: Client, org: Organization, card: Card) -> None:
+    session = client.session
+    session[f"portal_customer_{org.pk}"] = {
+        "customer": card.customer_id,
+        "org": org.pk,
+        "expires": time.time() + 3600,
+    }
+    session.save()
+    html = client.get(f"/o/{org.slug}/space/loyalty/?lang=en").content.decode()
+    assert "http://testserver" + wallet_path(org, card) in html
+    assert "Add to Home Screen" in html
+
+
+def test_wallet_works_without_a_session(org: Organization, card: Card) -> None:
+    client = Client()  # a fresh browser: no cookie at all
+    response = client.get(wallet_path(org, card) + "?lang=en")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert rules.format_card_number(card.number) in html
+    assert 'class="qr"' in html and "<svg" in html
+    assert "Lina Moreau" in html
+    assert "<strong>23</strong>" in html and "Balance as of" in html
+    assert f'rel="manifest" href="{wallet_path(org, card)}manifest.webmanifest"' in html
+    assert f'data-sw="{wallet_path(org, card)}sw.js"' in html
+    # CSP: scripts only from files, no inline style.
+    assert re.findall(r"<script(?![^>]*\bsrc=)", html) == []
+    assert "style=" not in html
+    assert "sessionid" not in response.cookies
+    assert "private" in response["Cache-Control"]
+    assert response["Referrer-Policy"] == "no-referrer"
+
+
+def test_tampered_or_foreign_tokens_are_404(
+    client: Client, org: Organization, other_org: Organization, card: Card
+) -> None:
+    path = wallet_path(org, card)
+    token = path.rstrip("/").rsplit("/", 1)[-1]
+    tampered = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
+    assert client.get(f"/o/{org.slug}/wallet/{tampered}/").status_code == 404
+    assert client.get(f"/o/{org.slug}/wallet/not-a-token/").status_code == 404
+    assert client.get(f"/o/{org.slug}/wallet/{tampered}/manifest.webmanifest").status_code == 404
+    assert client.get(f"/o/{org.slug}/wallet/{tampered}/sw.js").status_code == 404
+    # A real token of this organization, at another organization's address: 404.
+    assert client.get(f"/o/{other_org.slug}/wallet/{token}/").status_code == 404
+    # A token signed for another organization's card does not open this one's.
+    stranger = CustomerFactory(organization=other_org)
+    with tenancy.tenant_context(other_org):
+        foreign = services.join_program(stranger, actor=STAFF)
+        foreign_token = portal.wallet_token(foreign)
+    assert client.get(f"/o/{org.slug}/wallet/{foreign_token}/").status_code == 404
+
+
+def test_closed_card_gets_a_clear_410_page(client: Client, org: Organization, card: Card) -> None:
+    path = wallet_path(org, card)
+    with tenancy.tenant_context(org):
+        services.leave_program(card, actor=STAFF)
+    response = client.get(path + "?lang=en")
+    assert response.status_code == 410
+    html = response.content.decode()
+    assert "This card is closed" in html
+    assert rules.format_card_number(card.number) not in html
+    assert client.get(path + "manifest.webmanifest").status_code == 410
+
+
+def test_manifest(client: Client, org: Organization, card: Card) -> None:
+    path = wallet_path(org, card)
+    response = client.get(path + "manifest.webmanifest")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/manifest+json")
+    manifest = json.loads(response.content)
+    assert manifest["start_url"] == path and manifest["scope"] == path
+    assert manifest["display"] == "standalone"
+    sizes = {icon["sizes"] for icon in manifest["icons"]}
+    assert {"192x192", "512x512"} <= sizes
+    for icon in manifest["icons"]:
+        assert icon["src"].startswith("/static/loyalty/wallet/")
+        assert finders.find(icon["src"].removeprefix("/static/")), icon["src"]
+
+
+def test_service_worker(client: Client, org: Organization, card: Card) -> None:
+    path = wallet_path(org, card)
+    response = client.get(path + "sw.js")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/javascript")
+    assert response["Service-Worker-Allowed"] == path
+    body = response.content.decode()
+    assert body.startswith("const WALLET_ASSETS = [")
+    assert (
+        "/static/loyalty/wallet/wallet.css" in body and "/static/loyalty/wallet/wallet.js" in body
+    )
+    assert 'addEventListener("fetch"' in body
+    for asset in json.loads(body.split("=", 1)[1].split(";\n", 1)[0]):
+        assert finders.find(asset.removeprefix("/static/")), asset
+
+
+def test_erased_customer_wallet_is_closed(org: Organization, card: Card) -> None:
+    from cueillette.customers import portal as customer_portal
+
+    path = wallet_path(org, card)
+    with tenancy.tenant_context(org):
+        customer = Customer.objects.get(pk=card.customer_id)
+        customer_portal.erase_customer(customer, actor=STAFF, reason="staff")
+    assert Client().get(path).status_code == 410
+
+
+# --------------------------------------------------------------------------- in a real browser
+
+
+@pytest.fixture
+def browser_member(transactional_db: None) -> tuple[Organization, Card]:
+    from cueillette.core.tests.factories import OrganizationFactory
+
+    org = OrganizationFactory(name="Fromagerie Alpage", slug="fromagerie-alpage")
+    customer = CustomerFactory(organization=org, first_name="Lina", last_name="Moreau")
+    with tenancy.tenant_context(org):
+        Tier.objects.create(code="silver", name="Silver", threshold=20)
+        Tier.objects.create(code="gold", name="Gold", threshold=100, benefits="Free delivery")
+        Reward.objects.create(name="Comté 100 g", cost=20, description="Aged 18 months")
+        card = services.join_program(customer, actor=STAFF)
+        services.record_purchase(card, amount="23.00", actor=STAFF, receipt_id="B-1")
+        card.refresh_from_db()
+    return org, card
+
+
+def _space_cookie(base_url: str, org: Organization, card: Card) -> dict[str, str]:
+    from django.conf import settings
+    from django.contrib.sessions.backends.db import SessionStore
+
+    store = SessionStore()
+    store[f"portal_customer_{org.pk}"] = {
+        "customer": card.customer_id,
+        "org": org.pk,
+        "expires": time.time() + 3600,
+    }
+    store.create()
+    return {"name": settings.SESSION_COOKIE_NAME, "value": store.session_key or "", "url": base_url}
+
+
+@pytest.mark.browser
+def test_member_pages_in_a_browser_and_the_wallet_offline(
+    site: Any,  # noqa: F811 - the fixture imported at the end of the module
+    browser_member: tuple[Organization, Card],
+    tmp_path: Any,
+) -> None:
+    from tests.browser.conftest import PHONE, axe_audit
+
+    org, card = browser_member
+    number = rules.format_card_number(card.number)
+    context = site.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    context.add_cookies([_space_cookie(site.url, org, card)])
+    page = context.new_page()
+
+    # The space: the card, why this tier, history; accessible.
+    page.goto(site(f"/o/{org.slug}/space/loyalty/"))
+    assert number in page.inner_text(".lcard")
+    assert page.locator(".lcard .qr").is_visible()
+    assert axe_audit(page) == []
+    page.screenshot(path=str(tmp_path / "member.png"), full_page=True)
+    page.goto(site(f"/o/{org.slug}/space/loyalty/card/"))
+    assert page.locator("[data-print]").is_visible()
+    page.screenshot(path=str(tmp_path / "print.png"))
+    assert axe_audit(page) == []
+
+    # The wallet: no session needed; after the first visit it opens offline.
+    wallet = context.new_page()
+    context.clear_cookies()
+    wallet.goto(site(wallet_path(org, card)))
+    assert axe_audit(wallet) == []
+    # Wait until the service worker controls the page (a promise: no polling eval under CSP).
+    assert wallet.evaluate(
+        """() => new Promise((resolve) => {
+            if (navigator.serviceWorker.controller) { resolve(true); return; }
+            navigator.serviceWorker.addEventListener("controllerchange", () => resolve(true));
+        })"""
+    )
+    wallet.screenshot(path=str(tmp_path / "wallet.png"), full_page=True)
+    context.set_offline(True)
+    wallet.reload()
+    assert number in wallet.inner_text(".wallet__number")
+    assert wallet.locator(".wallet__qr svg").is_visible()
+    wallet.wait_for_selector("#wallet-offline:not([hidden])")
+    context.set_offline(False)
+
+
+# The browser fixtures of the cross-app journeys (live server, chromium, guards).
+from tests.browser.conftest import browser, playwright_instance, site  # noqa: E402, F401
