@@ -141,6 +141,9 @@ class Card(TenantModel):
     last_birthday_year = models.PositiveSmallIntegerField(null=True, blank=True)
     expiry_warned_for = models.DateField(null=True, blank=True)
     last_visit_at = models.DateTimeField(null=True, blank=True)
+    # Every expiry due up to this instant is recorded: later writes only look at batches
+    # expiring after it instead of replaying the whole ledger (see services._write_due_expiries).
+    expiries_checked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-opened_at"]

@@ -270,6 +270,12 @@ def _append(
             _("not enough points: %(need)d needed") % {"need": -points},
             field="points",
         )
+    expires_at = fields.get("expires_at")
+    checked = card.expiries_checked_at
+    if points > 0 and expires_at is not None and checked is not None and expires_at <= checked:
+        # A backdated batch already past its expiry: make the next check replay everything.
+        Card.objects.filter(pk=card.pk).update(expiries_checked_at=None)
+        card.expiries_checked_at = None
     entry = PointsEntry.objects.create(
         card=card,
         kind=kind,
@@ -315,19 +321,32 @@ def replay(card: Card, entries: Sequence[PointsEntry] | None = None) -> rules.Po
 
 
 def _write_due_expiries(card: Card, now: dt.datetime, actor: Actor | None = None) -> int:
-    """Record every expiry due at ``now`` (before any other debit). Returns points expired."""
-    state = replay(card)
+    """Record every expiry due at ``now`` (before any other debit). Returns points expired.
+
+    The card is locked by the caller. ``Card.expiries_checked_at`` remembers up to when this
+    was done, so the usual case (nothing new has expired) costs one indexed EXISTS instead of
+    a replay of the whole ledger.
+    """
+    checked = card.expiries_checked_at
+    newly_due = card.entries.filter(points__gt=0, expires_at__lte=now)
+    if checked is not None:
+        newly_due = newly_due.filter(expires_at__gt=checked)
     total = 0
-    for debit in state.due_expiries(now):
-        _append(
-            card,
-            EntryKind.EXPIRY,
-            -debit.points,
-            occurred_at=debit.at,
-            actor=actor or Actor.system("expiry"),
-            corrects_id=debit.batch_id,
-        )
-        total += debit.points
+    if newly_due.exists():
+        state = replay(card)
+        for debit in state.due_expiries(now):
+            _append(
+                card,
+                EntryKind.EXPIRY,
+                -debit.points,
+                occurred_at=debit.at,
+                actor=actor or Actor.system("expiry"),
+                corrects_id=debit.batch_id,
+            )
+            total += debit.points
+    if checked is None or checked < now:
+        Card.objects.filter(pk=card.pk).update(expiries_checked_at=now)
+        card.expiries_checked_at = now
     return total
 
 
@@ -360,6 +379,9 @@ def _reevaluate_tier(
     defined = rule_tiers()
     if not defined:
         return None
+    top = max(defined, key=lambda t: t.threshold)
+    if trigger == rules.TierTrigger.EARN and card.tier_code == top.code:
+        return None  # earning only upgrades: nothing above the top tier
     decision = rules.evaluate_tier(
         defined,
         card.tier_code or None,
@@ -421,9 +443,12 @@ def simulate(
         tier = found.as_rule() if found else None
     birthday = None
     if card is not None:
+        # The consent is read only when a bonus could be due (it costs a query per purchase).
+        could_be_due = bool(program.birthday_bonus and card.customer.birthday)
         birthday = rules.BirthdayContext(
             birth_date=card.customer.birthday,
-            consented=customer_services.has_consent(card.customer, Purpose.PROFILING),
+            consented=could_be_due
+            and customer_services.has_consent(card.customer, Purpose.PROFILING),
             last_bonus_year=card.last_birthday_year,
         )
     return rules.points_for_purchase(
@@ -531,8 +556,10 @@ def record_purchase(
             birthday_year=earning.birthday_year,
             expires_at=_expiry(program, at),
         )
-        Card.objects.filter(pk=card.pk).update(last_birthday_year=earning.birthday_year)
-    Card.objects.filter(pk=card.pk).update(last_visit_at=at)
+    visit: dict[str, Any] = {"last_visit_at": at}
+    if earning.birthday_points > 0:
+        visit["last_birthday_year"] = earning.birthday_year
+    Card.objects.filter(pk=card.pk).update(**visit)
     customer_services.touch_activity(card.customer, at)
     _reevaluate_tier(card, now, rules.TierTrigger.EARN, actor)
     audit.record(
