@@ -626,7 +626,9 @@ def refund_purchase(
         reason=reason[:200],
     )
     Purchase.objects.filter(pk=purchase.pk).update(
-        refunded_amount=F("refunded_amount") + amount_d,
+        # Decimal arithmetic in Python on the locked row: SQLite would add REALs (0.23 + 0.01
+        # = 0.24000000000000002) and trip the refunded <= amount constraint.
+        refunded_amount=purchase.refunded_amount + amount_d,
         points_taken_back=F("points_taken_back") + take.points,
     )
     taken = 0
