@@ -20,6 +20,17 @@ def _first(*candidates: tuple[str, dict[str, Any]]) -> str:
     raise NoReverseMatch("; ".join(errors))
 
 
+def _optional(site: Site, *pages: tuple[str, str], **kwargs: Any) -> list[tuple[str, str]]:
+    """Pages of apps that may not be installed yet: listed only when their URL exists."""
+    out = []
+    for label, name in pages:
+        try:
+            out.append((label, site(name, **kwargs)))
+        except NoReverseMatch:
+            continue
+    return out
+
+
 def portal_request_path(slug: str) -> str:
     return _first(
         ("public:portal_request", {"slug": slug}),
@@ -58,6 +69,15 @@ def logged_in_pages(site: Site, org: Any, customer: Any) -> list[tuple[str, str]
         ("activity log", site("customers:audit")),
         ("switch business", site("accounts:switch")),
         ("API docs", site("/api/v1/docs")),
+        *_optional(
+            site,
+            ("loyalty: counter", "loyalty:counter"),
+            ("loyalty: program", "loyalty:program_settings"),
+            ("loyalty: rewards", "loyalty:program_rewards"),
+            ("loyalty: tiers", "loyalty:program_tiers"),
+            ("loyalty: simulate", "loyalty:program_simulate"),
+            ("loyalty: dashboard", "loyalty:dashboard"),
+        ),
     ]
 
 
@@ -90,4 +110,5 @@ def space_pages(site: Site, org: Any) -> list[tuple[str, str]]:
         ("customer space", site("public:portal", slug=slug)),
         ("customer space: correct my details", site("public:portal_edit", slug=slug)),
         ("customer space: erase", site("public:portal_erase", slug=slug)),
+        *_optional(site, ("customer space: loyalty", "public:loyalty"), slug=slug),
     ]
