@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from cueillette.core.errors import ServiceError
 from cueillette.customers.models import ConsentWording, Customer, HeardFrom, Purpose
+from cueillette.customers.normalize import normalize_email, normalize_phone
 
 # Each language named in itself, as language pickers do.
 LANGUAGE_CHOICES = [("fr", "Français"), ("en", "English")]
@@ -99,6 +100,24 @@ class JoinForm(forms.Form):
             }
             for p in Purpose.values
         ]
+
+    # Email and phone are checked here too, so every error shows in the same round as the
+    # missing names (the service checks them again; these only say it earlier).
+    def clean_email(self) -> str:
+        value = str(self.cleaned_data.get("email") or "")
+        try:
+            normalize_email(value)
+        except ServiceError as exc:
+            raise forms.ValidationError(exc.message) from exc
+        return value
+
+    def clean_phone(self) -> str:
+        value = str(self.cleaned_data.get("phone") or "")
+        try:
+            normalize_phone(value)
+        except ServiceError as exc:
+            raise forms.ValidationError(exc.message) from exc
+        return value
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

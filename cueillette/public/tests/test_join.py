@@ -175,3 +175,18 @@ def test_news_by_email_sends_the_confirmation_through_smtp(
         assert not ConsentEvent.objects.filter(purpose=Purpose.NEWS_EMAIL).exists()
         assert EmailConfirmation.objects.filter(used_at__isnull=True).count() == 1
     assert client.get(path).status_code == 200
+
+
+def test_every_field_error_shows_in_one_round(client, org):
+    """Empty names and a bad email and phone: all four errors at once, nothing written."""
+    client.cookies["cueillette_lang"] = "en"
+    response = client.post(
+        f"/o/{org.slug}/join/",
+        {"first_name": "", "last_name": "", "email": "jean.dupont", "phone": "12"},
+    )
+    assert response.status_code in (200, 400)
+    html = response.content.decode()
+    assert "first name is required" in html
+    assert "last name is required" in html
+    assert "email is not valid: missing @" in html
+    assert "phone is not valid" in html
