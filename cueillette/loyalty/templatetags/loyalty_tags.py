@@ -42,7 +42,7 @@ def _num(value: Any) -> str:
         return str(value)
     if number == number.to_integral_value():
         number = number.quantize(Decimal(1))
-    return formats.number_format(number, use_l10n=True)
+    return formats.number_format(number, use_l10n=True, force_grouping=True)
 
 
 def _int(value: Any) -> int:
