@@ -25,7 +25,6 @@ from cueillette.customers.models import Customer
 from cueillette.loyalty import rules, services
 from cueillette.loyalty.errors import Code
 from cueillette.loyalty.models import (
-    QUALIFYING_KINDS,
     Card,
     CardStatus,
     EntryKind,
@@ -157,43 +156,6 @@ class MemberView:
     tags: list[str]
 
 
-def _qualifying(entries: list[PointsEntry]) -> list[rules.QualifyingPoints]:
-    """Same rule as :func:`services.qualifying_points`, from the ledger already read."""
-    out = []
-    for e in entries:
-        if e.kind in QUALIFYING_KINDS:
-            out.append(rules.QualifyingPoints(e.points, e.occurred_at))
-        elif (
-            e.kind == EntryKind.REFUND or (e.kind == EntryKind.CORRECTION and e.purchase_id)
-        ) and e.purchase is not None:
-            out.append(rules.QualifyingPoints(e.points, e.purchase.occurred_at))
-    return out
-
-
-def _why_not(
-    reward: Reward, tier: Tier | None, thresholds: dict[str, int], balance: int, today: dt.date
-) -> str | None:
-    """:func:`services.reward_available` without a query per reward (tiers already read).
-    Only for display: :func:`services.redeem` checks again under lock."""
-    if (
-        not reward.active
-        or (reward.valid_from and today < reward.valid_from)
-        or (reward.valid_until and today > reward.valid_until)
-    ):
-        return Code.REWARD_UNAVAILABLE
-    if reward.stock is not None and reward.stock <= 0:
-        return Code.OUT_OF_STOCK
-    if (
-        reward.min_tier
-        and reward.min_tier in thresholds
-        and (tier is None or tier.threshold < thresholds[reward.min_tier])
-    ):
-        return Code.TIER_REQUIRED
-    if balance < reward.cost:
-        return Code.INSUFFICIENT_POINTS
-    return None
-
-
 def customer_with_consents(customer_id: int) -> Customer:
     return customer_queries.with_consents(Customer.objects.filter(pk=customer_id)).get()
 
@@ -232,7 +194,11 @@ def member_view(card: Card, actor: Actor, now: dt.datetime | None = None) -> Mem
     progress_max = progress_value = 0
     if tiers:
         status = rules.tier_status(
-            [t.as_rule() for t in tiers], card.tier_code or None, _qualifying(entries), now, tz
+            [t.as_rule() for t in tiers],
+            card.tier_code or None,
+            services.as_qualifying(entries),
+            now,
+            tz,
         )
         if status.next_tier is not None:
             next_tier = by_code.get(status.next_tier.code)
@@ -243,7 +209,9 @@ def member_view(card: Card, actor: Actor, now: dt.datetime | None = None) -> Mem
     rewards_later: list[RewardOffer] = []
     if card.status == CardStatus.OPEN:
         for reward in Reward.objects.filter(active=True).order_by("cost", "name")[:REWARDS_LIMIT]:
-            why = _why_not(reward, tier, thresholds, balance, today)
+            why = services.reward_available(
+                reward, card, today, thresholds=thresholds, balance=balance
+            )
             if why is None:
                 rewards_now.append(RewardOffer(reward, 0))
             elif why == Code.INSUFFICIENT_POINTS:

@@ -10,7 +10,7 @@ Due expiries are always written before any other debit, so expired points are ne
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -358,19 +358,33 @@ def earned_today(card: Card, at: dt.datetime) -> int:
     return int(value or 0)
 
 
-def qualifying_points(card: Card) -> list[rules.QualifyingPoints]:
-    """Earned purchase/visit points and refund take-backs (dated at their purchase)."""
-    out = []
-    for e in card.entries.filter(
+def qualifying_entries() -> Q:
+    """The ledger entries that count toward tiers (filter on ``PointsEntry``)."""
+    return (
         Q(kind__in=QUALIFYING_KINDS)
         | Q(kind=EntryKind.REFUND)
         | Q(kind=EntryKind.CORRECTION, purchase__isnull=False)
-    ).select_related("purchase"):
+    )
+
+
+def as_qualifying(entries: Iterable[PointsEntry]) -> list[rules.QualifyingPoints]:
+    """Earned purchase/visit points and refund take-backs (dated at their purchase).
+
+    ``entries`` may be the whole ledger (others are skipped); refunds need ``purchase`` loaded.
+    """
+    out = []
+    for e in entries:
         if e.kind in QUALIFYING_KINDS:
             out.append(rules.QualifyingPoints(e.points, e.occurred_at))
-        elif e.purchase is not None:
+        elif (
+            e.kind == EntryKind.REFUND or (e.kind == EntryKind.CORRECTION and e.purchase_id)
+        ) and e.purchase is not None:
             out.append(rules.QualifyingPoints(e.points, e.purchase.occurred_at))
     return out
+
+
+def qualifying_points(card: Card) -> list[rules.QualifyingPoints]:
+    return as_qualifying(card.entries.filter(qualifying_entries()).select_related("purchase"))
 
 
 def _reevaluate_tier(
@@ -676,8 +690,19 @@ def find_purchase(receipt_id: str) -> Purchase:
 # --------------------------------------------------------------------------- rewards
 
 
-def reward_available(reward: Reward, card: Card, today: dt.date) -> str | None:
-    """Why the card cannot take this reward now (an error code), or None."""
+def reward_available(
+    reward: Reward,
+    card: Card,
+    today: dt.date,
+    *,
+    thresholds: Mapping[str, int] | None = None,
+    balance: int | None = None,
+) -> str | None:
+    """Why the card cannot take this reward now (an error code), or None.
+
+    ``thresholds`` (tier code -> threshold) saves a query per reward when listing many;
+    ``balance`` overrides the card's cached balance (e.g. the points spendable right now).
+    """
     if (
         not reward.active
         or (reward.valid_from and today < reward.valid_from)
@@ -687,11 +712,13 @@ def reward_available(reward: Reward, card: Card, today: dt.date) -> str | None:
     if reward.stock is not None and reward.stock <= 0:
         return Code.OUT_OF_STOCK
     if reward.min_tier:
-        needed = Tier.objects.filter(code=reward.min_tier).first()
-        mine = current_tier(card)
-        if needed is not None and (mine is None or mine.threshold < needed.threshold):
+        if thresholds is None:
+            thresholds = dict(Tier.objects.values_list("code", "threshold"))
+        needed = thresholds.get(reward.min_tier)
+        mine = thresholds.get(card.tier_code) if card.tier_code else None
+        if needed is not None and (mine is None or mine < needed):
             return Code.TIER_REQUIRED
-    if card.balance < reward.cost:
+    if (card.balance if balance is None else balance) < reward.cost:
         return Code.INSUFFICIENT_POINTS
     return None
 
