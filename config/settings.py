@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "cueillette.public",
     "cueillette.apikeys",
     "cueillette.loyalty",
+    "cueillette.community",
     "cueillette.web",
 ]
 

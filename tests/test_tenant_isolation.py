@@ -38,6 +38,15 @@ from django.utils import timezone
 
 from cueillette.accounts.models import Invitation, Membership, Role, User
 from cueillette.apikeys.services import create_api_key
+from cueillette.community.models import (
+    Appeal,
+    MeToo,
+    ModerationEvent,
+    Post,
+    PostVersion,
+    Reply,
+    ThreadSubscription,
+)
 from cueillette.core import tenancy
 from cueillette.core.audit import Actor
 from cueillette.core.models import ApiKey, AuditEvent, IdempotencyRecord, Organization
@@ -231,6 +240,43 @@ def seed_a(a: Organization, owner_a: User, counter_a: User) -> None:
             response_body="{}",
         )
         seed_loyalty(a, ines, next_pk)
+        seed_community(a, ines, owner_a, next_pk)
+
+
+def seed_community(a: Organization, ines: Customer, owner_a: User, next_pk: Any) -> None:
+    """A's community page: a hidden post of Inès with a version, a reply, an appeal."""
+    now = timezone.now()
+    post = Post.objects.create(
+        pk=next_pk(Post),
+        kind="complaint",
+        rating=2,
+        author=ines,
+        display_name="Inès Z.",
+        text=SECRETS[7],
+        created_at=now,
+        hidden=True,
+    )
+    # Versions, replies and the moderation log only append: bulk_create inserts as given.
+    PostVersion.objects.bulk_create(
+        [PostVersion(pk=next_pk(PostVersion), organization=a, post=post, number=1,
+                     text=SECRETS[7], created_at=now)]
+    )  # fmt: skip
+    Reply.objects.bulk_create(
+        [Reply(pk=next_pk(Reply), organization=a, post=post, author=owner_a,
+               author_role="owner", text="Alpha reply", created_at=now)]
+    )  # fmt: skip
+    hide = ModerationEvent(
+        pk=next_pk(ModerationEvent), organization=a, post=post, action="hide",
+        reason="spam_advertising", actor_user=owner_a, actor_role="owner", created_at=now,
+    )  # fmt: skip
+    ModerationEvent.objects.bulk_create([hide])
+    Appeal.objects.create(
+        pk=next_pk(Appeal), post=post, hide_event=hide, author=ines, created_at=now
+    )
+    MeToo.objects.create(pk=next_pk(MeToo), post=post, customer=ines, created_at=now)
+    ThreadSubscription.objects.create(
+        pk=next_pk(ThreadSubscription), post=post, customer=ines, created_at=now
+    )
 
 
 def seed_loyalty(a: Organization, ines: Customer, next_pk: Any) -> None:
