@@ -264,7 +264,7 @@ def edit_post(
 def add_me_too(post: Post, customer: Customer, *, now: dt.datetime | None = None) -> MeToo:
     _require_active(customer)
     if MeToo.objects.filter(post=post, customer=customer).exists():
-        raise Conflict(Code.ALREADY_ME_TOO, _("you already said \u201cme too\u201d here"))
+        raise Conflict(Code.ALREADY_ME_TOO, _("you already said “me too” here"))
     mark = MeToo.objects.create(post=post, customer=customer, created_at=now or timezone.now())
     audit.record(Actor.customer(), "community.me_too", post)
     return mark
