@@ -7,7 +7,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_noop, ngettext
 
 from cueillette.community.models import (
     VISIBILITY_ACTIONS,
@@ -22,11 +22,11 @@ from cueillette.customers.models import Customer
 
 # Short public words for each reason, as in "2 spam, 1 insult".
 SHORT_REASONS: dict[str, str] = {
-    HideReason.INSULT_HARASSMENT: "insult",
-    HideReason.HATE: "hate",
-    HideReason.SPAM_ADVERTISING: "spam",
-    HideReason.PERSONAL_DATA: "personal data",
-    HideReason.ILLEGAL: "illegal",
+    HideReason.INSULT_HARASSMENT: gettext_noop("insult"),
+    HideReason.HATE: gettext_noop("hate"),
+    HideReason.SPAM_ADVERTISING: gettext_noop("spam"),
+    HideReason.PERSONAL_DATA: gettext_noop("personal data"),
+    HideReason.ILLEGAL: gettext_noop("illegal"),
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.utils import translation
 
 from cueillette.accounts.models import Membership, User
 from cueillette.community import queries, services
@@ -343,7 +344,8 @@ def test_hide_appeal_upheld_restores_the_same_text(
         manager,
     )
     summary = queries.public_summary()
-    assert summary.text() == "0 of 1 post hidden; 1 appeal, upheld"
+    with translation.override("en"):
+        assert summary.text() == "0 of 1 post hidden; 1 appeal, upheld"
 
 
 def test_rejected_appeal_keeps_hidden_and_only_author_appeals(
@@ -360,7 +362,8 @@ def test_rejected_appeal_keeps_hidden_and_only_author_appeals(
     with pytest.raises(ServiceError) as exc:
         services.appeal(post, customer)
     assert exc.value.code == "already_appealed"
-    assert queries.public_summary().text() == "1 of 1 post hidden: 1 spam; 1 appeal, rejected"
+    with translation.override("en"):
+        assert queries.public_summary().text() == "1 of 1 post hidden: 1 spam; 1 appeal, rejected"
 
 
 def test_appeal_needs_a_hidden_post(post: Post, customer: Customer) -> None:
@@ -394,7 +397,10 @@ def test_public_summary_wording(tenant: Organization, manager: User, owner: User
     item = services.appeal(posts[3], posts[3].author)  # type: ignore[arg-type]
     services.decide_appeal(item, member(owner), upheld=True)
     summary = queries.public_summary()
-    assert summary.text() == "3 of 5 posts hidden: 2 spam, 1 insult; 1 appeal, upheld"
+    with translation.override("en"):
+        assert summary.text() == "3 of 5 posts hidden: 2 spam, 1 insult; 1 appeal, upheld"
+    with translation.override("fr"):
+        assert summary.text().startswith("3 messages masqués sur 5")
     assert summary.by_reason == {"spam_advertising": 2, "insult_harassment": 1}
 
 
