@@ -8,6 +8,7 @@ from enum import StrEnum
 class Perm(StrEnum):
     SERVE_CUSTOMERS = "serve_customers"  # find, create, edit customers; record consents
     EXPORT_BASE = "export_base"
+    IMPORT_CUSTOMERS = "import_customers"
     MERGE_CUSTOMERS = "merge_customers"
     ERASE_CUSTOMERS = "erase_customers"  # on the customer's request (they can also do it alone)
     EDIT_WORDINGS = "edit_wordings"
@@ -26,6 +27,7 @@ ROLE_PERMS: dict[str, frozenset[Perm]] = {
         {
             Perm.SERVE_CUSTOMERS,
             Perm.EXPORT_BASE,
+            Perm.IMPORT_CUSTOMERS,
             Perm.MERGE_CUSTOMERS,
             Perm.ERASE_CUSTOMERS,
             Perm.EDIT_WORDINGS,

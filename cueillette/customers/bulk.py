@@ -22,6 +22,7 @@ as will any API endpoint or upload page, and the benchmark measures it. It guara
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import json
 from collections.abc import Iterable, Iterator, Mapping
@@ -748,3 +749,25 @@ def _audit(actor: Actor, report: ImportReport) -> None:
         confirmations_requested=report.confirmations_requested,
         all_or_nothing=report.all_or_nothing,
     )
+
+
+SNIFF_BYTES = 64 * 1024
+
+
+def dict_reader(handle: Any, delimiter: str | None = None) -> csv.DictReader[str]:
+    """A DictReader over a text handle, guessing the delimiter (; , tab |) unless given, with
+    headers mapped to column names (French headers such as "Prénom" understood)."""
+    if delimiter:
+        reader = csv.DictReader(handle, dialect=csv.excel, delimiter=delimiter)
+    else:
+        sample = handle.read(SNIFF_BYTES)
+        handle.seek(0)
+        dialect: type[csv.Dialect] | csv.Dialect
+        try:
+            dialect = csv.Sniffer().sniff(sample, delimiters=";,\t|")
+        except csv.Error:
+            dialect = csv.excel
+        reader = csv.DictReader(handle, dialect=dialect)
+    if reader.fieldnames:
+        reader.fieldnames = [column_name(name) for name in reader.fieldnames]
+    return reader

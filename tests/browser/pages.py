@@ -64,6 +64,7 @@ def logged_in_pages(site: Site, org: Any, customer: Any) -> list[tuple[str, str]
         ("team", site("accounts:staff")),
         ("consent wordings", site("customers:wordings")),
         ("possible duplicates", site("customers:duplicates")),
+        ("import customers", site("customers:import")),
         ("API keys", site("apikeys:list")),
         ("new API key", site("apikeys:create")),
         ("activity log", site("customers:audit")),

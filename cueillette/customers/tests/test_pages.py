@@ -189,7 +189,7 @@ def test_edit_changes_fields_and_audits_names_only(
     response = counter_client.post(
         url("edit", customer.pk),
         {
-            "first_name": "Zoé",
+            "first_name": "Zéphyrine-Aude",
             "last_name": customer.last_name,
             "email": customer.email,
             "phone": "+33 7 81 23 45 67",
@@ -201,12 +201,12 @@ def test_edit_changes_fields_and_audits_names_only(
     )
     assert response.status_code == 302
     customer.refresh_from_db()
-    assert customer.first_name == "Zoé"
+    assert customer.first_name == "Zéphyrine-Aude"
     assert customer.phone == "+33781234567"
     assert customer.birthday.isoformat() == "1990-05-17"
     with tenancy.tenant_context(org):
         event = AuditEvent.objects.get(action="customer.updated")
-    assert "Zoé" not in str(event.data)
+    assert "Zéphyrine-Aude" not in str(event.data)
     assert "first_name" in event.data["fields"]
 
 

@@ -27,33 +27,18 @@ from cueillette.core.tenancy import tenant_context
 from cueillette.customers.bulk import (
     BATCH_SIZE,
     ImportReport,
-    column_name,
     csv_rows,
+    dict_reader,
     import_rows,
 )
 
-SNIFF_BYTES = 64 * 1024
 MAX_ISSUES_SHOWN = 200
 
 
 def open_csv(path: Path, delimiter: str | None, encoding: str) -> tuple[Any, csv.DictReader[str]]:
     """Open a CSV file, guessing the delimiter (; , tab |) unless it is given."""
     handle = path.open(newline="", encoding=encoding)
-    sample = handle.read(SNIFF_BYTES)
-    handle.seek(0)
-    dialect: type[csv.Dialect] | csv.Dialect
-    if delimiter:
-        dialect = csv.excel
-        reader = csv.DictReader(handle, dialect=dialect, delimiter=delimiter)
-    else:
-        try:
-            dialect = csv.Sniffer().sniff(sample, delimiters=";,\t|")
-        except csv.Error:
-            dialect = csv.excel
-        reader = csv.DictReader(handle, dialect=dialect)
-    if reader.fieldnames:
-        reader.fieldnames = [column_name(name) for name in reader.fieldnames]
-    return handle, reader
+    return handle, dict_reader(handle, delimiter)
 
 
 class Command(BaseCommand):
