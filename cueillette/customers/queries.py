@@ -104,9 +104,14 @@ def _prefix(field: str, prefix: str) -> Q:
 
 def overview(*, since: dt.datetime) -> dict[str, Any]:
     """Figures for the home page of the current organization."""
-    active = active_customers()
-    totals = active.aggregate(total=Count("id"), new=Count("id", filter=Q(created_at__gte=since)))
-    consenting = {p: contactable(p).count() for p in Purpose.values}
+    # One pass: the totals and, per purpose, the customers whose latest entry is a grant
+    # (the same rule as contactable()).
+    totals = with_consents(active_customers()).aggregate(
+        total=Count("id"),
+        new=Count("id", filter=Q(created_at__gte=since)),
+        **{p: Count("id", filter=Q(**{f"consent_{p}": True})) for p in Purpose.values},
+    )
+    consenting = {p: totals[p] or 0 for p in Purpose.values}
     total = totals["total"] or 0
     return {
         "customers": total,

@@ -10,6 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.core import signing
 from django.db import transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -310,7 +311,6 @@ def find_duplicates(
     *, email: str = "", phone: str = "", exclude: Iterable[int] = ()
 ) -> list[Customer]:
     """Active customers sharing the normalised email or phone."""
-    from django.db.models import Q
 
     cond = Q()
     if email:
