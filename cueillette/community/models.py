@@ -291,3 +291,44 @@ class Appeal(TenantModel):
 
     def delete(self, *args: Any, **kwargs: Any) -> Any:
         return _no_delete("appeals")
+
+
+class CommunitySettings(TenantModel):
+    """One per organization: its own theme list (name -> keywords) and the weekly digest.
+
+    ``themes`` empty means "use analysis.DEFAULT_THEMES". Editing the list re-tags nothing by
+    itself: the dashboard's "re-analyse" action does (sentiment sorts and alerts, never hides).
+    """
+
+    themes = models.JSONField(_("themes"), default=dict, blank=True)
+    digest_enabled = models.BooleanField(_("weekly digest email"), default=True)
+    digest_last_sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization"], name="community_settings_one_per_org"),
+        ]
+
+
+class PostDraft(TenantModel):
+    """A first post by someone not yet identified, held until they confirm their email.
+
+    The token is stored hashed; confirming (by POST) creates or finds the customer by email,
+    publishes the post through ``services.create_post`` and marks the draft used. Drafts never
+    confirmed are purged by the daily retention task after their expiry.
+    """
+
+    email = models.EmailField()
+    display_name = models.CharField(max_length=MAX_DISPLAY_NAME)
+    kind = models.CharField(max_length=12, choices=PostKind.choices)
+    rating = models.PositiveSmallIntegerField(null=True, blank=True)
+    text = models.TextField()
+    language = models.CharField(max_length=8, default="fr")
+    subscribe = models.BooleanField(default=False)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    post = models.ForeignKey(
+        Post, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
