@@ -8,19 +8,29 @@ organization. A task worker (``manage.py db_worker``) runs the queued tasks.
   --once``);
 * ``--inline``: run the passes here instead of queueing them (no worker needed); this is what
   ``manage.py run_retention`` does.
+
+Apps join the daily pass by listing their tasks module in :data:`DAILY_MODULES`: each module
+provides ``run_all(now=None) -> dict[slug, report]`` (inline) and ``enqueue_all() -> int``
+(queued for the worker), one organization at a time.
 """
 
 from __future__ import annotations
 
 import time
+from importlib import import_module
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
 from cueillette.customers import retention
-from cueillette.loyalty import tasks as loyalty_tasks
 
 DAY = 24 * 3600
+
+# The daily passes beside retention: a module per app, each with run_all() and enqueue_all().
+# Add yours here (one line); the order is the order they run in.
+DAILY_MODULES: tuple[str, ...] = (
+    "cueillette.loyalty.tasks",  # expire due points, expiry warnings, monthly tier review
+)
 
 
 class Command(BaseCommand):
@@ -55,10 +65,12 @@ class Command(BaseCommand):
         else:
             count = retention.enqueue_all()
             self.stdout.write(f"retention queued for {count} organization(s)")
-        # The loyalty pass: expire due points, send expiry warnings, monthly tier review.
-        if inline:
-            for slug, done in loyalty_tasks.run_all().items():
-                self.stdout.write(f"{slug}: loyalty {done}")
-        else:
-            count = loyalty_tasks.enqueue_all()
-            self.stdout.write(f"loyalty pass queued for {count} organization(s)")
+        for name in DAILY_MODULES:
+            module: Any = import_module(name)
+            label = name.rsplit(".", 2)[-2]
+            if inline:
+                for slug, done in module.run_all().items():
+                    self.stdout.write(f"{slug}: {label} {done}")
+            else:
+                count = module.enqueue_all()
+                self.stdout.write(f"{label} pass queued for {count} organization(s)")
