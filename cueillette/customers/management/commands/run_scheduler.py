@@ -29,6 +29,7 @@ DAY = 24 * 3600
 # The daily passes beside retention: a module per app, each with run_all() and enqueue_all().
 # Add yours here (one line); the order is the order they run in.
 DAILY_MODULES: tuple[str, ...] = (
+    "cueillette.core.tasks",  # purge old idempotency records
     "cueillette.loyalty.tasks",  # expire due points, expiry warnings, monthly tier review
 )
 
