@@ -55,7 +55,9 @@ INSTALLED_APPS = [
     "cueillette.public",
     "cueillette.apikeys",
     "cueillette.loyalty",
+    "cueillette.referrals",
     "cueillette.community",
+    "cueillette.feedback",
     "cueillette.web",
 ]
 

@@ -69,6 +69,11 @@ DEFAULT_PAGE_SIZE = 50
 # that an app's api.py can import the helpers below without an import cycle).
 ROUTERS: list[tuple[str, str]] = [
     ("/customers", "cueillette.customers.api.router"),
+    ("/feedback", "cueillette.feedback.api.router"),
+    # Referrals: record (referrer id or code), list, confirm/reject flagged, advocates.
+    ("/referrals", "cueillette.referrals.api.router"),
+    # The community page: read posts and the log, reply, moderate (no DELETE route).
+    ("/community", "cueillette.community.api.router"),
     # Loyalty routes sit at the root (/purchases, /refunds, /cards...), as tills expect.
     ("", "cueillette.loyalty.api.router"),
 ]

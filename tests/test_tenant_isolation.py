@@ -40,9 +40,11 @@ from cueillette.accounts.models import Invitation, Membership, Role, User
 from cueillette.apikeys.services import create_api_key
 from cueillette.community.models import (
     Appeal,
+    CommunitySettings,
     MeToo,
     ModerationEvent,
     Post,
+    PostDraft,
     PostVersion,
     Reply,
     ThreadSubscription,
@@ -117,6 +119,7 @@ ID_FORM_NAMES = (
     "key",
     "pk",
     "id",
+    "referrer",  # the counter's "who sent you?" choice (customers:create)
 )
 
 
@@ -241,6 +244,57 @@ def seed_a(a: Organization, owner_a: User, counter_a: User) -> None:
         )
         seed_loyalty(a, ines, next_pk)
         seed_community(a, ines, owner_a, next_pk)
+        # --- referrals (referrals app): Inès referred Paul; her code, rules, a thank-you.
+        seed_referrals(ines, paul, owner_a, next_pk)
+        # --- feedback (feedback app): Inès's survey settings and her detractor answer.
+        seed_feedback(ines, owner_a, next_pk)
+
+
+def seed_feedback(ines: Customer, owner_a: User, next_pk: Any) -> None:
+    """A's NPS: settings, and a detractor's answer with a comment and a follow-up note."""
+    from cueillette.feedback.models import Survey, SurveySettings
+
+    now = timezone.now()
+    SurveySettings.objects.create(pk=next_pk(SurveySettings), question_fr="Alpha question")
+    Survey.objects.create(
+        pk=next_pk(Survey),
+        customer=ines,
+        purchase=Purchase.objects.first(),
+        consent=ConsentEvent.objects.filter(customer=ines).first(),
+        sent_at=now,
+        token_hash=hash_token("alpha-survey"),
+        expires_at=now + dt.timedelta(days=14),
+        answered_at=now,
+        score=2,
+        comment=SECRETS[7],
+        follow_up="to_contact",
+        follow_up_note="alpha follow-up note",
+        follow_up_by=owner_a,
+        follow_up_at=now,
+    )
+
+
+def seed_referrals(ines: Customer, paul: Customer, owner_a: User, next_pk: Any) -> None:
+    """A's referral program: Inès's code, her referral of Paul, a thank-you to her."""
+    from cueillette.referrals.models import Referral, ReferralCode, ReferralProgram, ThankYou
+
+    ReferralProgram.objects.create(pk=next_pk(ReferralProgram))
+    ReferralCode.objects.create(
+        pk=next_pk(ReferralCode), customer=ines, code="ALPHA234", token="alpha-secret-token"
+    )
+    Referral.objects.create(
+        pk=next_pk(Referral),
+        referrer=ines,
+        friend=paul,
+        source="counter",
+        reason_code="awaiting_review",
+        flags=["existing"],
+        under_review=True,
+        created_at=timezone.now(),
+    )
+    ThankYou.objects.create(
+        pk=next_pk(ThankYou), advocate=ines, kind="message", message=SECRETS[7], created_by=owner_a
+    )
 
 
 def seed_community(a: Organization, ines: Customer, owner_a: User, next_pk: Any) -> None:
@@ -276,6 +330,16 @@ def seed_community(a: Organization, ines: Customer, owner_a: User, next_pk: Any)
     MeToo.objects.create(pk=next_pk(MeToo), post=post, customer=ines, created_at=now)
     ThreadSubscription.objects.create(
         pk=next_pk(ThreadSubscription), post=post, customer=ines, created_at=now
+    )
+    # A first post waiting for its author's email confirmation (public side of the page).
+    PostDraft.objects.create(
+        pk=next_pk(PostDraft), email=SECRETS[0], display_name="Inès Z.", kind="question",
+        text=SECRETS[7], token_hash=hash_token("alpha-draft"), created_at=now,
+        expires_at=now + dt.timedelta(hours=48),
+    )  # fmt: skip
+    # Staff side of the community page: A's own theme list (its theme name is a secret).
+    CommunitySettings.objects.create(
+        pk=next_pk(CommunitySettings), themes={SECRETS[10]: ["alpha"]}, digest_enabled=True
     )
 
 
@@ -493,6 +557,13 @@ def test_pages_never_reach_another_organization(world: World) -> None:
             for pk in candidates:
                 values = {k: pk for k in int_args}
                 values.update({k: _word(k, w) for k in route.kwargs if k not in int_args})
+                if public:
+                    # A public page of A's row under A's slug is public on purpose (a community
+                    # thread): it must not show A's private data; under B's slug it must 404.
+                    response = staff_client(w.owner_b).get(route.build(values))
+                    assert response.status_code < 500, f"{route.build(values)}"
+                    assert_no_secret(response, f"GET {route.build(values)}")
+                    values["slug"] = w.b.slug
                 url = route.build(values)
                 statuses = []
                 for method in ("get", "post"):

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import statistics
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
+from django.core.cache import cache
+from django.db.models import Avg, Count, Min
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop, ngettext
 
@@ -17,7 +22,12 @@ from cueillette.community.models import (
     MeToo,
     ModerationEvent,
     Post,
+    PostKind,
+    PostStatus,
+    PostVersion,
+    Reply,
 )
+from cueillette.core.tenancy import current_org
 from cueillette.customers.models import Customer
 
 # Short public words for each reason, as in "2 spam, 1 insult".
@@ -154,3 +164,218 @@ def export_files(customer: Customer) -> dict[str, bytes]:
         "me_too": [{"post": m.post_id, "created_at": m.created_at.isoformat()} for m in me_toos],
     }
     return {"community.json": json.dumps(data, ensure_ascii=False, indent=2).encode()}
+
+
+# --------------------------------------------------------------------------- the public page
+
+WALL_PAGE_SIZE = 20
+# Moderation log entries shown on a thread's public history (linking a post to a customer
+# record is a staff matter: not public).
+PUBLIC_ACTIONS = frozenset(
+    {
+        Action.HIDE,
+        Action.RESTORE,
+        Action.APPEAL,
+        Action.APPEAL_UPHELD,
+        Action.APPEAL_REJECTED,
+        Action.STATUS_CHANGE,
+        Action.ACKNOWLEDGE,
+        Action.REPLY,
+    }
+)
+
+
+@dataclass(frozen=True)
+class Responsiveness:
+    """The business's own figures, shown at the top of its public page."""
+
+    posts: int  # visible posts
+    answered: int  # of which with at least one public reply
+    median_first_reply: dt.timedelta | None
+    acknowledged: int  # "we got this wrong", publicly
+
+    @property
+    def share_answered(self) -> float | None:
+        return self.answered / self.posts if self.posts else None
+
+    @property
+    def percent_answered(self) -> int | None:
+        share = self.share_answered
+        return None if share is None else round(share * 100)
+
+    @property
+    def median_hours(self) -> float | None:
+        if self.median_first_reply is None:
+            return None
+        return self.median_first_reply.total_seconds() / 3600
+
+
+def responsiveness() -> Responsiveness:
+    """Share of visible posts answered publicly, median time to the first public reply, and
+    how many faults the business acknowledged. Three queries, whatever the number of posts."""
+    rows = (
+        Reply.objects.filter(post__hidden=False)
+        .order_by()
+        .values("post_id")
+        .annotate(first=Min("created_at"), posted=Min("post__created_at"))
+        .values_list("posted", "first")
+    )
+    delays = [max((first - posted).total_seconds(), 0.0) for posted, first in rows]
+    median = dt.timedelta(seconds=statistics.median(delays)) if delays else None
+    return Responsiveness(
+        posts=Post.objects.filter(hidden=False).count(),
+        answered=len(delays),
+        median_first_reply=median,
+        acknowledged=Post.objects.filter(acknowledged=True).count(),
+    )
+
+
+RESPONSIVENESS_CACHE_SECONDS = 60
+
+
+def responsiveness_cached() -> Responsiveness:
+    """:func:`responsiveness` for the public page, computed at most once a minute per
+    organization (the figures move slowly; the page stays fast on a large wall)."""
+    key = f"community:responsiveness:{current_org().pk}"
+    figures = cache.get(key)
+    if not isinstance(figures, Responsiveness):
+        figures = responsiveness()
+        cache.set(key, figures, RESPONSIVENESS_CACHE_SECONDS)
+    return figures
+
+
+@dataclass
+class WallPage:
+    """One page of the wall: posts newest first, with their counts and hiding."""
+
+    posts: list[Post]
+    number: int
+    has_next: bool
+    kind: str = ""
+    status: str = ""
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+
+def _attach_counts(posts: list[Post]) -> None:
+    """``post.reply_count`` and ``post.me_too_count`` for a page of posts (two grouped
+    queries on the page's ids, whatever the size of the wall)."""
+    ids = [p.pk for p in posts]
+    replies: dict[int, int] = {}
+    me_toos: dict[int, int] = {}
+    if ids:
+        replies = dict(
+            Reply.objects.filter(post_id__in=ids)
+            .order_by()
+            .values("post_id")
+            .annotate(n=Count("id"))
+            .values_list("post_id", "n")
+        )
+        me_toos = dict(
+            MeToo.objects.filter(post_id__in=ids)
+            .order_by()
+            .values("post_id")
+            .annotate(n=Count("id"))
+            .values_list("post_id", "n")
+        )
+    for p in posts:
+        p.reply_count = replies.get(p.pk, 0)  # type: ignore[attr-defined]
+        p.me_too_count = me_toos.get(p.pk, 0)  # type: ignore[attr-defined]
+
+
+def _attach_hidings(posts: list[Post]) -> None:
+    """``post.hide_event``: the hiding in force for each hidden post (one query)."""
+    hidden = [p.pk for p in posts if p.hidden]
+    latest: dict[int, ModerationEvent] = {}
+    if hidden:
+        for event in ModerationEvent.objects.filter(
+            post_id__in=hidden, action=Action.HIDE
+        ).order_by("id"):
+            latest[event.post_id] = event
+    for p in posts:
+        p.hide_event = latest.get(p.pk)  # type: ignore[attr-defined]
+
+
+def wall(
+    *, page: Any = 1, kind: str = "", status: str = "", size: int = WALL_PAGE_SIZE
+) -> WallPage:
+    """The public wall: every post (hidden ones as placeholders), newest first.
+
+    Unknown filters are ignored; a page past the end is empty. Four queries at most.
+    """
+    try:
+        number = max(1, min(int(page), 100_000))
+    except (TypeError, ValueError):
+        number = 1
+    kind = kind if kind in PostKind.values else ""
+    status = status if status in PostStatus.values else ""
+    qs = Post.objects.all()
+    if kind:
+        qs = qs.filter(kind=kind)
+    if status:
+        qs = qs.filter(status=status)
+    offset = (number - 1) * size
+    rows = list(qs.order_by("-created_at", "-id")[offset : offset + size + 1])
+    posts = rows[:size]
+    _attach_counts(posts)
+    _attach_hidings(posts)
+    return WallPage(posts=posts, number=number, has_next=len(rows) > size, kind=kind, status=status)
+
+
+@dataclass(frozen=True)
+class RatingSummary:
+    count: int
+    average: float | None
+
+
+def rating_summary() -> RatingSummary:
+    """Visible reviews with stars: how many and their average (for schema.org)."""
+    agg = Post.objects.filter(hidden=False, kind=PostKind.REVIEW, rating__isnull=False).aggregate(
+        n=Count("id"), avg=Avg("rating")
+    )
+    avg = agg["avg"]
+    return RatingSummary(count=int(agg["n"] or 0), average=float(avg) if avg is not None else None)
+
+
+@dataclass
+class Thread:
+    post: Post
+    versions: list[PostVersion]
+    replies: list[Reply]
+    events: list[ModerationEvent]  # the public history, oldest first
+    me_too_count: int
+    hide_event: ModerationEvent | None  # the hiding in force, if hidden
+    status_note: str  # what was done: the note of the last status change that has one
+    appealed: bool  # the author already appealed the hiding in force
+
+    @property
+    def earlier_versions(self) -> list[PostVersion]:
+        return self.versions[:-1]
+
+
+def thread(post: Post) -> Thread:
+    """One post with its versions, replies and public log (five queries)."""
+    versions = list(post.versions.order_by("number"))
+    replies = list(post.replies.order_by("created_at", "id"))
+    events = list(post.events.filter(action__in=PUBLIC_ACTIONS).order_by("id"))
+    hide_event = None
+    if post.hidden:
+        hides = [e for e in events if e.action == Action.HIDE]
+        hide_event = hides[-1] if hides else None
+    status_note = ""
+    for event in events:
+        if event.action == Action.STATUS_CHANGE and event.note:
+            status_note = event.note
+    appealed = hide_event is not None and Appeal.objects.filter(hide_event=hide_event).exists()
+    return Thread(
+        post=post,
+        versions=versions,
+        replies=replies,
+        events=events,
+        me_too_count=MeToo.objects.filter(post=post).count(),
+        hide_event=hide_event,
+        status_note=status_note,
+        appealed=appealed,
+    )

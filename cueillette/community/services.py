@@ -15,16 +15,19 @@ beside the event so it always equals what the log says.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import json
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cueillette.accounts.models import Membership, Role
-from cueillette.community import analysis
+from cueillette.accounts.models import Membership, Role, User
+from cueillette.community import analysis, notify
 from cueillette.community.errors import Code
 from cueillette.community.models import (
     ANONYMOUS,
@@ -35,6 +38,7 @@ from cueillette.community.models import (
     Action,
     Appeal,
     AppealDecision,
+    CommunitySettings,
     HideReason,
     MeToo,
     ModerationEvent,
@@ -48,11 +52,13 @@ from cueillette.community.models import (
 from cueillette.core import audit
 from cueillette.core.audit import Actor
 from cueillette.core.errors import Conflict, Forbidden, ServiceError
+from cueillette.core.permissions import ROLE_PERMS, Perm
 from cueillette.customers import services as customer_services
 from cueillette.customers.models import Customer, CustomerStatus, Purpose
 
-MODERATOR_ROLES = frozenset({Role.OWNER, Role.MANAGER})
-APPEAL_DECIDER_ROLES = frozenset({Role.OWNER})
+# Kept for readers: who holds each right is decided by core.permissions.ROLE_PERMS.
+MODERATOR_ROLES = frozenset({Role.OWNER, Role.MANAGER})  # Perm.MODERATE_COMMUNITY
+APPEAL_DECIDER_ROLES = frozenset({Role.OWNER})  # Perm.DECIDE_APPEALS
 MAX_NOTE = 2000
 
 
@@ -140,13 +146,48 @@ def _require_author(post: Post, customer: Customer) -> None:
         raise Forbidden(Code.NOT_AUTHOR, _("only the author of the post may do this"))
 
 
-def _require_role(membership: Membership, roles: frozenset[Role], what: str) -> None:
-    if membership.role not in roles:
+@dataclass(frozen=True)
+class Staff:
+    """Who acts for the business: a staff member (with their role) or a till's API key.
+
+    ``role`` is what the public log shows ("owner", "manager", "counter" or "api"), never a
+    name; ``perms`` decides what it may do (the same :data:`ROLE_PERMS` as the pages).
+    """
+
+    role: str
+    user: User | None
+    actor: Actor
+    perms: frozenset[Perm]
+
+    @classmethod
+    def of(cls, membership: Membership) -> Staff:
+        return cls(
+            role=membership.role,
+            user=membership.user,
+            actor=Actor.staff(membership.user),
+            perms=ROLE_PERMS.get(membership.role, frozenset()),
+        )
+
+    @classmethod
+    def api(cls, key_name: str) -> Staff:
+        """A till's key (write scope): replies and moderates; appeals stay with the owner."""
+        return cls(role=API_ROLE, user=None, actor=Actor.api(key_name), perms=API_PERMS)
+
+
+StaffLike = Membership | Staff
+API_ROLE = "api"
+API_PERMS = frozenset({Perm.REPLY_COMMUNITY, Perm.MODERATE_COMMUNITY})
+
+
+def _require(who: StaffLike, perm: Perm, what: str) -> Staff:
+    staff = who if isinstance(who, Staff) else Staff.of(who)
+    if perm not in staff.perms:
         raise Forbidden(
             Code.FORBIDDEN,
             _("your role does not allow you to %(what)s") % {"what": what},
             field="role",
         )
+    return staff
 
 
 def _lock(post: Post) -> Post:
@@ -177,8 +218,27 @@ def _event(
     )
 
 
-def _analyse(post: Post) -> None:
-    result = analysis.analyse(post.text, lemmatizer="lookup")
+def theme_list(current: CommunitySettings | None = None) -> dict[str, list[str]]:
+    """The organization's theme list (``{name: [keywords]}``); empty means the defaults."""
+    if current is None:
+        current = CommunitySettings.objects.first()
+    themes = current.themes if current is not None else None
+    if themes:
+        return {str(k): [str(w) for w in v] for k, v in themes.items()}
+    return {name: list(words) for name, words in analysis.DEFAULT_THEMES.items()}
+
+
+@functools.lru_cache(maxsize=64)
+def _index_for(content: str) -> analysis.ThemeIndex:
+    return analysis.compile_themes(json.loads(content))
+
+
+def theme_index(current: CommunitySettings | None = None) -> analysis.ThemeIndex:
+    """The organization's theme list compiled, cached per list content (not per org)."""
+    return _index_for(json.dumps(theme_list(current), sort_keys=True, ensure_ascii=False))
+
+
+def _apply(post: Post, result: analysis.Analysis) -> None:
     post.language = result.language
     post.sentiment = result.sentiment
     post.sentiment_score = result.score
@@ -186,6 +246,11 @@ def _analyse(post: Post) -> None:
     post.look_reasons = list(result.reasons)
     post.detected_themes = sorted(result.themes)
     post.emerging_words = list(result.emerging)[:20]
+
+
+def _analyse(post: Post) -> None:
+    result = analysis.analyse(post.text, themes=theme_index(), lemmatizer="lookup")
+    _apply(post, result)
 
 
 # --------------------------------------------------------------------------- customers
@@ -305,18 +370,24 @@ def unsubscribe(
     return subscription
 
 
-def subscribers(post: Post) -> list[Customer]:
-    """Customers to email about a reply: subscribed and still consenting."""
+def active_subscriptions(post: Post) -> list[ThreadSubscription]:
+    """Subscriptions to email about a reply: not ended, the customer active, with an email
+    and still consenting to community notifications."""
     subs = ThreadSubscription.objects.filter(post=post, ended_at__isnull=True).select_related(
         "customer"
     )
     return [
-        s.customer
-        for s in subs
+        s
+        for s in subs.order_by("id")
         if s.customer.status == CustomerStatus.ACTIVE
         and s.customer.email
         and customer_services.has_consent(s.customer, Purpose.COMMUNITY)
     ]
+
+
+def subscribers(post: Post) -> list[Customer]:
+    """Customers to email about a reply: subscribed and still consenting."""
+    return [s.customer for s in active_subscriptions(post)]
 
 
 @transaction.atomic
@@ -364,32 +435,32 @@ def erase_author(customer: Customer) -> None:
 
 
 @transaction.atomic
-def reply(
-    post: Post, membership: Membership, *, text: Any, now: dt.datetime | None = None
-) -> Reply:
-    """A public reply as the business."""
+def reply(post: Post, membership: StaffLike, *, text: Any, now: dt.datetime | None = None) -> Reply:
+    """A public reply as the business; subscribers of the thread are emailed on commit."""
+    staff = _require(membership, Perm.REPLY_COMMUNITY, _("reply publicly"))
     body = clean_text(text)
     post = _lock(post)
     now = now or timezone.now()
     item = Reply.objects.create(
-        post=post, author=membership.user, author_role=membership.role, text=body, created_at=now
+        post=post, author=staff.user, author_role=staff.role, text=body, created_at=now
     )
-    _event(post, Action.REPLY, role=membership.role, user=membership.user, now=now, reply=item.pk)
-    audit.record(Actor.staff(membership.user), "community.replied", post, reply=item.pk)
+    _event(post, Action.REPLY, role=staff.role, user=staff.user, now=now, reply=item.pk)
+    audit.record(staff.actor, "community.replied", post, reply=item.pk)
+    notify.reply_posted(post, item, active_subscriptions(post))
     return item
 
 
 @transaction.atomic
 def set_status(
     post: Post,
-    membership: Membership,
+    membership: StaffLike,
     *,
     status: Any,
     note: Any = "",
     now: dt.datetime | None = None,
 ) -> Post:
     """Open -> acknowledged -> resolved (or back), with a public note of what was done."""
-    _require_role(membership, MODERATOR_ROLES, _("change a post's status"))
+    staff = _require(membership, Perm.MODERATE_COMMUNITY, _("change a post's status"))
     if status not in PostStatus.values:
         raise ServiceError(
             Code.UNKNOWN_STATUS,
@@ -401,47 +472,43 @@ def set_status(
     if post.status == status:
         raise ServiceError(Code.UNCHANGED, _("the post already has this status"), field="status")
     now = now or timezone.now()
-    _status_change(post, membership, str(status), text, now)
+    _status_change(post, staff, str(status), text, now)
     post.save(update_fields=["status"])
     return post
 
 
-def _status_change(
-    post: Post, membership: Membership, status: str, note: str, now: dt.datetime
-) -> None:
+def _status_change(post: Post, staff: Staff, status: str, note: str, now: dt.datetime) -> None:
     before = post.status
     post.status = status
     _event(
         post,
         Action.STATUS_CHANGE,
-        role=membership.role,
-        user=membership.user,
+        role=staff.role,
+        user=staff.user,
         note=note,
         now=now,
         before=before,
         after=status,
     )
-    audit.record(
-        Actor.staff(membership.user), "community.status_changed", post, before=before, after=status
-    )
+    audit.record(staff.actor, "community.status_changed", post, before=before, after=status)
 
 
 @transaction.atomic
 def acknowledge(
-    post: Post, membership: Membership, *, note: Any = "", now: dt.datetime | None = None
+    post: Post, membership: StaffLike, *, note: Any = "", now: dt.datetime | None = None
 ) -> Post:
     """ "We got this wrong": shown publicly; an open post becomes acknowledged."""
-    _require_role(membership, MODERATOR_ROLES, _("acknowledge a post"))
+    staff = _require(membership, Perm.MODERATE_COMMUNITY, _("acknowledge a post"))
     text = _clean_note(note)
     post = _lock(post)
     if post.acknowledged:
         raise Conflict(Code.ALREADY_ACKNOWLEDGED, _("this post is already acknowledged"))
     now = now or timezone.now()
     post.acknowledged = True
-    _event(post, Action.ACKNOWLEDGE, role=membership.role, user=membership.user, note=text, now=now)
-    audit.record(Actor.staff(membership.user), "community.acknowledged", post)
+    _event(post, Action.ACKNOWLEDGE, role=staff.role, user=staff.user, note=text, now=now)
+    audit.record(staff.actor, "community.acknowledged", post)
     if post.status == PostStatus.OPEN:
-        _status_change(post, membership, PostStatus.ACKNOWLEDGED, "", now)
+        _status_change(post, staff, PostStatus.ACKNOWLEDGED, "", now)
     post.save(update_fields=["acknowledged", "status"])
     return post
 
@@ -449,12 +516,13 @@ def acknowledge(
 @transaction.atomic
 def link_customer(
     post: Post,
-    membership: Membership,
+    membership: StaffLike,
     customer: Customer | None,
     *,
     now: dt.datetime | None = None,
 ) -> Post:
     """Link the post to a customer record (None removes the link). Staff only, not public."""
+    staff = _require(membership, Perm.REPLY_COMMUNITY, _("link a post to a customer record"))
     post = _lock(post)
     now = now or timezone.now()
     post.linked_customer = customer
@@ -463,14 +531,12 @@ def link_customer(
     _event(
         post,
         Action.LINK_CUSTOMER,
-        role=membership.role,
-        user=membership.user,
+        role=staff.role,
+        user=staff.user,
         now=now,
         customer=customer_id,
     )
-    audit.record(
-        Actor.staff(membership.user), "community.customer_linked", post, customer=customer_id
-    )
+    audit.record(staff.actor, "community.customer_linked", post, customer=customer_id)
     return post
 
 
@@ -499,8 +565,9 @@ def clean_themes(values: Iterable[Any]) -> list[str]:
 
 @transaction.atomic
 def tag_themes(
-    post: Post, membership: Membership, themes: Iterable[Any], *, now: dt.datetime | None = None
+    post: Post, membership: StaffLike, themes: Iterable[Any], *, now: dt.datetime | None = None
 ) -> Post:
+    staff = _require(membership, Perm.REPLY_COMMUNITY, _("tag themes"))
     cleaned = clean_themes(themes)
     post = _lock(post)
     now = now or timezone.now()
@@ -510,27 +577,27 @@ def tag_themes(
     _event(
         post,
         Action.TAG,
-        role=membership.role,
-        user=membership.user,
+        role=staff.role,
+        user=staff.user,
         now=now,
         before=before,
         after=cleaned,
     )
-    audit.record(Actor.staff(membership.user), "community.tagged", post, themes=cleaned)
+    audit.record(staff.actor, "community.tagged", post, themes=cleaned)
     return post
 
 
 @transaction.atomic
 def hide_post(
     post: Post,
-    membership: Membership,
+    membership: StaffLike,
     *,
     reason: Any,
     note: Any = "",
     now: dt.datetime | None = None,
 ) -> ModerationEvent:
     """Hide a post for a listed abuse reason. The text stays; a placeholder shows the reason."""
-    _require_role(membership, MODERATOR_ROLES, _("moderate posts"))
+    staff = _require(membership, Perm.MODERATE_COMMUNITY, _("moderate posts"))
     if reason not in HideReason.values:
         raise ServiceError(
             Code.UNKNOWN_REASON,
@@ -546,24 +613,25 @@ def hide_post(
     event = _event(
         post,
         Action.HIDE,
-        role=membership.role,
-        user=membership.user,
+        role=staff.role,
+        user=staff.user,
         reason=str(reason),
         note=text,
         now=now,
     )
     post.hidden = True
     post.save(update_fields=["hidden"])
-    audit.record(Actor.staff(membership.user), "community.post_hidden", post, reason=str(reason))
+    audit.record(staff.actor, "community.post_hidden", post, reason=str(reason))
+    notify.post_hidden(post, event)
     return event
 
 
 @transaction.atomic
 def restore_post(
-    post: Post, membership: Membership, *, note: Any = "", now: dt.datetime | None = None
+    post: Post, membership: StaffLike, *, note: Any = "", now: dt.datetime | None = None
 ) -> ModerationEvent:
     """Show a hidden post again (a moderator changing their mind)."""
-    _require_role(membership, MODERATOR_ROLES, _("moderate posts"))
+    staff = _require(membership, Perm.MODERATE_COMMUNITY, _("moderate posts"))
     text = _clean_note(note)
     post = _lock(post)
     if not post.hidden:
@@ -575,26 +643,24 @@ def restore_post(
             field="post",
         )
     now = now or timezone.now()
-    event = _event(
-        post, Action.RESTORE, role=membership.role, user=membership.user, note=text, now=now
-    )
+    event = _event(post, Action.RESTORE, role=staff.role, user=staff.user, note=text, now=now)
     post.hidden = False
     post.save(update_fields=["hidden"])
-    audit.record(Actor.staff(membership.user), "community.post_restored", post)
+    audit.record(staff.actor, "community.post_restored", post)
     return event
 
 
 @transaction.atomic
 def decide_appeal(
     item: Appeal,
-    membership: Membership,
+    membership: StaffLike,
     *,
     upheld: bool,
     note: Any = "",
     now: dt.datetime | None = None,
 ) -> Appeal:
     """The owner decides: upheld shows the post again, rejected keeps it hidden."""
-    _require_role(membership, APPEAL_DECIDER_ROLES, _("decide appeals"))
+    staff = _require(membership, Perm.DECIDE_APPEALS, _("decide appeals"))
     text = _clean_note(note)
     item = Appeal.objects.select_for_update().get(pk=item.pk)
     if item.decision != AppealDecision.PENDING:
@@ -603,14 +669,14 @@ def decide_appeal(
     now = now or timezone.now()
     item.decision = AppealDecision.UPHELD if upheld else AppealDecision.REJECTED
     item.decided_at = now
-    item.decided_by = membership.user
+    item.decided_by = staff.user
     item.decision_note = text
     item.save(update_fields=["decision", "decided_at", "decided_by", "decision_note"])
     _event(
         post,
         Action.APPEAL_UPHELD if upheld else Action.APPEAL_REJECTED,
-        role=membership.role,
-        user=membership.user,
+        role=staff.role,
+        user=staff.user,
         note=text,
         now=now,
         appeal=item.pk,
@@ -619,10 +685,200 @@ def decide_appeal(
         post.hidden = False
         post.save(update_fields=["hidden"])
     audit.record(
-        Actor.staff(membership.user),
+        staff.actor,
         "community.appeal_decided",
         post,
         appeal=item.pk,
         decision=item.decision,
     )
+    notify.appeal_decided(item, post)
     return item
+
+
+# --------------------------------------------------------------------------- settings
+
+MAX_THEME_COUNT = 30
+MAX_KEYWORDS = 60
+MAX_KEYWORD_LENGTH = 60
+REANALYSE_BATCH = 500
+# Up to this many posts, "re-analyse all posts" runs in the request; beyond, in a task.
+REANALYSE_INLINE_MAX = 300
+_KEYWORD_SPLIT = re.compile(r"[,;\n]+")
+
+
+def get_settings() -> CommunitySettings:
+    """The current organization's settings, created with the defaults on first use."""
+    current = CommunitySettings.objects.first()
+    if current is None:
+        current, _created = CommunitySettings.objects.get_or_create()
+    return current
+
+
+def _keywords(value: Any) -> list[str]:
+    if isinstance(value, str):
+        items: list[Any] = _KEYWORD_SPLIT.split(value)
+    elif isinstance(value, list | tuple):
+        items = list(value)
+    else:
+        items = []
+    words: list[str] = []
+    for item in items:
+        word = " ".join(item.split()).lower() if isinstance(item, str) else ""
+        if word and word not in words:
+            words.append(word)
+    return words
+
+
+def clean_theme_list(rows: Iterable[tuple[Any, Any]]) -> dict[str, list[str]]:
+    """``[(name, keywords)]`` -> ``{name: [keywords]}``; rows with neither are skipped.
+
+    Keywords are a list or a text separated by commas, semicolons or lines. Errors name the
+    row: ``theme-<i>-name`` or ``theme-<i>-keywords`` (i from 0).
+    """
+    themes: dict[str, list[str]] = {}
+    seen: dict[str, int] = {}
+    for index, (raw_name, raw_keywords) in enumerate(rows):
+        name = " ".join(raw_name.split()) if isinstance(raw_name, str) else ""
+        words = _keywords(raw_keywords)
+        if not name and not words:
+            continue
+        name_field, words_field = f"theme-{index}-name", f"theme-{index}-keywords"
+        if not name:
+            raise ServiceError(Code.EMPTY, _("this theme needs a name"), field=name_field)
+        if len(name) > MAX_THEME_LENGTH:
+            raise ServiceError(
+                Code.TOO_LONG,
+                _("a theme name has %(max)d characters at most") % {"max": MAX_THEME_LENGTH},
+                field=name_field,
+            )
+        _check_chars(name, name_field)
+        if name.casefold() in seen:
+            raise ServiceError(
+                Code.INVALID,
+                _("two themes are called “%(name)s”: give each theme its own name")
+                % {"name": name},
+                field=name_field,
+            )
+        if not words:
+            raise ServiceError(
+                Code.EMPTY,
+                _("give at least one keyword for “%(name)s”, separated by commas") % {"name": name},
+                field=words_field,
+            )
+        if len(words) > MAX_KEYWORDS:
+            raise ServiceError(
+                Code.INVALID,
+                _("%(max)d keywords at most per theme") % {"max": MAX_KEYWORDS},
+                field=words_field,
+            )
+        for word in words:
+            if len(word) > MAX_KEYWORD_LENGTH:
+                raise ServiceError(
+                    Code.TOO_LONG,
+                    _("the keyword “%(word)s…” is too long: %(max)d characters at most")
+                    % {"word": word[:20], "max": MAX_KEYWORD_LENGTH},
+                    field=words_field,
+                )
+            _check_chars(word, words_field)
+        seen[name.casefold()] = index
+        themes[name] = words
+    if len(themes) > MAX_THEME_COUNT:
+        raise ServiceError(
+            Code.INVALID,
+            _("%(max)d themes at most") % {"max": MAX_THEME_COUNT},
+            field="themes",
+        )
+    if not themes:
+        raise ServiceError(
+            Code.EMPTY,
+            _("keep at least one theme (or reset to the suggested list)"),
+            field="themes",
+        )
+    return themes
+
+
+@transaction.atomic
+def update_settings(
+    membership: StaffLike,
+    *,
+    themes: Iterable[tuple[Any, Any]] | None = None,
+    reset_themes: bool = False,
+    digest_enabled: bool | None = None,
+) -> CommunitySettings:
+    """Edit the organization's theme list (or reset it to the suggested one) and the digest.
+
+    Changing the list re-tags nothing by itself: see :func:`reanalyse_posts`.
+    """
+    staff = _require(membership, Perm.VIEW_COMMUNITY_DASHBOARD, _("change the community settings"))
+    cleaned = None if themes is None or reset_themes else clean_theme_list(themes)
+    current = get_settings()
+    current = CommunitySettings.objects.select_for_update().get(pk=current.pk)
+    changed: list[str] = []
+    if reset_themes and current.themes:
+        current.themes = {}
+        changed.append("themes")
+    elif cleaned is not None and cleaned != current.themes:
+        current.themes = cleaned
+        changed.append("themes")
+    if digest_enabled is not None and bool(digest_enabled) != current.digest_enabled:
+        current.digest_enabled = bool(digest_enabled)
+        changed.append("digest_enabled")
+    if changed:
+        current.save(update_fields=changed)
+        audit.record(
+            staff.actor,
+            "community.settings_updated",
+            current,
+            changed=changed,
+            themes=sorted(current.themes),
+            digest_enabled=current.digest_enabled,
+        )
+    return current
+
+
+def reanalyse_posts(*, after_id: int = 0, limit: int | None = None) -> tuple[int, int]:
+    """Analyse posts again with the organization's current theme list, by batches.
+
+    Only the analysis fields change (sentiment, flag, detected themes, emerging words): no
+    moderation event, nothing hidden or shown. Returns (posts analysed, last id) so that a
+    caller can go on after the last id.
+    """
+    index = theme_index()
+    done = 0
+    last = after_id
+    while limit is None or done < limit:
+        size = REANALYSE_BATCH if limit is None else min(REANALYSE_BATCH, limit - done)
+        posts = list(Post.objects.filter(pk__gt=last).order_by("pk")[:size])
+        if not posts:
+            break
+        results = analysis.analyse_many(
+            [p.text for p in posts],
+            languages=[p.language for p in posts],
+            themes=index,
+            lemmatizer="lookup",
+        )
+        for post, result in zip(posts, results, strict=True):
+            _apply(post, result)
+        with transaction.atomic():
+            Post.objects.bulk_update(
+                posts,
+                [
+                    "language",
+                    "sentiment",
+                    "sentiment_score",
+                    "needs_human_look",
+                    "look_reasons",
+                    "detected_themes",
+                    "emerging_words",
+                ],
+            )
+        done += len(posts)
+        last = posts[-1].pk
+    return done, last
+
+
+def record_reanalysis(membership: StaffLike, count: int, *, queued: bool) -> None:
+    staff = _require(membership, Perm.VIEW_COMMUNITY_DASHBOARD, _("re-analyse the posts"))
+    audit.record(
+        staff.actor, "community.reanalysed", object_type="community", posts=count, queued=queued
+    )

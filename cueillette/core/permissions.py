@@ -19,6 +19,14 @@ class Perm(StrEnum):
     MANAGE_PROGRAM = "manage_program"  # loyalty rules, rewards, tiers, look of the card
     VIEW_LOYALTY_REPORTS = "view_loyalty_reports"  # the owner's view: charts and CSV
     ADJUST_POINTS = "adjust_points"  # manual corrections with a reason
+    VIEW_FEEDBACK = "view_feedback"  # NPS figures, comments, detractor follow-up
+    MANAGE_FEEDBACK = "manage_feedback"  # NPS survey settings, follow-up status changes
+    REPLY_COMMUNITY = "reply_community"  # community inbox: public replies, link, themes
+    MODERATE_COMMUNITY = "moderate_community"  # hide / show again, status, "we got this wrong"
+    DECIDE_APPEALS = "decide_appeals"  # the owner decides an author's appeal
+    VIEW_COMMUNITY_DASHBOARD = "view_community_dashboard"  # listening figures, theme list
+    MANAGE_REFERRALS = "manage_referrals"  # referral rules, review flagged referrals, thanks
+    VIEW_ADVOCATES = "view_advocates"  # advocates leaderboard, referral trees and figures
 
 
 ROLE_PERMS: dict[str, frozenset[Perm]] = {
@@ -35,9 +43,16 @@ ROLE_PERMS: dict[str, frozenset[Perm]] = {
             Perm.MANAGE_PROGRAM,
             Perm.VIEW_LOYALTY_REPORTS,
             Perm.ADJUST_POINTS,
+            Perm.VIEW_FEEDBACK,
+            Perm.MANAGE_FEEDBACK,
+            Perm.REPLY_COMMUNITY,
+            Perm.MODERATE_COMMUNITY,
+            Perm.VIEW_COMMUNITY_DASHBOARD,
+            Perm.MANAGE_REFERRALS,
+            Perm.VIEW_ADVOCATES,
         }
     ),
-    "counter": frozenset({Perm.SERVE_CUSTOMERS}),
+    "counter": frozenset({Perm.SERVE_CUSTOMERS, Perm.REPLY_COMMUNITY}),
 }
 
 

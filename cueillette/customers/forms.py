@@ -96,6 +96,15 @@ class CounterRegistrationForm(CustomerForm):
     create_anyway = forms.BooleanField(
         label=_("This is a different person: create the record anyway"), required=False
     )
+    # "Who sent you?": a search and the customer chosen (cueillette/referrals/counter.py).
+    referrer_q = forms.CharField(
+        label=_("The customer who recommended us (optional)"),
+        required=False,
+        max_length=100,
+        help_text=_("Search by name, phone, card number or email."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "type": "search"}),
+    )
+    referrer = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

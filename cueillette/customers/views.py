@@ -7,6 +7,7 @@ from typing import Any, cast
 
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
@@ -38,6 +39,7 @@ from cueillette.customers.models import (
     Purpose,
     Source,
 )
+from cueillette.referrals import counter as referral_counter
 
 LANGUAGES = ("fr", "en")
 AUDIT_PAGE_SIZE = 50
@@ -145,16 +147,22 @@ def customer_create(request: HttpRequest) -> HttpResponse:
                         "record, or tick “create the record anyway” if this is another person."
                     ),
                 )
+        # "Who sent you?": the referrer, or an error asking staff to choose among matches.
+        referrer = referral_counter.referrer_from_form(form)
         if form.is_valid():
             consents = form.consents()
             try:
-                customer = services.create_customer(
-                    form.customer_data(),
-                    actor=_actor(request),
-                    source=Source.COUNTER,
-                    consents=consents,
-                    consent_language=wording_language,
-                )
+                # The customer and the referral together: a refused referral creates nothing.
+                with transaction.atomic():
+                    customer = services.create_customer(
+                        form.customer_data(),
+                        actor=_actor(request),
+                        source=Source.COUNTER,
+                        consents=consents,
+                        consent_language=wording_language,
+                    )
+                    if referrer is not None:
+                        referral_counter.credit(referrer, customer, actor=_actor(request))
             except ServiceError as exc:
                 add_service_errors(form, exc)
             else:
@@ -162,6 +170,11 @@ def customer_create(request: HttpRequest) -> HttpResponse:
                     request,
                     _("%(name)s is registered.") % {"name": customer.full_name or customer},
                 )
+                if referrer is not None:
+                    messages.info(
+                        request,
+                        _("Referral by %(name)s recorded.") % {"name": referrer.full_name},
+                    )
                 if consents.get(Purpose.NEWS_EMAIL):
                     messages.info(
                         request,
@@ -176,6 +189,9 @@ def customer_create(request: HttpRequest) -> HttpResponse:
         context = _registration_context(request, form, wording_language, duplicates)
         return render(request, "customers/create.html", context, status=status)
 
+    if "referrer_search" in request.GET:
+        # The live "who sent you?" list of the form (referrals/counter.js).
+        return referral_counter.choices_fragment(request)
     initial: dict[str, Any] = {"language": current_org().language}
     for name in ("first_name", "last_name", "email", "phone"):
         if request.GET.get(name):

@@ -10,7 +10,7 @@ Due expiries are always written before any other debit, so expired points are ne
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -44,6 +44,24 @@ from cueillette.loyalty.models import (
 )
 
 UNDO_WINDOW = dt.timedelta(minutes=5)
+
+# Later capabilities (referrals...) react to purchases and refunds inside their transaction:
+# ``fn(purchase, actor)`` after a new purchase is recorded, ``fn(purchase, refund, actor)``
+# after a refund. A hook that raises rolls the whole write back. Registered in AppConfig.ready.
+PurchaseHook = Callable[[Purchase, Actor], None]
+RefundHook = Callable[[Purchase, Refund, Actor], None]
+_purchase_hooks: list[PurchaseHook] = []
+_refund_hooks: list[RefundHook] = []
+
+
+def register_purchase_hook(fn: PurchaseHook) -> None:
+    if fn not in _purchase_hooks:
+        _purchase_hooks.append(fn)
+
+
+def register_refund_hook(fn: RefundHook) -> None:
+    if fn not in _refund_hooks:
+        _refund_hooks.append(fn)
 
 
 # --------------------------------------------------------------------------- program
@@ -585,6 +603,8 @@ def record_purchase(
         amount=str(amount_d),
         points=earning.points + earning.birthday_points,
     )
+    for hook in _purchase_hooks:
+        hook(purchase, actor)
     return purchase
 
 
@@ -651,7 +671,10 @@ def refund_purchase(
         # Points already spent cannot be taken back below zero: take what the card holds.
         taken = min(take.points, card.balance)
         shortfall = take.points - taken
-        batch = purchase.entries.filter(kind__in=CREDIT_KINDS).order_by("id").first()
+        # The purchase's own batch (a referral reward on another card may link to it too).
+        batch = (
+            purchase.entries.filter(kind__in=CREDIT_KINDS, card_id=card.pk).order_by("id").first()
+        )
         if taken > 0:
             _append(
                 card,
@@ -675,6 +698,8 @@ def refund_purchase(
         points=taken,
         shortfall=shortfall,
     )
+    for refund_hook in _refund_hooks:
+        refund_hook(purchase, refund, actor)
     return refund
 
 
@@ -760,6 +785,80 @@ def redeem(card: Card, reward: Reward, *, actor: Actor, source: str = Source.COU
         actor, "loyalty.redeemed", card.customer, card=card.pk, reward=reward.pk, points=reward.cost
     )
     return redemption
+
+
+# --------------------------------------------------------------------------- referrals
+
+
+def credit_referral(
+    card: Card,
+    points: int,
+    *,
+    occurred_at: dt.datetime,
+    actor: Actor,
+    purchase: Purchase | None,
+    reason: str,
+    cause: str,
+) -> PointsEntry:
+    """Credit referral points (an expiring batch of kind REFERRAL) linked to the purchase that
+    confirmed the referral and to its cause ("referrals:<id>"). The caller holds the
+    transaction; the card is locked here and due expiries are written first."""
+    card = _lock_card(card.pk)
+    _require_open(card)
+    _write_due_expiries(card, occurred_at, actor)
+    entry = _append(
+        card,
+        EntryKind.REFERRAL,
+        points,
+        occurred_at=occurred_at,
+        actor=actor,
+        purchase=purchase,
+        reason=reason[:200],
+        cause=cause[:64],
+        expires_at=_expiry(get_program(), occurred_at),
+    )
+    audit.record(
+        actor, "loyalty.referral_credited", card.customer, card=card.pk, points=points, cause=cause
+    )
+    return entry
+
+
+def take_back(
+    entry: PointsEntry, *, actor: Actor, reason: str, now: dt.datetime | None = None
+) -> tuple[PointsEntry | None, int]:
+    """Take back a credited entry with a CORRECTION linked to it (``corrects``).
+
+    The balance never goes negative: if some points were already spent, only what the card
+    holds is taken back and the rest is returned as the shortfall (the correction entry then
+    holds less than the original). Returns ``(correction or None, shortfall)``.
+    """
+    now = now or timezone.now()
+    card = _lock_card(entry.card_id)
+    _write_due_expiries(card, now, actor)
+    taken = min(entry.points, card.balance)
+    shortfall = entry.points - taken
+    correction = None
+    if taken > 0:
+        correction = _append(
+            card,
+            EntryKind.CORRECTION,
+            -taken,
+            occurred_at=now,
+            actor=actor,
+            corrects=entry,
+            reason=reason[:200],
+            cause=entry.cause,
+        )
+    audit.record(
+        actor,
+        "loyalty.taken_back",
+        card.customer,
+        card=card.pk,
+        entry=entry.pk,
+        points=taken,
+        shortfall=shortfall,
+    )
+    return correction, shortfall
 
 
 # --------------------------------------------------------------------------- corrections

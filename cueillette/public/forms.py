@@ -64,6 +64,16 @@ class JoinForm(forms.Form):
         required=False,
         choices=HeardFrom.choices,
     )
+    # A friend's referral code said aloud or written down (cueillette/referrals/joining.py).
+    referral_code = forms.CharField(
+        label=_("Have a referral code? (optional)"),
+        required=False,
+        max_length=64,
+        help_text=_("The code a friend gave you, for example 7KQ4-M2XD."),
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"}
+        ),
+    )
     # Humans never see it (hidden by CSS, out of the tab order); bots fill every field.
     website = forms.CharField(
         label=_("Leave this field empty"),

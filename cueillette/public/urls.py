@@ -21,4 +21,10 @@ urlpatterns = [
     path("space/logout/", views.portal_logout, name="portal_logout"),
     # The loyalty card in the customer's space (wallet, history, rewards): cueillette/loyalty.
     path("", include("cueillette.loyalty.urls_portal")),
+    # The community page (wall, threads, posting, feed): cueillette/community.
+    path("", include("cueillette.community.urls_public")),
+    # Refer a friend (the member's page, the friend's landing page): cueillette/referrals.
+    path("", include("cueillette.referrals.urls_public")),
+    # The NPS survey of an email and its one-click unsubscribe: cueillette/feedback.
+    path("", include("cueillette.feedback.urls_public")),
 ]

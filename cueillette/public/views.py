@@ -99,8 +99,17 @@ def join(request: HttpRequest, org: Organization) -> HttpResponse:
         if form.is_valid():
             ids = [form.cleaned_data.get(f"wording_{p}") or 0 for p in Purpose.values]
             shown = {w.pk: w for w in ConsentWording.objects.filter(pk__in=ids)}
+            code = form.cleaned_data.get("referral_code") or ""
             try:
-                portal.join(form.customer_data(), form.ticked(shown), language=lang)
+                if code:
+                    # A friend's code: the join and the referral in one transaction.
+                    from cueillette.referrals import joining
+
+                    joining.join_with_invitation(
+                        form.customer_data(), form.ticked(shown), language=lang, value=code
+                    )
+                else:
+                    portal.join(form.customer_data(), form.ticked(shown), language=lang)
             except ServiceError as exc:
                 add_service_errors(form, exc)
             else:

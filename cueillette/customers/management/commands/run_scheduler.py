@@ -31,6 +31,10 @@ DAY = 24 * 3600
 DAILY_MODULES: tuple[str, ...] = (
     "cueillette.core.tasks",  # purge old idempotency records
     "cueillette.loyalty.tasks",  # expire due points, expiry warnings, monthly tier review
+    "cueillette.feedback.tasks",  # NPS surveys after purchases and visits
+    "cueillette.community.drafts",  # purge unconfirmed first posts past their expiry
+    "cueillette.referrals.tasks",  # flagged referrals past their review deadline: default
+    "cueillette.community.tasks",  # the owner's weekly community digest (when a week passed)
 )
 
 

@@ -1,0 +1,79 @@
+"""Filters of the public community pages: customers' text as safe text, public labels."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from django import template
+from django.utils.html import escape, urlize
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop, ngettext
+
+from cueillette.community.models import HideReason
+
+register = template.Library()
+
+REL = "nofollow ugc noopener"
+_ANCHOR = re.compile(r'<a href="([^"]*)"(?: rel="[^"]*")?>')
+
+# The moderator's role as the public sees it (never a name).
+ROLE_LABELS = {
+    "owner": gettext_noop("the owner"),
+    "manager": gettext_noop("a manager"),
+    "counter": gettext_noop("a staff member"),
+    "customer": gettext_noop("the author"),
+    "system": gettext_noop("the system"),
+}
+
+
+@register.filter
+def ugc(value: Any) -> SafeString:
+    """Text typed by a customer: escaped, with web addresses as links that search engines do
+    not follow (``rel="nofollow ugc noopener"``). Never HTML, never Markdown."""
+    text = "" if value is None else str(value)
+    # urlize escapes everything that is not a link it makes (autoescape=True); it links
+    # only http(s)://, www. and bare domains and email addresses: never javascript: or data:.
+    html = urlize(text, nofollow=True, autoescape=True)
+    html = _ANCHOR.sub(lambda m: f'<a href="{m.group(1)}" rel="{REL}">', html)
+    return mark_safe(html)
+
+
+@register.filter
+def reason_label(value: Any) -> str:
+    try:
+        return str(HideReason(value).label)
+    except ValueError:
+        return escape(str(value))
+
+
+@register.filter
+def role_label(value: Any) -> str:
+    label = ROLE_LABELS.get(str(value))
+    return _(label) if label else _("a staff member")
+
+
+@register.filter
+def duration(value: dt.timedelta | None) -> str:
+    """ "5 hours", "2 days", "less than an hour"."""
+    if value is None:
+        return ""
+    hours = value.total_seconds() / 3600
+    if hours < 1:
+        return _("less than an hour")
+    if hours < 48:
+        n = round(hours)
+        return ngettext("%(n)d hour", "%(n)d hours", n) % {"n": n}
+    n = round(hours / 24)
+    return ngettext("%(n)d day", "%(n)d days", n) % {"n": n}
+
+
+@register.filter
+def stars(value: Any) -> str:
+    try:
+        n = max(0, min(5, int(value)))
+    except (TypeError, ValueError):
+        return ""
+    return "★" * n + "☆" * (5 - n)

@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+
+
+class ReferralsConfig(AppConfig):
+    name = "cueillette.referrals"
+    label = "referrals"
+    verbose_name = "Referrals"
+
+    def ready(self) -> None:
+        # Rewards are granted when the friend's first qualifying purchase is recorded and
+        # reversed when it is fully refunded: loyalty calls these hooks inside its transaction.
+        from cueillette.referrals import rewards
+
+        rewards.register_hooks()

@@ -1,0 +1,265 @@
+"""Referral rewards: granted once at the friend's first qualifying purchase, reversed by its
+refund. Both are loyalty ledger entries (kind REFERRAL) written by
+``loyalty.services.credit_referral`` / ``take_back``, inside the purchase's transaction.
+
+The rules:
+
+* **When**: the friend's first *qualifying* purchase recorded after the referral: an amount
+  above zero and at least the program's ``min_amount``. A flagged referral waits for its review;
+  the purchase is remembered (``confirming_purchase``) and rewarded when a manager accepts it
+  (or the deadline's default accepts it).
+* **Who**: the referrer gets ``referrer_points``, the friend ``friend_points`` (a welcome bonus),
+  each only with an open loyalty card. A friend without a card (joined without the loyalty
+  consent) cannot record purchases on a card, so a manager confirms that referral by hand
+  (``confirm_manually``): it is confirmed and only the referrer is rewarded.
+* **Cap**: at most ``monthly_cap`` rewarded referrals per referrer per calendar month (the
+  organization's time zone). Over the cap the referral is confirmed and the referrer gets
+  nothing, with the reason in ``reward_note``; the friend still gets their welcome bonus.
+* **Once**: the referral row is locked, the grant is a conditional UPDATE on
+  ``rewarded_at IS NULL``, and each reward slot is a one-to-one link to its entry.
+* **Refunds**: a refund that brings the confirming purchase below the qualifying minimum (a
+  full refund always does) reverses both rewards with CORRECTION entries pointing at the
+  originals, and the referral becomes rejected, reason ``first_purchase_refunded``. A partial
+  refund that leaves at least the minimum keeps the referral. Points already spent cannot be
+  taken back below zero: what the card holds is taken back, the rest is recorded in
+  ``reversal_shortfall`` (and in the audit log) - the business absorbs it, like a refund of
+  spent purchase points.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from cueillette.core import audit
+from cueillette.core.audit import Actor
+from cueillette.core.errors import Conflict, ServiceError
+from cueillette.core.tenancy import current_org
+from cueillette.customers.models import Customer
+from cueillette.loyalty import services as loyalty
+from cueillette.loyalty.models import Purchase, Refund
+from cueillette.referrals.errors import Code
+from cueillette.referrals.models import Reason, Referral, ReferralProgram, ReferralStatus
+
+
+def register_hooks() -> None:
+    loyalty.register_purchase_hook(on_purchase)
+    loyalty.register_refund_hook(on_refund)
+
+
+def qualifies(purchase: Purchase, program: ReferralProgram) -> bool:
+    remaining = purchase.amount - purchase.refunded_amount
+    return remaining > 0 and remaining >= Decimal(program.min_amount)
+
+
+def on_purchase(purchase: Purchase, actor: Actor) -> None:
+    """Loyalty hook: a friend's first qualifying purchase confirms their referral."""
+    friend_id = purchase.card.customer_id
+    waiting = Referral.objects.filter(
+        friend_id=friend_id, status=ReferralStatus.PENDING, confirming_purchase__isnull=True
+    ).values_list("pk", flat=True)
+    pk = waiting.first()
+    if pk is None:
+        return
+    from cueillette.referrals.services import get_program
+
+    program = get_program()
+    if not qualifies(purchase, program):
+        return
+    referral = Referral.objects.select_for_update().get(pk=pk)
+    if referral.status != ReferralStatus.PENDING or referral.confirming_purchase_id is not None:
+        return
+    if purchase.occurred_at < referral.created_at:
+        return  # a backdated sale from before the referral is not the friend's first visit
+    Referral.objects.filter(pk=pk).update(confirming_purchase=purchase)
+    referral.confirming_purchase = purchase
+    if not referral.under_review:
+        confirm(referral, actor=actor, now=timezone.now(), reason_code=Reason.FIRST_PURCHASE)
+
+
+def _month_start(now: dt.datetime) -> dt.datetime:
+    local = timezone.localtime(now, current_org().tz)
+    return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def confirm(
+    referral: Referral,
+    *,
+    actor: Actor,
+    now: dt.datetime,
+    reason_code: str,
+    reason_text: str = "",
+) -> Referral:
+    """Confirm a pending referral and reward both sides once (the caller holds the
+    transaction). A referral already rewarded is returned unchanged."""
+    from cueillette.referrals.services import get_program
+
+    program = get_program()
+    # Lock the referrer: two friends confirming at once cannot both pass the monthly cap.
+    Customer.objects.select_for_update().filter(pk=referral.referrer_id).first()
+    won = Referral.objects.filter(
+        pk=referral.pk, status=ReferralStatus.PENDING, rewarded_at__isnull=True
+    ).update(status=ReferralStatus.CONFIRMED, rewarded_at=now)
+    if not won:
+        referral.refresh_from_db()
+        return referral
+    referral.status = ReferralStatus.CONFIRMED
+    referral.rewarded_at = now
+    notes: list[str] = []
+    purchase = referral.confirming_purchase
+    cause = f"referrals:{referral.pk}"
+    fields: dict[str, Any] = {}
+
+    if program.referrer_points:
+        referrer_card = loyalty.open_card_for(referral.referrer)
+        rewarded_this_month = (
+            Referral.objects.filter(
+                referrer_id=referral.referrer_id,
+                referrer_entry__isnull=False,
+                rewarded_at__gte=_month_start(now),
+            )
+            .exclude(pk=referral.pk)
+            .count()
+        )
+        if referrer_card is None:
+            notes.append(_("referrer not rewarded: no open loyalty card"))
+        elif program.monthly_cap is not None and rewarded_this_month >= program.monthly_cap:
+            notes.append(
+                _("referrer not rewarded: monthly cap of %(cap)d rewarded referrals reached")
+                % {"cap": program.monthly_cap}
+            )
+        else:
+            fields["referrer_entry"] = loyalty.credit_referral(
+                referrer_card,
+                program.referrer_points,
+                occurred_at=now,
+                actor=actor,
+                purchase=purchase,
+                reason=_("Referral: a friend you sent made their first purchase"),
+                cause=cause,
+            )
+    if program.friend_points:
+        friend_card = loyalty.open_card_for(referral.friend)
+        if friend_card is None:
+            notes.append(_("friend not rewarded: no open loyalty card"))
+        else:
+            fields["friend_entry"] = loyalty.credit_referral(
+                friend_card,
+                program.friend_points,
+                occurred_at=now,
+                actor=actor,
+                purchase=purchase,
+                reason=_("Referral: welcome bonus"),
+                cause=cause,
+            )
+    fields["reward_note"] = "; ".join(notes)[:300]
+    if referral.reason_code in (Reason.AWAITING_PURCHASE, Reason.AWAITING_REVIEW) or (
+        reason_code == Reason.FIRST_PURCHASE
+    ):
+        fields["reason_code"] = reason_code
+    if reason_text:
+        fields["reason_text"] = reason_text[:300]
+    if referral.decided_at is None:
+        fields["decided_at"] = now
+    for k, v in fields.items():
+        setattr(referral, k, v)
+    referral.save(update_fields=list(fields.keys()))
+    audit.record(
+        actor,
+        "referrals.confirmed",
+        referral,
+        purchase=purchase.pk if purchase else None,
+        referrer_points=referral.referrer_entry.points if referral.referrer_entry else 0,
+        friend_points=referral.friend_entry.points if referral.friend_entry else 0,
+        note=referral.reward_note,
+    )
+    return referral
+
+
+@transaction.atomic
+def confirm_manually(referral: Referral, *, reason: str, actor: Actor) -> Referral:
+    """A manager confirms a pending referral without a recorded purchase (typically a friend
+    who joined without the loyalty program, so no purchase is recorded on a card)."""
+    referral = Referral.objects.select_for_update().get(pk=referral.pk)
+    if referral.status != ReferralStatus.PENDING or referral.under_review:
+        raise Conflict(
+            Code.NOT_FLAGGED,
+            _("only a pending referral that is not under review can be confirmed"),
+            field="referral",
+        )
+    reason = (reason or "").strip()
+    if not reason:
+        raise ServiceError(Code.REASON_REQUIRED, _("say why it is confirmed"), field="reason")
+    now = timezone.now()
+    referral.decided_by = actor.user
+    referral.decided_at = now
+    referral.save(update_fields=["decided_by", "decided_at"])
+    return confirm(
+        referral, actor=actor, now=now, reason_code=Reason.REVIEW_CONFIRMED, reason_text=reason
+    )
+
+
+def on_refund(purchase: Purchase, refund: Refund, actor: Actor) -> None:
+    """Loyalty hook: a refund of a confirming purchase below the minimum reverses the
+    referral's rewards (or, before the review, forgets that purchase)."""
+    pk = (
+        Referral.objects.filter(confirming_purchase_id=purchase.pk)
+        .exclude(status=ReferralStatus.REJECTED)
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if pk is None:
+        return
+    from cueillette.referrals.services import get_program
+
+    fresh = Purchase.objects.get(pk=purchase.pk)
+    if qualifies(fresh, get_program()):
+        return  # a partial refund leaving at least the minimum keeps the referral
+    referral = Referral.objects.select_for_update().get(pk=pk)
+    if referral.status == ReferralStatus.PENDING:
+        Referral.objects.filter(pk=pk).update(confirming_purchase=None)
+        return
+    reverse(referral, actor=actor, reason_code=Reason.REFUNDED, refund=refund)
+
+
+def reverse(
+    referral: Referral, *, actor: Actor, reason_code: str, refund: Refund | None = None
+) -> Referral:
+    """Take back both rewards (corrections linked to the originals) and reject the referral.
+    The caller holds the transaction and the referral's lock. Done once."""
+    if referral.reversed_at is not None or referral.status == ReferralStatus.REJECTED:
+        return referral
+    now = timezone.now()
+    fields: dict[str, Any] = {
+        "status": ReferralStatus.REJECTED,
+        "reason_code": reason_code,
+        "reason_text": _("the first purchase was refunded"),
+        "reversed_at": now,
+        "decided_at": now,
+    }
+    shortfall = 0
+    label = _("Referral reversed: first purchase refunded")
+    for slot, out in (("referrer_entry", "referrer_reversal"), ("friend_entry", "friend_reversal")):
+        entry = getattr(referral, slot)
+        if entry is None:
+            continue
+        correction, missing = loyalty.take_back(entry, actor=actor, reason=label, now=now)
+        fields[out] = correction
+        shortfall += missing
+    fields["reversal_shortfall"] = shortfall
+    for k, v in fields.items():
+        setattr(referral, k, v)
+    referral.save(update_fields=list(fields.keys()))
+    audit.record(
+        actor,
+        "referrals.reversed",
+        referral,
+        refund=refund.pk if refund else None,
+        shortfall=shortfall,
+    )
+    return referral
