@@ -7,7 +7,8 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.template.loader import render_to_string
+from django.template import Context
+from django.template.loader import get_template, render_to_string
 from django.utils import translation
 from django_tasks import task
 
@@ -34,12 +35,20 @@ def deliver_email(
     message.send()
 
 
+def render_text(name: str, context: dict[str, Any]) -> str:
+    """A plain-text template rendered WITHOUT HTML escaping (a subject or a text body is not
+    HTML: "d'acupuncture" must not arrive as "d&#x27;acupuncture")."""
+    backend_template: Any = get_template(name)
+    return str(backend_template.template.render(Context(context, autoescape=False)))
+
+
 def render_email(template: str, context: dict[str, Any], language: str) -> tuple[str, str, str]:
-    """Render ``<template>_subject.txt``, ``<template>.txt`` and ``<template>.html``."""
+    """Render ``<template>_subject.txt``, ``<template>.txt`` (both unescaped: plain text) and
+    ``<template>.html`` (escaped)."""
     ctx = {"site_url": settings.SITE_URL, **context}
     with translation.override(language):
-        subject = render_to_string(f"{template}_subject.txt", ctx).strip().replace("\n", " ")
-        text = render_to_string(f"{template}.txt", ctx)
+        subject = render_text(f"{template}_subject.txt", ctx).strip().replace("\n", " ")
+        text = render_text(f"{template}.txt", ctx)
         html = render_to_string(f"{template}.html", ctx)
     return subject, text, html
 
