@@ -17,6 +17,7 @@ from django.db.models import Count, Exists, OuterRef, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -398,9 +399,10 @@ def _duration(delta: Any) -> str:
     if minutes < 60:
         return _("%(n)d min") % {"n": minutes}
     hours = minutes / 60
+    # number_format: "2,5 jours" in French, "2.5 days" in English.
     if hours < 48:
-        return _("%(n).1f h") % {"n": hours}
-    return _("%(n).1f days") % {"n": hours / 24}
+        return _("%(n)s h") % {"n": number_format(hours, 1)}
+    return _("%(n)s days") % {"n": number_format(hours / 24, 1)}
 
 
 def _charts(board: listening.Dashboard) -> list[dict[str, Any]]:
@@ -425,7 +427,7 @@ def _charts(board: listening.Dashboard) -> list[dict[str, Any]]:
         Bar(
             m.month.strftime("%m/%Y"),
             Decimal(str(m.average or 0)),
-            f"{m.average:.1f} ({m.count})" if m.average is not None else "—",
+            f"{number_format(m.average, 1)} ({m.count})" if m.average is not None else "—",
         )
         for m in board.months
     ]
