@@ -463,3 +463,13 @@ def _extensions(
         loader = getattr(module, "load", None)
         if callable(loader):
             loader(org, customers, rng, now)
+            _analyze()
+
+
+def _analyze() -> None:
+    """Refresh PostgreSQL's planner statistics after a bulk load: on fresh tables it would
+    otherwise guess row counts and pick nested scans that take minutes (the next app's demo
+    reads what the previous one wrote)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")

@@ -27,6 +27,7 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from django.apps import apps as django_apps
 from django.conf import settings
@@ -186,9 +187,14 @@ def survey_token(raw: str) -> str:
     return sign(raw, SURVEY_SALT)
 
 
-def survey_url(org: Organization, token: str, score: int | None = None) -> str:
+def survey_url(
+    org: Organization, token: str, score: int | None = None, *, language: str | None = None
+) -> str:
+    """The survey link; ``language`` makes the page speak the email's language (the public
+    pages otherwise speak the business's)."""
     url = settings.SITE_URL + reverse("public:survey", kwargs={"slug": org.slug, "token": token})
-    return url if score is None else f"{url}?score={score}"
+    query = {k: v for k, v in (("score", score), ("lang", language)) if v is not None}
+    return f"{url}?{urlencode(query)}" if query else url
 
 
 def unsubscribe_token(org: Organization, customer: Customer) -> str:
@@ -356,8 +362,8 @@ def send_survey(
         {
             "organization": org,
             "question": settings_row.question(language, org.name),
-            "scores": [(n, survey_url(org, token, n)) for n in range(11)],
-            "url": survey_url(org, token),
+            "scores": [(n, survey_url(org, token, n, language=language)) for n in range(11)],
+            "url": survey_url(org, token, language=language),
             "unsubscribe_url": unsubscribe,
             "expires_at": survey.expires_at,
             "visit": purchase.amount == 0,

@@ -15,13 +15,14 @@ from decimal import Decimal
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-WIDTH = 420
-LABEL_WIDTH = 130
+WIDTH = 440
+# Room for MAX_LABEL characters of a 13 px system font (about 8 px each).
+LABEL_WIDTH = 150
 VALUE_SPACE = 64
 ROW = 26
 BAR = 16
 PAD = 6
-MAX_LABEL = 18
+MAX_LABEL = 17
 INK = "#1f2a24"
 BRAND = "#2f6b4f"
 
@@ -59,7 +60,8 @@ def bar_chart(
         if peak > 0 and bar.value > 0:
             width = max(2.0, float(Decimal(bar.value) / Decimal(peak)) * span)
         parts.append(
-            f'<g><text x="{LABEL_WIDTH - 8}" y="{middle:.1f}" text-anchor="end" '
+            f"<g><title>{escape(bar.label)}: {escape(bar.text)}</title>"
+            f'<text x="{LABEL_WIDTH - 8}" y="{middle:.1f}" text-anchor="end" '
             f'dominant-baseline="middle" fill="{INK}">{escape(_short(bar.label))}</text>'
         )
         if width:

@@ -161,9 +161,8 @@ def test_a_detractor_is_told_someone_will_get_back_and_enters_the_follow_up(
 ) -> None:
     survey, token = sent
     response = client.post(
-        _url(tenant, token), {"score": "3", "comment": "Attente trop longue"},
-        HTTP_ACCEPT_LANGUAGE="en",
-    )  # fmt: skip
+        _url(tenant, token) + "?lang=en", {"score": "3", "comment": "Attente trop longue"}
+    )
     assert response.status_code == 200
     assert b'data-category="detractor"' in response.content
     assert b"get back to you" in response.content
@@ -262,3 +261,11 @@ def test_a_forged_unsubscribe_link_does_nothing(client: Client, tenant: Organiza
     path = reverse("public:survey_unsubscribe", kwargs={"slug": tenant.slug, "token": "1:forged"})
     assert client.post(path).status_code == 400
     assert customer_services.has_consent(customer, "feedback")
+
+
+def test_survey_links_carry_the_score_and_the_email_language(tenant: Organization) -> None:
+    from cueillette.feedback.services import survey_url
+
+    url = survey_url(tenant, "tok", 7, language="en")
+    assert url.endswith("/survey/tok/?score=7&lang=en")
+    assert survey_url(tenant, "tok").endswith("/survey/tok/")

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from django.core.cache import cache
 from django.test import Client
+from django.utils import translation
 
 from cueillette.core import tenancy
 from cueillette.core.audit import Actor
@@ -165,6 +166,7 @@ def test_share_page_lists_referrals_with_first_name_and_initial_only(
     assert 'data-referral-status="pending"' in html
 
 
+@translation.override("en")
 def test_short_name() -> None:
     assert short_name(Customer(first_name="Claire", last_name="martin")) == "Claire M."
     assert short_name(Customer(first_name="Claire", last_name="")) == "Claire"

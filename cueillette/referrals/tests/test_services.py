@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from cueillette.core.audit import Actor
 from cueillette.core.errors import ServiceError
@@ -20,6 +20,13 @@ from cueillette.referrals.models import Flag, Reason, Referral, ReferralProgram,
 from cueillette.referrals.tests.conftest import member
 
 Member = tuple[Customer, Card]
+
+
+@pytest.fixture(autouse=True)
+def _english() -> Any:
+    """Reasons are written in the active language; these tests read them in English."""
+    with translation.override("en"):
+        yield
 
 
 def balance(card: Card) -> int:
