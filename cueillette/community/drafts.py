@@ -45,9 +45,8 @@ from cueillette.customers.normalize import normalize_email
 
 DRAFT_MAX_AGE = dt.timedelta(hours=48)
 ACTOR_LABEL = "community page"
-# The customers app has no "community" source yet: a customer created by confirming a first
-# post is recorded as coming from the public pages (the audit label says "community page").
-SOURCE = Source.JOIN_PAGE
+# A customer created by confirming a first post, and the consents given on that form.
+SOURCE = Source.COMMUNITY
 
 
 def actor() -> Actor:

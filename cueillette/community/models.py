@@ -21,6 +21,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from cueillette.core.tenancy import TenantModel
 from cueillette.customers.models import Customer
@@ -40,9 +41,10 @@ class PostKind(models.TextChoices):
 
 
 class PostStatus(models.TextChoices):
-    OPEN = "open", _("Open")
-    ACKNOWLEDGED = "acknowledged", _("Acknowledged")
-    RESOLVED = "resolved", _("Resolved")
+    # A context of their own: in French they agree with "message" (masculine).
+    OPEN = "open", pgettext_lazy("post status", "Open")
+    ACKNOWLEDGED = "acknowledged", pgettext_lazy("post status", "Acknowledged")
+    RESOLVED = "resolved", pgettext_lazy("post status", "Resolved")
 
 
 class HideReason(models.TextChoices):

@@ -44,6 +44,7 @@ class Source(models.TextChoices):
     COUNTER = "counter", _("At the counter")
     JOIN_PAGE = "join_page", _("Join page")
     PORTAL = "portal", _("Customer space")
+    COMMUNITY = "community", _("Community page")
     IMPORT = "import", _("Import")
     API = "api", _("API")
     MERGE = "merge", _("Merge of two records")

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from cueillette.core.tenancy import TenantModel
 from cueillette.customers.models import Customer
@@ -54,9 +55,10 @@ class ReferralSource(models.TextChoices):
 
 
 class ReferralStatus(models.TextChoices):
-    PENDING = "pending", _("Pending")
-    CONFIRMED = "confirmed", _("Confirmed")
-    REJECTED = "rejected", _("Rejected")
+    # A context of their own: in French they agree with "parrainage" (masculine).
+    PENDING = "pending", pgettext_lazy("referral status", "Pending")
+    CONFIRMED = "confirmed", pgettext_lazy("referral status", "Confirmed")
+    REJECTED = "rejected", pgettext_lazy("referral status", "Rejected")
 
 
 class Flag(models.TextChoices):

@@ -69,6 +69,8 @@ def test_a_business_signs_up_and_invites_counter_staff(
 
     # Settings -> team -> invite a colleague as counter staff.
     settings_url = reverse("accounts:settings")
+    # Settings live in the menu under the business's name.
+    owner_page.locator("header details.usermenu summary").click()
     owner_page.locator(f"header a[href='{settings_url}']").click()
     owner_page.wait_for_url(site(settings_url) + "**")
     # The settings page leads to the team page, where invitations are sent.
