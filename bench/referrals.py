@@ -62,8 +62,11 @@ def make_graph(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     src, dst = src[order], dst[order]
     dup = rng.choice(src.size, size=src.size // 100, replace=False)
     rev = rng.choice(src.size, size=src.size // 1000, replace=False)
-    src = np.concatenate([src, src[dup], dst[rev]])
-    dst = np.concatenate([dst, dst[dup], src[rev]])
+    selfs = rng.choice(n, size=src.size // 1000, replace=False).astype(np.int64)
+    src, dst = (
+        np.concatenate([src, src[dup], dst[rev], selfs]),
+        np.concatenate([dst, dst[dup], src[rev], selfs]),
+    )
     tail = rng.permutation(np.arange(order.size, src.size))  # replays come later, shuffled
     src[order.size :], dst[order.size :] = src[tail], dst[tail]
     revenue = rng.integers(0, 500_000, size=n, dtype=np.int64)
