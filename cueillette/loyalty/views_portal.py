@@ -13,6 +13,7 @@ from functools import cache
 from pathlib import Path
 
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
@@ -53,6 +54,9 @@ def _wallet_url(org: Organization, card: Card) -> str:
 # --------------------------------------------------------------------------- the space
 
 
+HISTORY_PAGE = 50  # ledger rows per page in the member's space
+
+
 @never_cache
 @public_org
 @portal_required
@@ -66,8 +70,11 @@ def loyalty_home(request: HttpRequest, org: Organization, customer: Customer) ->
     context["text_on"] = portal.text_on(context["color"])  # type: ignore[arg-type]
     if card is not None:
         view = portal.member_view(card)
+        # The history, newest first, a page at a time (balances run from the very first entry).
+        history = Paginator(view.history, HISTORY_PAGE).get_page(request.GET.get("page"))
         context.update(
             view=view,
+            history=history,
             card=card,
             qr=portal.qr_svg(card.number, title=_("QR code of your card")),
             wallet_url=request.build_absolute_uri(_wallet_url(org, card)),

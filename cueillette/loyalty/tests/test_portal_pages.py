@@ -364,3 +364,32 @@ def test_erasing_the_customer_closes_the_card(
     open_space(client, org, member).post(f"/o/{org.slug}/space/erase/")
     card = card_of(org, member)
     assert card.status == CardStatus.CLOSED
+
+
+def test_long_history_comes_a_page_at_a_time_newest_first(
+    client: Client, org: Organization, member: Customer
+) -> None:
+    card = card_of(org, member)
+    start = timezone.now() - dt.timedelta(days=60)
+    with tenancy.tenant_context(org):
+        for i in range(60):  # + the welcome bonus = 61 entries
+            services.record_purchase(
+                card,
+                amount="10.00",
+                actor=STAFF,
+                receipt_id=f"R-{i:02d}",
+                occurred_at=start + dt.timedelta(hours=i),
+            )
+    space = open_space(client, org, member)
+    first = space.get(url(org)).content.decode()
+    first_history = first[first.index('id="history-title"') :]
+    assert first_history.count("<tr>") == 1 + 50  # the header row and a page of 50
+    assert 'data-history-pages="2"' in first_history
+    assert "(receipt R-59)" in first_history and "(receipt R-10)" in first_history
+    assert "(receipt R-09)" not in first_history
+    second = space.get(url(org) + "?page=2").content.decode()
+    second_history = second[second.index('id="history-title"') :]
+    assert "(receipt R-09)" in second_history and "Welcome gift for joining" in second_history
+    assert "(receipt R-10)" not in second_history
+    # A page number out of range shows the last page rather than an error.
+    assert space.get(url(org) + "?page=99").status_code == 200
