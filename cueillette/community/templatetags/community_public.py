@@ -77,3 +77,11 @@ def stars(value: Any) -> str:
     except (TypeError, ValueError):
         return ""
     return "★" * n + "☆" * (5 - n)
+
+
+@register.filter
+def theme_label(name: str) -> str:
+    """A default theme's name in the current language; an organization's own name as is."""
+    from cueillette.community.dashboard import theme_label as label
+
+    return label(name)
