@@ -13,6 +13,7 @@ Every function takes ``now=`` (ISO text for the tasks, so a run can be replayed)
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -21,7 +22,7 @@ from django_tasks import task
 from cueillette.accounts.models import Membership, Role, User
 from cueillette.community import dashboard, notify, services
 from cueillette.community.models import CommunitySettings
-from cueillette.core import audit
+from cueillette.core import audit, scheduling
 from cueillette.core.audit import Actor
 from cueillette.core.models import Organization
 from cueillette.core.tenancy import tenant_context
@@ -29,19 +30,6 @@ from cueillette.core.tenancy import tenant_context
 ACTOR_LABEL = "community"
 # A little under a week, so that a daily scheduler running a few minutes early still sends.
 DIGEST_INTERVAL = dt.timedelta(days=7) - dt.timedelta(hours=1)
-
-
-def _now(now: str | dt.datetime | None) -> dt.datetime:
-    if now is None:
-        return timezone.now()
-    value = dt.datetime.fromisoformat(now) if isinstance(now, str) else now
-    if timezone.is_naive(value):
-        raise ValueError("now must be timezone-aware")
-    return value
-
-
-def _org(org_id: int) -> Organization | None:
-    return Organization.objects.filter(pk=org_id).first()
 
 
 def digest_due(current: CommunitySettings, now: dt.datetime) -> bool:
@@ -79,8 +67,8 @@ def digest(org: Organization, now: dt.datetime | None = None) -> int:
 @task()
 def send_weekly_digest(org_id: int, now: str | None = None) -> int:
     """The weekly digest of one organization, if due (queued daily by ``run_scheduler``)."""
-    org = _org(org_id)
-    return digest(org, _now(now)) if org else 0
+    org = scheduling.organization(org_id)
+    return digest(org, scheduling.parse_now(now)) if org else 0
 
 
 def reanalyse(org: Organization) -> int:
@@ -92,20 +80,15 @@ def reanalyse(org: Organization) -> int:
 @task()
 def reanalyse_posts(org_id: int) -> int:
     """Analyse every post of one organization again with its current theme list."""
-    org = _org(org_id)
+    org = scheduling.organization(org_id)
     return reanalyse(org) if org else 0
 
 
-def run_all(now: dt.datetime | None = None) -> dict[str, int]:
-    """Every organization, inline (``run_scheduler --inline``): digests sent."""
-    # Organizations are not tenant rows: listing them all is the scheduler's job.
-    return {org.slug: digest(org, now) for org in Organization.objects.all()}
+def run_all(now: dt.datetime | None = None) -> dict[str, Any]:
+    """Every organization, inline (``run_scheduler --inline``)."""
+    return scheduling.run_for_each(digest, now)
 
 
 def enqueue_all() -> int:
-    """Queue the digest check for every organization; returns how many were queued."""
-    count = 0
-    for org_id in Organization.objects.values_list("pk", flat=True):
-        send_weekly_digest.enqueue(org_id)
-        count += 1
-    return count
+    """Queue the pass for every organization (``run_scheduler``); how many were queued."""
+    return scheduling.enqueue_for_each(send_weekly_digest)

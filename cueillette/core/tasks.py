@@ -9,10 +9,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.utils import timezone
 from django_tasks import task
 
+from cueillette.core import scheduling
 from cueillette.core.models import IdempotencyRecord, Organization
 from cueillette.core.tenancy import tenant_context
 
@@ -33,18 +35,15 @@ def run_daily(org: Organization, now: dt.datetime | None = None) -> dict[str, in
 
 @task()
 def daily(org_id: int) -> dict[str, int]:
-    org = Organization.objects.filter(pk=org_id).first()
+    org = scheduling.organization(org_id)
     return run_daily(org) if org is not None else {}
 
 
-def run_all(now: dt.datetime | None = None) -> dict[str, dict[str, int]]:
-    # Organizations are not tenant rows: listing them all is the scheduler's job.
-    return {org.slug: run_daily(org, now) for org in Organization.objects.all()}
+def run_all(now: dt.datetime | None = None) -> dict[str, Any]:
+    """Every organization, inline (``run_scheduler --inline``)."""
+    return scheduling.run_for_each(run_daily, now)
 
 
 def enqueue_all() -> int:
-    count = 0
-    for org_id in Organization.objects.values_list("pk", flat=True):
-        daily.enqueue(org_id)
-        count += 1
-    return count
+    """Queue the pass for every organization (``run_scheduler``); how many were queued."""
+    return scheduling.enqueue_for_each(daily)

@@ -25,6 +25,7 @@ Every function takes ``now=`` (ISO text for the tasks, so a run can be replayed)
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -32,7 +33,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_tasks import task
 
-from cueillette.core import audit
+from cueillette.core import audit, scheduling
 from cueillette.core.audit import Actor
 from cueillette.core.mail import send_templated
 from cueillette.core.models import Organization
@@ -43,19 +44,6 @@ from cueillette.loyalty import queries, services
 from cueillette.loyalty.models import Card, Program
 
 ACTOR_LABEL = "loyalty"
-
-
-def _now(now: str | dt.datetime | None) -> dt.datetime:
-    if now is None:
-        return timezone.now()
-    value = dt.datetime.fromisoformat(now) if isinstance(now, str) else now
-    if timezone.is_naive(value):
-        raise ValueError("now must be timezone-aware")
-    return value
-
-
-def _org(org_id: int) -> Organization | None:
-    return Organization.objects.filter(pk=org_id).first()
 
 
 def may_email_warning(card: Card) -> bool:
@@ -134,22 +122,22 @@ def review(org: Organization, now: dt.datetime | None = None) -> int:
 @task()
 def expire_points(org_id: int, now: str | None = None) -> int:
     """Record the due expiries of one organization; returns the points expired."""
-    org = _org(org_id)
-    return expire(org, _now(now)) if org else 0
+    org = scheduling.organization(org_id)
+    return expire(org, scheduling.parse_now(now)) if org else 0
 
 
 @task()
 def send_expiry_warnings(org_id: int, now: str | None = None) -> int:
     """Warn members of one organization whose points expire soon; returns emails sent."""
-    org = _org(org_id)
-    return warn_expiring(org, _now(now)) if org else 0
+    org = scheduling.organization(org_id)
+    return warn_expiring(org, scheduling.parse_now(now)) if org else 0
 
 
 @task()
 def review_tiers(org_id: int, now: str | None = None) -> int:
     """The monthly tier review of one organization; returns how many tiers changed."""
-    org = _org(org_id)
-    return review(org, _now(now)) if org else 0
+    org = scheduling.organization(org_id)
+    return review(org, scheduling.parse_now(now)) if org else 0
 
 
 def run_daily(org: Organization, now: dt.datetime | None = None) -> dict[str, int]:
@@ -166,20 +154,15 @@ def run_daily(org: Organization, now: dt.datetime | None = None) -> dict[str, in
 @task()
 def daily(org_id: int, now: str | None = None) -> dict[str, int]:
     """The daily loyalty pass of one organization (queued by ``run_scheduler``)."""
-    org = _org(org_id)
-    return run_daily(org, _now(now)) if org else {}
+    org = scheduling.organization(org_id)
+    return run_daily(org, scheduling.parse_now(now)) if org else {}
 
 
-def run_all(now: dt.datetime | None = None) -> dict[str, dict[str, int]]:
+def run_all(now: dt.datetime | None = None) -> dict[str, Any]:
     """Every organization, inline (``run_scheduler --inline``)."""
-    # Organizations are not tenant rows: listing them all is the scheduler's job.
-    return {org.slug: run_daily(org, now) for org in Organization.objects.all()}
+    return scheduling.run_for_each(run_daily, now)
 
 
 def enqueue_all() -> int:
-    """Queue the daily loyalty pass for every organization; returns how many were queued."""
-    count = 0
-    for org_id in Organization.objects.values_list("pk", flat=True):
-        daily.enqueue(org_id)
-        count += 1
-    return count
+    """Queue the pass for every organization (``run_scheduler``); how many were queued."""
+    return scheduling.enqueue_for_each(daily)

@@ -7,22 +7,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.utils import timezone
 from django_tasks import task
 
+from cueillette.core import scheduling
 from cueillette.core.models import Organization
 from cueillette.core.tenancy import tenant_context
 from cueillette.referrals import services
-
-
-def _now(now: str | dt.datetime | None) -> dt.datetime:
-    if now is None:
-        return timezone.now()
-    value = dt.datetime.fromisoformat(now) if isinstance(now, str) else now
-    if timezone.is_naive(value):
-        raise ValueError("now must be timezone-aware")
-    return value
 
 
 def run_daily(org: Organization, now: dt.datetime | None = None) -> dict[str, int]:
@@ -33,20 +26,15 @@ def run_daily(org: Organization, now: dt.datetime | None = None) -> dict[str, in
 @task()
 def daily(org_id: int, now: str | None = None) -> dict[str, int]:
     """The daily referral pass of one organization (queued by ``run_scheduler``)."""
-    org = Organization.objects.filter(pk=org_id).first()
-    return run_daily(org, _now(now)) if org else {}
+    org = scheduling.organization(org_id)
+    return run_daily(org, scheduling.parse_now(now)) if org else {}
 
 
-def run_all(now: dt.datetime | None = None) -> dict[str, dict[str, int]]:
+def run_all(now: dt.datetime | None = None) -> dict[str, Any]:
     """Every organization, inline (``run_scheduler --inline``)."""
-    # Organizations are not tenant rows: listing them all is the scheduler's job.
-    return {org.slug: run_daily(org, now) for org in Organization.objects.all()}
+    return scheduling.run_for_each(run_daily, now)
 
 
 def enqueue_all() -> int:
-    """Queue the daily referral pass for every organization; returns how many were queued."""
-    count = 0
-    for org_id in Organization.objects.values_list("pk", flat=True):
-        daily.enqueue(org_id)
-        count += 1
-    return count
+    """Queue the pass for every organization (``run_scheduler``); how many were queued."""
+    return scheduling.enqueue_for_each(daily)

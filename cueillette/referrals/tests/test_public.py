@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -132,7 +133,11 @@ def test_share_page_shows_link_code_qr_and_message(
     assert 'href="mailto:?subject=' in html and 'href="sms:?&amp;body=' in html
     assert "data-share-native" in html and "referrals/share.js" in html
     # The link carries no personal data.
-    assert "claire" not in rc.token.lower() and str(claire.pk) not in landing(org, rc.token)[-8:]
+    # The link carries no personal data: its last segment is the random token alone (32 URL-safe
+    # characters, 192 bits), and a new code for the same person would be another random token.
+    assert landing(org, rc.token).rstrip("/").rsplit("/", 1)[-1] == rc.token
+    assert re.fullmatch(r"[A-Za-z0-9_-]{32}", rc.token)
+    assert claire.first_name.lower() not in rc.code.lower()
     assert "<script>" not in html and 'style="' not in html
     # Both languages of the message are ready.
     assert 'hreflang="fr"' in html and 'hreflang="en"' in html

@@ -1,0 +1,55 @@
+"""The plumbing every daily pass shares (``run_scheduler.DAILY_MODULES``).
+
+A pass is a function ``run(org, now) -> report`` for one organization. Each module exposes
+``run_all(now=None)`` (every organization, inline) and ``enqueue_all()`` (one task per
+organization, for the worker), written with :func:`run_for_each` and :func:`enqueue_for_each`.
+Tasks receive ``now`` as ISO text (so a run can be replayed): :func:`parse_now` reads it back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar
+
+from django.utils import timezone
+
+from cueillette.core.models import Organization
+
+R = TypeVar("R")
+
+
+class Enqueueable(Protocol):
+    def enqueue(self, *args: Any, **kwargs: Any) -> Any: ...
+
+
+def parse_now(now: str | dt.datetime | None) -> dt.datetime:
+    """``now`` as given to a task: None (the current time), ISO text or an aware datetime."""
+    if now is None:
+        return timezone.now()
+    value = dt.datetime.fromisoformat(now) if isinstance(now, str) else now
+    if timezone.is_naive(value):
+        raise ValueError("now must be timezone-aware")
+    return value
+
+
+def organization(org_id: int) -> Organization | None:
+    """The organization a queued task names (None once it is gone)."""
+    return Organization.objects.filter(pk=org_id).first()
+
+
+def run_for_each(
+    run: Callable[[Organization, dt.datetime | None], R], now: dt.datetime | None = None
+) -> dict[str, R]:
+    """Run a pass for every organization, inline; the reports by organization slug."""
+    # Organizations are not tenant rows: listing them all is the scheduler's job.
+    return {org.slug: run(org, now) for org in Organization.objects.order_by("pk")}
+
+
+def enqueue_for_each(task: Enqueueable) -> int:
+    """Queue ``task(org_id)`` for every organization; returns how many were queued."""
+    count = 0
+    for org_id in Organization.objects.order_by("pk").values_list("pk", flat=True):
+        task.enqueue(org_id)
+        count += 1
+    return count
