@@ -523,6 +523,10 @@ def link_customer(
 ) -> Post:
     """Link the post to a customer record (None removes the link). Staff only, not public."""
     staff = _require(membership, Perm.REPLY_COMMUNITY, _("link a post to a customer record"))
+    if customer is not None and customer.status != CustomerStatus.ACTIVE:
+        raise ServiceError(
+            Code.CUSTOMER_INACTIVE, _("this customer record is not active"), field="customer"
+        )
     post = _lock(post)
     now = now or timezone.now()
     post.linked_customer = customer

@@ -40,7 +40,7 @@ from cueillette.core.errors import ServiceError
 from cueillette.core.permissions import Perm, role_has
 from cueillette.core.tenancy import access, current_org
 from cueillette.customers import queries as customer_queries
-from cueillette.customers.models import Customer, CustomerStatus
+from cueillette.customers.models import Customer
 from cueillette.loyalty.charts import Bar, bar_chart
 
 PAGE_SIZE = 30
@@ -292,17 +292,6 @@ def link_customer(request: HttpRequest, pk: int) -> HttpResponse:
                 error_for="link",
             )
         customer = access(Customer, int(raw))
-        if customer.status != CustomerStatus.ACTIVE:
-            return _thread(
-                request,
-                post,
-                error=ServiceError(
-                    "customer_inactive",
-                    _("this customer record is not active"),
-                    field="customer",
-                ),
-                error_for="link",
-            )
     return _act(
         request,
         post,
