@@ -8,6 +8,7 @@ import time
 
 import pytest
 from django.contrib.staticfiles import finders
+from django.core import signing
 from django.test import Client
 
 from cueillette.core import tenancy
@@ -68,6 +69,20 @@ def test_wallet_works_without_a_session(org: Organization, card: Card) -> None:
     assert "sessionid" not in response.cookies
     assert "private" in response["Cache-Control"]
     assert response["Referrer-Policy"] == "no-referrer"
+
+
+def test_a_card_has_one_wallet_address_and_older_timestamped_links_still_open(
+    client: Client, org: Organization, card: Card
+) -> None:
+    first = wallet_path(org, card)
+    time.sleep(1.1)  # a timestamped token would differ by now
+    assert wallet_path(org, card) == first
+    legacy = signing.dumps({"o": org.pk, "c": card.pk}, salt=portal.WALLET_SALT)
+    assert legacy.count(":") == 2
+    assert client.get(f"/o/{org.slug}/wallet/{legacy}/?lang=en").status_code == 200
+    forged = legacy[:-3] + ("abc" if not legacy.endswith("abc") else "xyz")
+    assert client.get(f"/o/{org.slug}/wallet/{forged}/").status_code == 404
+    assert client.get(f"/o/{org.slug}/wallet/a:b:c/").status_code == 404
 
 
 def test_tampered_or_foreign_tokens_are_404(
