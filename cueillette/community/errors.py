@@ -9,6 +9,7 @@ class Code(StrEnum):
     UNKNOWN_KIND = "unknown_kind"
     UNKNOWN_STATUS = "unknown_status"
     UNKNOWN_REASON = "unknown_reason"
+    UNKNOWN_THEME = "unknown_theme"
     FORBIDDEN = "forbidden"
     NOT_AUTHOR = "not_author"
     CUSTOMER_INACTIVE = "customer_inactive"

@@ -576,6 +576,17 @@ def tag_themes(
     post = _lock(post)
     now = now or timezone.now()
     before = list(post.themes)
+    # Themes come from the organization's own list; one the post already carries may stay
+    # after it left the list (renamed or removed), so saving the form never loses it.
+    known = set(theme_list()) | set(before)
+    unknown = [theme for theme in cleaned if theme not in known]
+    if unknown:
+        raise ServiceError(
+            Code.UNKNOWN_THEME,
+            _("“%(theme)s” is not one of your themes: add it in the community settings first")
+            % {"theme": unknown[0]},
+            field="themes",
+        )
     post.themes = cleaned
     post.save(update_fields=["themes"])
     _event(

@@ -183,6 +183,12 @@ def test_reply_status_acknowledge_link_themes(till: Till, post: Post, tenant: Or
     assert labels == {"API: Till write"}
     bad = till.post(f"/posts/{post.pk}/status", {"status": "closed"})
     assert bad.status_code == 400 and error(bad)["field"] == "status"
+    # Themes come from the organization's list only.
+    bad = till.post(f"/posts/{post.pk}/themes", {"themes": ["waiting", "parking"]})
+    assert bad.status_code == 400
+    assert (error(bad)["field"], error(bad)["code"]) == ("themes", "unknown_theme")
+    post.refresh_from_db()
+    assert post.themes == ["waiting"]
     missing = till.post(f"/posts/{post.pk}/customer", {"customer_id": 999999})
     assert missing.status_code == 404 and error(missing)["field"] == "customer_id"
 

@@ -252,15 +252,35 @@ def test_unknown_status_refused(post: Post, owner: User) -> None:
 def test_link_customer_and_tag(post: Post, counter: User, org: Organization) -> None:
     record = CustomerFactory(organization=org)
     services.link_customer(post, member(counter), record)
-    services.tag_themes(post, member(counter), ["attente", " accueil ", "attente"])
+    services.tag_themes(post, member(counter), ["waiting", " welcome ", "waiting"])
     post.refresh_from_db()
     assert post.linked_customer == record
-    assert post.themes == ["attente", "accueil"]
+    assert post.themes == ["waiting", "welcome"]
     with pytest.raises(ServiceError) as exc:
         services.tag_themes(post, member(counter), [""])
     assert exc.value.field == "themes"
+    # Only the organization's own themes: anything else is refused, nothing written.
+    with pytest.raises(ServiceError) as exc:
+        services.tag_themes(post, member(counter), ["waiting", "parking"])
+    assert (exc.value.code, exc.value.field) == ("unknown_theme", "themes")
+    assert "parking" in exc.value.message
+    post.refresh_from_db()
+    assert post.themes == ["waiting", "welcome"]
     assert post.events.filter(action=Action.TAG).count() == 1
     assert post.events.filter(action=Action.LINK_CUSTOMER).count() == 1
+
+
+def test_a_theme_that_left_the_list_may_stay_on_a_post(post: Post, owner: User) -> None:
+    services.tag_themes(post, member(owner), ["waiting", "price"])
+    services.update_settings(member(owner), themes=[("Attente", "attente")])
+    # The staff page sends back the themes already on the post: they are kept...
+    services.tag_themes(post, member(owner), ["waiting", "Attente"])
+    post.refresh_from_db()
+    assert post.themes == ["waiting", "Attente"]
+    # ...but one the post had dropped cannot come back while it is off the list.
+    with pytest.raises(ServiceError) as exc:
+        services.tag_themes(post, member(owner), ["waiting", "price"])
+    assert exc.value.code == "unknown_theme"
 
 
 # --------------------------------------------------------------------------- moderation
