@@ -41,7 +41,7 @@ from cueillette.core.permissions import Perm, role_has
 from cueillette.core.tenancy import access, current_org
 from cueillette.customers import queries as customer_queries
 from cueillette.customers.models import Customer
-from cueillette.loyalty.charts import Bar, bar_chart
+from cueillette.web.charts import Bar, bar_chart
 
 PAGE_SIZE = 30
 

@@ -1,6 +1,6 @@
 """A server-rendered SVG chart of NPS values (-100 to +100): bars left or right of zero.
 
-Same rules as :mod:`cueillette.loyalty.charts`: no JavaScript, no inline style, a ``<title>``
+Same rules as :mod:`cueillette.web.charts`: no JavaScript, no inline style, a ``<title>``
 and a ``<desc>``, the number written next to each bar, the figures repeated in a table by the
 page. A month without answers draws no bar and writes "—".
 """

@@ -30,9 +30,9 @@ from cueillette.core.permissions import Perm
 from cueillette.core.tenancy import access, current_org
 from cueillette.customers.export import safe_cell
 from cueillette.loyalty import queries, services, settings_services
-from cueillette.loyalty.charts import Bar, bar_chart
 from cueillette.loyalty.forms import ProgramForm, RewardForm, SimulateForm, TierForm
 from cueillette.loyalty.models import Card, CardStatus, Reward, Tier
+from cueillette.web.charts import Bar, bar_chart
 
 CSV_DELIMITER = ";"
 

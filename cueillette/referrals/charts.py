@@ -7,8 +7,8 @@ from typing import Any
 from django.utils import formats
 from django.utils.translation import gettext as _
 
-from cueillette.loyalty.charts import Bar, bar_chart
 from cueillette.referrals.queries import Month
+from cueillette.web.charts import Bar, bar_chart
 
 
 def _pct(value: float | None) -> str:
