@@ -26,6 +26,8 @@ ROLE_LABELS = {
     "counter": gettext_noop("a staff member"),
     "customer": gettext_noop("the author"),
     "system": gettext_noop("the system"),
+    # An API key (a till, the business's own tools): said as such, not passed off as a person.
+    "api": gettext_noop("the business's software"),
 }
 
 

@@ -217,6 +217,10 @@ def test_hide_restore_and_appeal_pending(till: Till, post: Post, customer: Custo
     text = post.text
     r = till.post(f"/posts/{post.pk}/hide", {"reason": HideReason.PERSONAL_DATA, "note": "Nom"})
     assert r.status_code == 200 and r.json()["hidden"] and r.json()["text"] == text
+    # The public placeholder says the business's software hid it, not "a staff member".
+    org = post.organization
+    page = Client().get(f"/o/{org.slug}/community/{post.pk}/?lang=en").content.decode()
+    assert "the business&#x27;s software" in page or "the business's software" in page
     again = till.post(f"/posts/{post.pk}/hide", {"reason": HideReason.HATE})
     assert again.status_code == 409
     r = till.post(f"/posts/{post.pk}/restore", {})
