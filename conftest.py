@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from hypothesis import HealthCheck, settings
 
 from cueillette.accounts.models import Role, User
 from cueillette.core import tenancy
@@ -26,6 +27,11 @@ from cueillette.core.tests.factories import (
     OrganizationFactory,
     UserFactory,
 )
+
+# Property tests judge behaviour, not speed: a loaded CI machine must not fail them on time
+# (speed has its benchmarks under bench/). Each test still sets its own number of examples.
+settings.register_profile("cueillette", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("cueillette")
 
 
 @pytest.fixture
