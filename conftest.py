@@ -125,7 +125,7 @@ class SmtpServer:
     def messages(self) -> list[Message]:
         return self.sink.messages
 
-    def wait_for(self, count: int = 1, timeout: float = 10.0) -> list[Message]:
+    def wait_for(self, count: int = 1, timeout: float = 20.0) -> list[Message]:
         import time
 
         deadline = time.monotonic() + timeout

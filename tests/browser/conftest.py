@@ -142,8 +142,8 @@ class Site:
         context = self.browser.new_context(
             viewport=viewport or DESKTOP, accept_downloads=True, **kw
         )
-        context.set_default_timeout(10_000)
-        context.set_default_navigation_timeout(15_000)
+        context.set_default_timeout(20_000)
+        context.set_default_navigation_timeout(30_000)
         guard = Guard(origin=self.url)
         axe_source = AXE_JS.read_bytes() if AXE_JS.exists() else b""
 
@@ -332,7 +332,7 @@ def mail_to(messages: list[Message], address: str) -> list[Message]:
     return [m for m in messages if address.lower() in (m.get("X-Envelope-To") or "").lower()]
 
 
-def wait_mail_to(smtp: Any, address: str, count: int = 1, timeout: float = 10.0) -> Message:
+def wait_mail_to(smtp: Any, address: str, count: int = 1, timeout: float = 20.0) -> Message:
     """Wait for the ``count``-th email to ``address`` and return it."""
     import time
 
