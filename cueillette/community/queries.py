@@ -52,17 +52,23 @@ class PublicSummary:
 
     def text(self) -> str:
         """ "3 of 412 posts hidden: 2 spam, 1 insult; 1 appeal, upheld"."""
-        head = ngettext(
-            "%(hidden)d of %(posts)d post hidden",
-            "%(hidden)d of %(posts)d posts hidden",
-            self.posts,
-        ) % {"hidden": self.hidden, "posts": self.posts}
+        numbers = {"hidden": self.hidden, "posts": self.posts}
+        # English agrees with the number of posts, French with the number hidden ("1 message
+        # masqué sur 47"): one sentence for a single post, then plural forms by ``hidden``.
+        if self.posts == 1:
+            head = _("%(hidden)d of 1 post hidden") % numbers
+        else:
+            head = ngettext(
+                "%(hidden)d of %(posts)d posts hidden",
+                "%(hidden)d of %(posts)d posts hidden",
+                self.hidden,
+            ) % numbers
         if self.by_reason:
             reasons = ", ".join(
                 f"{n} {_(SHORT_REASONS[r])}"
                 for r, n in sorted(self.by_reason.items(), key=lambda kv: (-kv[1], kv[0]))
             )
-            head = f"{head}: {reasons}"
+            head = _("%(summary)s: %(reasons)s") % {"summary": head, "reasons": reasons}
         if not self.appeals:
             return head
         appeals = ngettext("%(n)d appeal", "%(n)d appeals", self.appeals) % {"n": self.appeals}
@@ -79,7 +85,11 @@ class PublicSummary:
             outcomes.append(
                 _("%(n)d pending") % {"n": self.pending} if self.appeals > 1 else _("pending")
             )
-        return f"{head}; {appeals}, {', '.join(outcomes)}"
+        return _("%(summary)s; %(appeals)s, %(outcomes)s") % {
+            "summary": head,
+            "appeals": appeals,
+            "outcomes": ", ".join(outcomes),
+        }
 
 
 def visibility_from_log() -> dict[int, str]:

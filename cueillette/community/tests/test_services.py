@@ -420,8 +420,17 @@ def test_public_summary_wording(tenant: Organization, manager: User, owner: User
     with translation.override("en"):
         assert summary.text() == "3 of 5 posts hidden: 2 spam, 1 insult; 1 appeal, upheld"
     with translation.override("fr"):
-        assert summary.text().startswith("3 messages masqués sur 5")
+        assert summary.text() == (
+            "3 messages masqués sur 5 : 2 spam, 1 insulte ; 1 contestation, acceptée"
+        )
     assert summary.by_reason == {"spam_advertising": 2, "insult_harassment": 1}
+    # French agrees with the number hidden, English with the number of posts.
+    services.restore_post(posts[0], m)
+    services.restore_post(posts[1], m)
+    with translation.override("fr"):
+        assert queries.public_summary().text().startswith("1 message masqué sur 5 : 1 insulte ;")
+    with translation.override("en"):
+        assert queries.public_summary().text().startswith("1 of 5 posts hidden: 1 insult;")
 
 
 # --------------------------------------------------------------------------- erasure
