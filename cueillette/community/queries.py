@@ -58,11 +58,14 @@ class PublicSummary:
         if self.posts == 1:
             head = _("%(hidden)d of 1 post hidden") % numbers
         else:
-            head = ngettext(
-                "%(hidden)d of %(posts)d posts hidden",
-                "%(hidden)d of %(posts)d posts hidden",
-                self.hidden,
-            ) % numbers
+            head = (
+                ngettext(
+                    "%(hidden)d of %(posts)d posts hidden",
+                    "%(hidden)d of %(posts)d posts hidden",
+                    self.hidden,
+                )
+                % numbers
+            )
         if self.by_reason:
             reasons = ", ".join(
                 f"{n} {_(SHORT_REASONS[r])}"

@@ -36,7 +36,7 @@ from cueillette.customers.models import (
     Source,
 )
 from cueillette.customers.normalize import fold, normalize_email, normalize_phone, phone_search_key
-from cueillette.customers.wordings import DEFAULT_WORDINGS
+from cueillette.customers.wordings import DEFAULT_WORDINGS, render
 
 CONFIRMATION_SALT = "cueillette.consent.confirm"
 CONFIRMATION_MAX_AGE = 7 * 24 * 3600
@@ -197,7 +197,7 @@ def seed_wordings(org: Organization) -> None:
                 purpose=purpose,
                 language=language,
                 version=1,
-                defaults={"text": text.format(org=org.name)},
+                defaults={"text": render(text, org.name)},
             )
 
 
