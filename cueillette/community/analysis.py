@@ -241,6 +241,22 @@ REQUEST_MARKERS: tuple[tuple[str, ...], ...] = (
 )
 REQUEST_STARTS = frozenset(marker[0] for marker in REQUEST_MARKERS)
 QUESTION_OPENERS = frozenset({"pourquoi", "why", "comment", "how"})
+# "Pourquoi pas un marché le dimanche ?", "Pourquoi ne pas ouvrir plus tôt ?", "Why not a
+# newsletter?" suggest something; "Pourquoi pas de parking ?" (why is there none) complains.
+ABSENCE_WORDS = frozenset({"de", "d'", "d", "du", "des", "d\u2019"})
+
+
+def is_why_not_suggestion(words: Sequence[str]) -> bool:
+    """Whether a question opens with "pourquoi pas X" / "pourquoi ne pas" / "why not X"."""
+    if len(words) < 3 or words[0] not in {"pourquoi", "why"}:
+        return False
+    if words[0] == "why":
+        return words[1] == "not"
+    if words[1] == "ne" and words[2] == "pas":
+        return True
+    return words[1] == "pas" and words[2] not in ABSENCE_WORDS
+
+
 PRAISE_WORDS = frozenset(
     {
         "bravo", "génial", "super", "merci", "parfait", "formidable", "excellent",
@@ -938,7 +954,9 @@ def _score(tokens: list[_Token], language: LanguageCode, text: str) -> _Score:
     if is_question:
         strongest = max((abs(v) for v in valences), default=0.0)
         first_words = [w for w in lowers[:3] if w not in CLAUSE_BREAKS]
-        if any(w in QUESTION_OPENERS for w in first_words[:1]) and any(
+        if is_why_not_suggestion(lowers[:3]):
+            total *= QUESTION_DAMPING
+        elif any(w in QUESTION_OPENERS for w in first_words[:1]) and any(
             w in negators for w in lowers
         ):
             total += WHY_NOT_VALENCE

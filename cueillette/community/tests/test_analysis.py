@@ -141,6 +141,12 @@ def test_fixture_accuracy(lemmatizer: str, capsys: pytest.CaptureFixture[str]) -
         # questions ask, they do not judge
         ("Vous êtes ouverts le dimanche ?", "neutral"),
         ("Do you have gluten-free bread?", "neutral"),
+        # "why not X?" suggests; "why no X?" complains
+        ("Pourquoi pas une newsletter avec les nouveautés du mois ?", "neutral"),
+        ("Pourquoi ne pas ouvrir le dimanche matin ?", "neutral"),
+        ("Why not open on Sundays?", "neutral"),
+        ("Pourquoi pas de parking ?", "negative"),
+        ("Pourquoi pas d'ouverture le lundi ?", "negative"),
     ],
 )
 def test_sentiment_rules(text: str, expected: str) -> None:
