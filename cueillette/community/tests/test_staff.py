@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 from django.db import transaction
 from django.test import Client
 from django.urls import reverse
+from django.utils.html import escape
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -124,7 +126,7 @@ def test_listening_pages_for_owner_and_manager(
 
 
 def test_counter_sees_inbox_and_thread_without_moderation(
-    post: Post, counter_client: Client
+    post: Post, counter_client: Client, customer: Customer
 ) -> None:
     page = counter_client.get(url("inbox"))
     assert page.status_code == 200
@@ -134,6 +136,11 @@ def test_counter_sees_inbox_and_thread_without_moderation(
     assert 'id="hide-form"' not in thread
     assert 'id="ack-form"' not in thread
     assert counter_client.post(url("restore", pk=post.pk)).status_code == 403
+    # The author's record is named, not numbered.
+    author = re.search(r'<a href="([^"]+)" id="author-record">([^<]+)</a>', thread)
+    assert author is not None
+    assert author.group(1) == f"/app/customers/{customer.pk}/"
+    assert author.group(2) == escape(customer.full_name)
 
 
 def test_anonymous_is_sent_to_login(post: Post, client: Client) -> None:
