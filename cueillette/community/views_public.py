@@ -16,8 +16,10 @@ from django.contrib import messages
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import linebreaks
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
+from django.utils.html import escape
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
@@ -186,7 +188,9 @@ def feed(request: HttpRequest, org: Organization) -> HttpResponse:
             title=f"{post.get_kind_display()}{stars} — {post.display_name}",
             link=url,
             unique_id=url,
-            description=f"{post.text}\n\n{count}",
+            # Atom1Feed writes an HTML summary: the customer's text goes in escaped, so a feed
+            # reader shows "<b>" as typed instead of making it bold (or running a script).
+            description=linebreaks(post.text, autoescape=True) + f"<p>{escape(count)}</p>",
             pubdate=post.created_at,
             updateddate=post.edited_at or post.created_at,
             author_name=post.display_name,
