@@ -157,7 +157,12 @@ def _load(
         )
         author = _author(pool, rng)
         post = services.create_post(
-            author, kind=kind, text=text, display_name=_name(author, rng), rating=stars, now=created
+            author,
+            kind=kind,
+            text=text,
+            display_name=_name(author, rng),
+            rating=stars if kind == "review" else None,  # stars go with reviews only
+            now=created,
         )
         posts.append((post, answer, created))
     for post, answer, created in posts:
@@ -208,7 +213,7 @@ def _load(
     )
     angry = _author(pool, rng)
     insult = services.create_post(
-        angry, kind="complaint", text=INSULT, display_name=_name(angry, rng), rating=1,
+        angry, kind="complaint", text=INSULT, display_name=_name(angry, rng),
         now=now - dt.timedelta(days=4),
     )  # fmt: skip
     services.hide_post(

@@ -30,7 +30,13 @@ from django.utils.translation import gettext as _
 from django_tasks import task
 
 from cueillette.community import services
-from cueillette.community.models import MAX_DISPLAY_NAME, Post, PostDraft, ThreadSubscription
+from cueillette.community.models import (
+    MAX_DISPLAY_NAME,
+    Post,
+    PostDraft,
+    PostKind,
+    ThreadSubscription,
+)
 from cueillette.core import audit, scheduling
 from cueillette.core.audit import Actor
 from cueillette.core.errors import ServiceError
@@ -93,7 +99,10 @@ def start_draft(
         "display_name": lambda: services.clean_text(
             display_name, "display_name", max_length=MAX_DISPLAY_NAME
         ),
-        "rating": lambda: services.clean_rating(rating),
+        # An unknown kind is reported once, on "kind": the stars are then judged as a review's.
+        "rating": lambda: services.clean_rating_for(
+            kind if kind in PostKind.values else PostKind.REVIEW, rating
+        ),
         "email": lambda: _clean_email(email),
     }
     for name, check in checks.items():

@@ -15,6 +15,7 @@ class Code(StrEnum):
     CUSTOMER_INACTIVE = "customer_inactive"
     NO_CONSENT = "no_consent"
     ALREADY_ME_TOO = "already_me_too"
+    OWN_POST = "own_post"
     ALREADY_HIDDEN = "already_hidden"
     NOT_HIDDEN = "not_hidden"
     POST_HIDDEN = "post_hidden"

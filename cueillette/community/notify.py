@@ -148,6 +148,7 @@ def post_hidden(post: Post, event: ModerationEvent) -> bool:
     if author is None or not author.email:
         return False
     org = current_org()
+    thread = public_url("community_post", org, pk=post.pk)
     _send(
         "community/email/hidden",
         author.email,
@@ -156,8 +157,9 @@ def post_hidden(post: Post, event: ModerationEvent) -> bool:
             "post": post,
             "event": event,
             "reason": event.get_reason_display(),
-            "thread_url": public_url("community_post", org, pk=post.pk),
-            "appeal_url": public_url("community_appeal", org, pk=post.pk),
+            "thread_url": thread,
+            # The thread, at its appeal form (the appeal URL itself only takes the form's POST).
+            "appeal_url": f"{thread}#appeal",
         },
         language=_language(author, org),
     )

@@ -25,6 +25,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from cueillette.accounts.models import Membership, Role, User
 from cueillette.community import analysis, notify
@@ -68,10 +69,32 @@ MAX_NOTE = 2000
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
+# How a field is named in an error message ("The text is empty"): never the internal name.
+FIELD_LABELS: dict[str, str] = {
+    "text": gettext_noop("The text"),
+    "display_name": gettext_noop("The display name"),
+    "note": gettext_noop("The note"),
+    "themes": gettext_noop("A theme"),
+}
+
+
+def field_label(field: str) -> str:
+    """The human name of ``field`` in the current language (theme rows: "A theme name")."""
+    if field.endswith("-name"):
+        return _("A theme name")
+    if field.endswith("-keywords"):
+        return _("A keyword")
+    label = FIELD_LABELS.get(field)
+    return _(label) if label else _("This field")
+
+
 def _check_chars(text: str, field: str) -> str:
     if _CONTROL.search(text):
         raise ServiceError(
-            Code.INVALID, _("%(f)s contains a control character") % {"f": field}, field=field
+            Code.INVALID,
+            _("%(f)s contains an invisible control character: remove it")
+            % {"f": field_label(field)},
+            field=field,
         )
     return text
 
@@ -80,12 +103,12 @@ def clean_text(value: Any, field: str = "text", *, max_length: int = MAX_TEXT) -
     """The text stripped; empty or over-long text is refused naming ``field``."""
     text = value.strip() if isinstance(value, str) else ""
     if not text:
-        raise ServiceError(Code.EMPTY, _("%(f)s is empty") % {"f": field}, field=field)
+        raise ServiceError(Code.EMPTY, _("%(f)s is empty") % {"f": field_label(field)}, field=field)
     if len(text) > max_length:
         raise ServiceError(
             Code.TOO_LONG,
             _("%(f)s is too long: %(max)d characters at most, this one has %(n)d")
-            % {"f": field, "max": max_length, "n": len(text)},
+            % {"f": field_label(field), "max": max_length, "n": len(text)},
             field=field,
         )
     return _check_chars(text, field)
@@ -96,7 +119,8 @@ def _clean_note(value: Any) -> str:
     if len(note) > MAX_NOTE:
         raise ServiceError(
             Code.TOO_LONG,
-            _("note is too long: %(max)d characters at most") % {"max": MAX_NOTE},
+            _("%(f)s is too long: %(max)d characters at most, this one has %(n)d")
+            % {"f": field_label("note"), "max": MAX_NOTE, "n": len(note)},
             field="note",
         )
     return _check_chars(note, "note")
@@ -120,11 +144,25 @@ def clean_rating(value: Any) -> int | None:
     return rating
 
 
+def clean_rating_for(kind: str, value: Any) -> int | None:
+    """Stars belong to reviews: a question, suggestion or complaint carries none (so the public
+    average and the dashboard's count the same posts)."""
+    stars = clean_rating(value)
+    if stars is not None and kind != PostKind.REVIEW:
+        raise ServiceError(
+            Code.INVALID_RATING,
+            _("stars go with a review only: choose “Review”, or leave the stars out"),
+            field="rating",
+        )
+    return stars
+
+
 def _clean_kind(value: Any) -> str:
     if value not in PostKind.values:
         raise ServiceError(
             Code.UNKNOWN_KIND,
-            _("kind must be one of: %(kinds)s") % {"kinds": ", ".join(PostKind.values)},
+            _("choose what the post is: %(kinds)s")
+            % {"kinds": ", ".join(str(label) for label in PostKind.labels)},
             field="kind",
         )
     return str(value)
@@ -273,7 +311,7 @@ def create_post(
     kind = _clean_kind(kind)
     body = clean_text(text)
     name = _clean_display_name(display_name)
-    stars = clean_rating(rating)
+    stars = clean_rating_for(kind, rating)
     now = now or timezone.now()
     post = Post(
         kind=kind, rating=stars, author=customer, display_name=name, text=body, created_at=now
@@ -310,7 +348,7 @@ def edit_post(
             Code.POST_HIDDEN, _("a hidden post cannot be edited; you may appeal"), field="text"
         )
     body = clean_text(text)
-    stars = clean_rating(rating)
+    stars = clean_rating_for(post.kind, rating)
     if body == post.text and stars == post.rating:
         return post
     now = now or timezone.now()
@@ -328,6 +366,8 @@ def edit_post(
 @transaction.atomic
 def add_me_too(post: Post, customer: Customer, *, now: dt.datetime | None = None) -> MeToo:
     _require_active(customer)
+    if post.author_id == customer.pk:
+        raise Conflict(Code.OWN_POST, _("this is your own post: others may say “me too” here"))
     if MeToo.objects.filter(post=post, customer=customer).exists():
         raise Conflict(Code.ALREADY_ME_TOO, _("you already said “me too” here"))
     mark = MeToo.objects.create(post=post, customer=customer, created_at=now or timezone.now())
@@ -464,7 +504,7 @@ def set_status(
     if status not in PostStatus.values:
         raise ServiceError(
             Code.UNKNOWN_STATUS,
-            _("status must be one of: %(s)s") % {"s": ", ".join(PostStatus.values)},
+            _("choose a status: %(s)s") % {"s": ", ".join(str(x) for x in PostStatus.labels)},
             field="status",
         )
     text = _clean_note(note)
@@ -617,7 +657,7 @@ def hide_post(
         raise ServiceError(
             Code.UNKNOWN_REASON,
             _("a post can be hidden only for one of these reasons: %(r)s")
-            % {"r": ", ".join(HideReason.values)},
+            % {"r": ", ".join(str(label) for label in HideReason.labels)},
             field="reason",
         )
     text = _clean_note(note)

@@ -1,8 +1,9 @@
 """The public community page, inside the "public" namespace at /o/<slug>/.
 
-Names: public:community, public:community_new, public:community_post, public:community_edit,
-public:community_me_too, public:community_subscribe, public:community_unsubscribe,
-public:community_appeal, public:community_confirm, public:community_feed.
+Names: public:community, public:community_new, public:community_new_sent,
+public:community_post, public:community_edit, public:community_me_too,
+public:community_subscribe, public:community_unsubscribe, public:community_appeal,
+public:community_confirm, public:community_feed.
 """
 
 from django.urls import URLPattern, path
@@ -12,6 +13,7 @@ from cueillette.community import views_public as views
 urlpatterns: list[URLPattern] = [
     path("community/", views.wall, name="community"),
     path("community/new/", views.new_post, name="community_new"),
+    path("community/new/sent/", views.draft_sent, name="community_new_sent"),
     path("community/feed.atom", views.feed, name="community_feed"),
     path("community/<int:pk>/", views.thread, name="community_post"),
     path("community/<int:pk>/edit/", views.edit_post, name="community_edit"),

@@ -16,10 +16,10 @@ from django.contrib import messages
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.template.defaultfilters import linebreaks
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
-from django.utils.html import escape
+from django.utils.html import escape, linebreaks
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
@@ -63,6 +63,15 @@ def _wall_url(org: Organization) -> str:
 
 def _post_url(org: Organization, post: Post) -> str:
     return reverse("public:community_post", kwargs={"slug": org.slug, "pk": post.pk})
+
+
+def _space_link(org: Organization, next_path: str = "") -> str:
+    """The page that emails a link to the customer's space, leading back to ``next_path``."""
+    link = reverse("public:portal_request", kwargs={"slug": org.slug})
+    return f"{link}?{urlencode({'next': next_path})}" if next_path else link
+
+
+SENT_EMAIL_KEY = "community_sent_email_{}"
 
 
 def _community_wording(request: HttpRequest) -> ConsentWording:
@@ -133,6 +142,7 @@ def _render_thread(
     post: Post,
     *,
     appeal_form: AppealForm | None = None,
+    follow_error: str = "",
     status: int = 200,
 ) -> HttpResponse:
     viewer = _portal_customer(request, org)
@@ -160,6 +170,9 @@ def _render_thread(
         "has_consent": has_consent,
         "me_too": me_too,
         "wording": _community_wording(request),
+        "follow_error": follow_error,
+        # A hidden post's author who has no open space here: a link back to this thread.
+        "space_link": _space_link(org, _post_url(org, post)),
     }
     return render(request, "community/public/thread.html", context, status=status)
 
@@ -218,7 +231,7 @@ def new_post(request: HttpRequest, org: Organization) -> HttpResponse:
         )
         if form.is_bot:
             # The same answer as a success: a bot learns nothing, nothing is written.
-            return render(request, "community/public/check_email.html", {"org": org})
+            return _draft_sent(request, org, str(request.POST.get("email", ""))[:254])
         if form.is_valid():
             data = form.cleaned_data
             try:
@@ -238,7 +251,7 @@ def new_post(request: HttpRequest, org: Organization) -> HttpResponse:
                 add_service_errors(form, exc)
             else:
                 if viewer is None:
-                    return render(request, "community/public/check_email.html", {"org": org})
+                    return _draft_sent(request, org, data["email"])
                 messages.success(request, _("Thank you: your post is published."))
                 return redirect(_post_url(org, post))
     else:
@@ -253,6 +266,23 @@ def new_post(request: HttpRequest, org: Organization) -> HttpResponse:
         )
     context = {"org": org, "form": form, "viewer": viewer, "wording": wording}
     return render(request, "community/public/new.html", context, status=_status(form))
+
+
+def _draft_sent(request: HttpRequest, org: Organization, email: str) -> HttpResponse:
+    """POST/redirect/GET: reloading the "check your email" page sends nothing again. The
+    address to show goes through the session, never the URL."""
+    request.session[SENT_EMAIL_KEY.format(org.pk)] = email.strip()
+    return redirect("public:community_new_sent", slug=org.slug)
+
+
+@never_cache
+@public_org
+@require_GET
+def draft_sent(request: HttpRequest, org: Organization) -> HttpResponse:
+    """The "check your email" page after an anonymous post (shown once with the address)."""
+    email = request.session.pop(SENT_EMAIL_KEY.format(org.pk), "")
+    context = {"org": org, "email": email if isinstance(email, str) else ""}
+    return render(request, "community/public/check_email.html", context)
 
 
 def _status(form: Any) -> int:
@@ -285,8 +315,9 @@ def _identified(request: HttpRequest, org: Organization) -> Customer | None:
     return customer
 
 
-def _to_space(org: Organization) -> HttpResponse:
-    return redirect("public:portal_request", slug=org.slug)
+def _to_space(org: Organization, post: Post | None = None) -> HttpResponse:
+    """To the page that emails a space link; the link then leads back to the post's thread."""
+    return redirect(_space_link(org, _post_url(org, post) if post is not None else ""))
 
 
 @never_cache
@@ -296,9 +327,12 @@ def edit_post(request: HttpRequest, org: Organization, pk: int) -> HttpResponse:
     post = access(Post, pk)
     customer = _identified(request, org)
     if customer is None:
-        return _to_space(org)
+        return _to_space(org, post)
     if post.author_id != customer.pk:
         raise Http404
+    if request.method == "GET" and post.hidden:
+        messages.info(request, _("A hidden post cannot be edited. You can appeal instead."))
+        return redirect(_post_url(org, post) + "#appeal")
     if request.method == "POST":
         form = EditForm(request.POST)
         if form.is_valid():
@@ -320,7 +354,14 @@ def edit_post(request: HttpRequest, org: Organization, pk: int) -> HttpResponse:
     else:
         rating = str(post.rating) if post.rating else ""
         form = EditForm(initial={"text": post.text, "rating": rating})
-    context = {"org": org, "post": post, "form": form}
+    context = {
+        "org": org,
+        "post": post,
+        "form": form,
+        # The stars are offered on reviews and on posts that already have some; an error about
+        # them on another post is shown at the top of the form, where the page has room for it.
+        "show_rating": post.kind == PostKind.REVIEW or bool(post.rating),
+    }
     return render(request, "community/public/edit.html", context, status=_status(form))
 
 
@@ -330,7 +371,7 @@ def me_too(request: HttpRequest, org: Organization, pk: int) -> HttpResponse:
     post = access(Post, pk)
     customer = _identified(request, org)
     if customer is None:
-        return _to_space(org)
+        return _to_space(org, post)
     try:
         services.add_me_too(post, customer)
     except ServiceError as exc:
@@ -346,7 +387,7 @@ def subscribe(request: HttpRequest, org: Organization, pk: int) -> HttpResponse:
     post = access(Post, pk)
     customer = _identified(request, org)
     if customer is None:
-        return _to_space(org)
+        return _to_space(org, post)
     try:
         with transaction.atomic():
             if request.POST.get("consent") and not customer_services.has_consent(
@@ -355,6 +396,10 @@ def subscribe(request: HttpRequest, org: Organization, pk: int) -> HttpResponse:
                 _give_community_consent(request, customer, request.POST.get("wording"))
             services.subscribe(post, customer)
     except ServiceError as exc:
+        if exc.field == "consent":
+            # Next to the box to tick (the page again, with the error tied to the checkbox).
+            error = _("To be emailed about replies, tick the box to agree to community emails.")
+            return _render_thread(request, org, post, follow_error=error, status=400)
         messages.error(request, exc.message)
     else:
         messages.success(request, _("Done: we will email you when the business replies here."))
@@ -383,7 +428,7 @@ def appeal(request: HttpRequest, org: Organization, pk: int) -> HttpResponse:
     post = access(Post, pk)
     customer = _identified(request, org)
     if customer is None:
-        return _to_space(org)
+        return _to_space(org, post)
     form = AppealForm(request.POST)
     if form.is_valid():
         try:

@@ -30,6 +30,7 @@ from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 
 from cueillette.core import audit
@@ -180,8 +181,35 @@ def change_consent(
 # --------------------------------------------------------------------------- magic links
 
 
-def send_portal_link(customer: Customer, *, reason: str = "request") -> None:
-    """Email the customer a single-use link to their space (expires in one hour)."""
+MAX_NEXT_LENGTH = 500
+
+
+def safe_next(org_slug: str, value: object) -> str:
+    """``value`` if it is a path of this organization's public pages (``/o/<slug>/...``), else "".
+
+    Where a magic link may bring the customer back after opening their space: never another
+    site (no scheme, no host, no ``//``, no backslash) nor another organization's pages.
+    """
+    if not isinstance(value, str) or not value or len(value) > MAX_NEXT_LENGTH:
+        return ""
+    if "\\" in value or any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        return ""
+    if not url_has_allowed_host_and_scheme(value, allowed_hosts=None):
+        return ""
+    if not value.startswith(f"/o/{org_slug}/") or value.startswith("//"):
+        return ""
+    path = value.split("?", 1)[0].split("#", 1)[0]
+    if any(part in (".", "..") for part in path.split("/")):
+        return ""
+    return value
+
+
+def send_portal_link(customer: Customer, *, reason: str = "request", next_path: str = "") -> None:
+    """Email the customer a single-use link to their space (expires in one hour).
+
+    ``next_path``: a page of this organization to show once the space is open (ignored
+    unless :func:`safe_next` accepts it).
+    """
     if not customer.email or not customer.is_active:
         return
     raw = new_token()
@@ -192,6 +220,9 @@ def send_portal_link(customer: Customer, *, reason: str = "request") -> None:
     )
     org = current_org()
     url = settings.SITE_URL + reverse("public:portal_open", kwargs={"slug": org.slug, "token": raw})
+    next_path = safe_next(org.slug, next_path)
+    if next_path:
+        url += "?" + urlencode({"next": next_path})
     send_templated(
         "public/email/portal_link",
         customer.email,
@@ -208,10 +239,11 @@ def send_portal_link(customer: Customer, *, reason: str = "request") -> None:
 
 
 @transaction.atomic
-def request_portal_link(email: str) -> bool:
+def request_portal_link(email: str, next_path: str = "") -> bool:
     """Send a magic link if ``email`` is a customer's; the caller answers the same either way.
 
-    Returns whether a link was sent (for tests and logs, never for the visitor).
+    ``next_path``: see :func:`send_portal_link`. Returns whether a link was sent (for tests and
+    logs, never for the visitor).
     """
     try:
         address = normalize_email(email)
@@ -222,7 +254,7 @@ def request_portal_link(email: str) -> bool:
     customer = Customer.objects.filter(email=address, status=CustomerStatus.ACTIVE).first()
     if customer is None:
         return False
-    send_portal_link(customer)
+    send_portal_link(customer, next_path=next_path)
     return True
 
 

@@ -219,31 +219,41 @@ def portal_required(view: PortalView) -> PortalView:
 @public_org
 @require_http_methods(["GET", "POST"])
 def portal_request(request: HttpRequest, org: Organization) -> HttpResponse:
-    """Ask for a magic link. The answer never tells whether the address is known."""
+    """Ask for a magic link. The answer never tells whether the address is known.
+
+    ``next`` (a page of this organization, e.g. a community thread) rides along in a hidden
+    field and then in the emailed link: opening the space leads there.
+    """
+    source = request.POST if request.method == "POST" else request.GET
+    next_path = portal.safe_next(org.slug, source.get("next", ""))
     if request.method == "POST":
         if _rate_limited(request, "portal"):
             return _too_many(request, org)
         form = EmailForm(request.POST)
         if form.is_valid():
             if not form.cleaned_data.get("website"):
-                portal.request_portal_link(form.cleaned_data["email"])
+                portal.request_portal_link(form.cleaned_data["email"], next_path=next_path)
             return render(request, "public/portal_sent.html", {"org": org})
     else:
         form = EmailForm()
-    return render(request, "public/portal_request.html", {"org": org, "form": form})
+    context = {"org": org, "form": form, "next": next_path}
+    return render(request, "public/portal_request.html", context)
 
 
 @never_cache
 @public_org
 @require_http_methods(["GET", "POST"])
 def portal_open(request: HttpRequest, org: Organization, token: str) -> HttpResponse:
-    """GET shows "Open my space" (the token stays unused); the button's POST opens it."""
+    """GET shows "Open my space" (the token stays unused); the button's POST opens it, then
+    leads to ``next`` if it is a page of this organization (the space's home otherwise)."""
+    next_path = portal.safe_next(org.slug, request.POST.get("next") or request.GET.get("next", ""))
     try:
         if request.method == "POST":
             customer = portal.open_portal(token)
         else:
             portal.portal_token(token)
-            return render(request, "public/portal_open.html", {"org": org})
+            context = {"org": org, "next": next_path}
+            return render(request, "public/portal_open.html", context)
     except ServiceError as exc:
         return _link_problem(request, org, exc, kind="portal")
     # A new session id: whoever knew the old one does not get the space.
@@ -253,6 +263,8 @@ def portal_open(request: HttpRequest, org: Organization, token: str) -> HttpResp
         "org": org.pk,
         "expires": time.time() + portal.PORTAL_SESSION_AGE,
     }
+    if next_path:
+        return redirect(next_path)
     return redirect("public:portal", slug=org.slug)
 
 

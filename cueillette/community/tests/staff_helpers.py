@@ -30,7 +30,6 @@ def make_post(customer: Customer, **kwargs: Any) -> Post:
         "kind": "complaint",
         "text": "Le service était vraiment lent, je suis déçu.",
         "display_name": "Marie",
-        "rating": 2,
     }
     values.update(kwargs)
     return services.create_post(customer, **values)

@@ -126,7 +126,7 @@ def test_list_filters_and_cursor(till: Till, tenant: Organization, customer: Cus
 def test_get_one_with_versions_replies_events(
     till: Till, post: Post, customer: Customer, owner: User
 ) -> None:
-    services.edit_post(post, customer, text="Lent, mais le personnel était aimable.", rating=3)
+    services.edit_post(post, customer, text="Lent, mais le personnel était aimable.")
     services.reply(post, member(owner), text="Merci, nous ajoutons une caisse.")
     response = till.get(f"/posts/{post.pk}")
     assert response.status_code == 200

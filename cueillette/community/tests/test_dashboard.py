@@ -26,7 +26,7 @@ D = dt.timedelta(days=1)
 
 
 def _post(customer: Customer, created: dt.datetime, rating: int | None, **fields: Any) -> Post:
-    post = make_post(customer, text="Un avis", rating=rating, now=created)
+    post = make_post(customer, kind="review", text="Un avis", rating=rating, now=created)
     # The analysis is set by hand so that the figures are known exactly.
     values = {
         "sentiment": "neutral",
@@ -137,7 +137,9 @@ def test_page_shows_the_figures(board: dict[str, Any], owner_client: Client) -> 
 
 
 def test_sentiment_never_hides(tenant: Organization, customer: Customer) -> None:
-    post = make_post(customer, text="NUL. HORRIBLE. JAMAIS PLUS. Arnaque !!!", rating=1)
+    post = make_post(
+        customer, kind="review", text="NUL. HORRIBLE. JAMAIS PLUS. Arnaque !!!", rating=1
+    )
     assert post.sentiment == "negative"
     assert not post.hidden
     assert not post.events.exists()

@@ -108,7 +108,7 @@ def test_author_told_when_hidden_and_of_the_appeal_decision(
         )
     [hidden] = mailoutbox
     assert hidden.to == ["marie@example.net"]
-    assert f"/o/{tenant.slug}/community/{post.pk}/appeal/" in hidden.body
+    assert f"/o/{tenant.slug}/community/{post.pk}/#appeal" in hidden.body  # the thread (GET)
     assert "Insulte ou harcèlement" in hidden.body or "Insult or harassment" in hidden.body
     assert "&#x27;" not in hidden.body and "&amp;" not in hidden.body
     item = services.appeal(post, author, text="Je n'ai insulté personne.")

@@ -41,7 +41,7 @@ def member(user: User) -> Membership:
 def post(tenant: Organization, customer: Customer) -> Post:
     return services.create_post(
         customer,
-        kind="complaint",
+        kind="review",
         text="Le service était vraiment lent, je suis déçu.",
         display_name="Marie",
         rating=2,
@@ -65,7 +65,7 @@ def counts() -> tuple[int, ...]:
 
 
 def test_create_post_writes_version_sentiment_and_audit(post: Post) -> None:
-    assert post.kind == "complaint"
+    assert post.kind == "review"
     assert post.rating == 2
     assert post.status == PostStatus.OPEN
     assert not post.hidden
@@ -158,6 +158,42 @@ def test_me_too_once(post: Post, org: Organization) -> None:
         services.add_me_too(post, other)
     assert exc.value.code == "already_me_too"
     assert post.me_toos.count() == 1
+
+
+def test_the_author_cannot_say_me_too_to_their_own_post(post: Post, customer: Customer) -> None:
+    before = counts()
+    with pytest.raises(ServiceError) as exc:
+        services.add_me_too(post, customer)
+    assert exc.value.code == "own_post"
+    assert counts() == before
+
+
+@pytest.mark.parametrize("kind", ["question", "suggestion", "complaint"])
+def test_stars_go_with_reviews_only(kind: str, tenant: Organization, customer: Customer) -> None:
+    before = counts()
+    with pytest.raises(ServiceError) as exc:
+        services.create_post(customer, kind=kind, text="Un texte", display_name="A", rating=2)
+    assert (exc.value.code, exc.value.field) == ("invalid_rating", "rating")
+    assert counts() == before
+    item = services.create_post(customer, kind=kind, text="Un texte", display_name="A")
+    assert item.rating is None
+    with pytest.raises(ServiceError) as exc:
+        services.edit_post(item, customer, text="Autre texte", rating=4)
+    assert exc.value.field == "rating"
+
+
+def test_errors_name_the_field_in_words_not_its_code(
+    tenant: Organization, customer: Customer
+) -> None:
+    with translation.override("fr"), pytest.raises(ServiceError) as exc:
+        services.create_post(customer, kind="review", text="  ", display_name="A")
+    assert exc.value.message == "Le texte est vide" and exc.value.field == "text"
+    with translation.override("en"), pytest.raises(ServiceError) as exc:
+        services.create_post(customer, kind="rant", text="x", display_name="A")
+    assert "review" not in exc.value.message and "Review" in exc.value.message
+    with translation.override("en"), pytest.raises(ServiceError) as exc:
+        services.create_post(customer, kind="review", text="x", display_name="")
+    assert exc.value.message == "The display name is empty"
 
 
 def test_subscription_needs_community_consent(post: Post, customer: Customer) -> None:

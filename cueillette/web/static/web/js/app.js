@@ -22,9 +22,24 @@
   document.addEventListener("click", function (event) {
     if (event.target instanceof Element && event.target.closest("[data-print]")) window.print();
   });
-  // Move focus to the first invalid field after a failed submit.
+  // Move focus to the first invalid field after a failed submit. One selector list, so
+  // querySelector returns the first match in document order: groups of radios or boxes marked
+  // only by their container (.field--invalid) count as much as fields with aria-invalid.
+  var INVALID = [
+    "[aria-invalid='true']",
+    ".field--invalid input:not([type='hidden'])",
+    ".field--invalid select",
+    ".field--invalid textarea"
+  ].join(", ");
   document.addEventListener("DOMContentLoaded", function () {
-    var invalid = document.querySelector("[aria-invalid='true']");
-    if (invalid instanceof HTMLElement) invalid.focus();
+    var invalid = document.querySelector(INVALID);
+    if (!(invalid instanceof HTMLElement)) return;
+    // In a group of radios, the checked one is where the keyboard enters the group.
+    if (invalid instanceof HTMLInputElement && invalid.type === "radio" && invalid.form && invalid.name) {
+      var name = window.CSS && CSS.escape ? CSS.escape(invalid.name) : invalid.name;
+      var checked = invalid.form.querySelector("input[type='radio'][name='" + name + "']:checked");
+      if (checked instanceof HTMLElement) invalid = checked;
+    }
+    invalid.focus();
   });
 })();
