@@ -265,7 +265,8 @@ def digest(now: dt.datetime | None = None, *, days: int = 7) -> dict[str, Any]:
         "needs_look": week.filter(needs_human_look=True).count(),
         "unanswered_count": waiting.count(),
         "unanswered": list(waiting[:5]),
-        "themes": [(theme_label(n), c) for n, c in theme_counts(week)[:5]],
+        # Keys, not labels: each owner's email names the themes in their own language.
+        "themes": theme_counts(week)[:5],
         "appeals_pending": Appeal.objects.filter(decision=AppealDecision.PENDING).count(),
         "replies": Post.objects.filter(Q(replies__created_at__gte=since), hidden=False)
         .distinct()

@@ -20,8 +20,8 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 from cueillette.core.tenancy import TenantModel
 from cueillette.customers.models import Customer
@@ -142,6 +142,14 @@ class Post(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} #{self.pk}"
+
+    @property
+    def shown_name(self) -> str:
+        """The name shown with the post: an erased author's posts read "Anonymous" in the
+        reader's language (the stored marker is the English word)."""
+        if self.author_id is None and self.display_name == ANONYMOUS:
+            return gettext("Anonymous")
+        return self.display_name
 
     def delete(self, *args: Any, **kwargs: Any) -> Any:
         return _no_delete("community posts")

@@ -78,15 +78,21 @@ class PublicSummary:
         outcomes = []
         if self.upheld:
             outcomes.append(
-                _("%(n)d upheld") % {"n": self.upheld} if self.appeals > 1 else _("upheld")
+                ngettext("%(n)d upheld", "%(n)d upheld", self.upheld) % {"n": self.upheld}
+                if self.appeals > 1
+                else _("upheld")
             )
         if self.rejected:
             outcomes.append(
-                _("%(n)d rejected") % {"n": self.rejected} if self.appeals > 1 else _("rejected")
+                ngettext("%(n)d rejected", "%(n)d rejected", self.rejected) % {"n": self.rejected}
+                if self.appeals > 1
+                else _("rejected")
             )
         if self.pending:
             outcomes.append(
-                _("%(n)d pending") % {"n": self.pending} if self.appeals > 1 else _("pending")
+                ngettext("%(n)d pending", "%(n)d pending", self.pending) % {"n": self.pending}
+                if self.appeals > 1
+                else _("pending")
             )
         return _("%(summary)s; %(appeals)s, %(outcomes)s") % {
             "summary": head,

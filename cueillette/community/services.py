@@ -857,24 +857,29 @@ def update_settings(
     membership: StaffLike,
     *,
     themes: Iterable[tuple[Any, Any]] | None = None,
+    renames: dict[str, str] | None = None,
     reset_themes: bool = False,
     digest_enabled: bool | None = None,
 ) -> CommunitySettings:
     """Edit the organization's theme list (or reset it to the suggested one) and the digest.
 
-    Changing the list re-tags nothing by itself: see :func:`reanalyse_posts`.
+    ``renames`` ({old name: new name}, for themes of the new list) carries the staff's tags
+    over to the new name. Detected themes are not re-computed here: see
+    :func:`reanalyse_posts`.
     """
     staff = _require(membership, Perm.VIEW_COMMUNITY_DASHBOARD, _("change the community settings"))
     cleaned = None if themes is None or reset_themes else clean_theme_list(themes)
     current = get_settings()
     current = CommunitySettings.objects.select_for_update().get(pk=current.pk)
     changed: list[str] = []
+    retagged = 0
     if reset_themes and current.themes:
         current.themes = {}
         changed.append("themes")
     elif cleaned is not None and cleaned != current.themes:
         current.themes = cleaned
         changed.append("themes")
+        retagged = _carry_tags((renames or {}), set(cleaned))
     if digest_enabled is not None and bool(digest_enabled) != current.digest_enabled:
         current.digest_enabled = bool(digest_enabled)
         changed.append("digest_enabled")
@@ -887,8 +892,30 @@ def update_settings(
             changed=changed,
             themes=sorted(current.themes),
             digest_enabled=current.digest_enabled,
+            renamed=dict(renames or {}) if retagged else {},
+            posts_retagged=retagged,
         )
     return current
+
+
+def _carry_tags(renames: dict[str, str], new_names: set[str]) -> int:
+    """Replace renamed themes in the staff's tags; how many posts changed."""
+    renames = {old: new for old, new in renames.items() if new in new_names and old != new}
+    if not renames:
+        return 0
+    changed = 0
+    for post in Post.objects.exclude(themes=[]).only("pk", "themes").iterator():
+        themes = list(post.themes or [])
+        if not any(t in renames for t in themes):
+            continue
+        updated: list[str] = []
+        for theme in themes:
+            name = renames.get(theme, theme)
+            if name not in updated:
+                updated.append(name)
+        Post.objects.filter(pk=post.pk).update(themes=updated)
+        changed += 1
+    return changed
 
 
 def reanalyse_posts(*, after_id: int = 0, limit: int | None = None) -> tuple[int, int]:

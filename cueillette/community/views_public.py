@@ -198,7 +198,7 @@ def feed(request: HttpRequest, org: Organization) -> HttpResponse:
         count = ngettext("%(n)d reply", "%(n)d replies", replies) % {"n": replies}
         stars = f" ({post.rating}/5)" if post.rating else ""
         atom.add_item(
-            title=f"{post.get_kind_display()}{stars} — {post.display_name}",
+            title=f"{post.get_kind_display()}{stars} — {post.shown_name}",
             link=url,
             unique_id=url,
             # Atom1Feed writes an HTML summary: the customer's text goes in escaped, so a feed
@@ -206,7 +206,7 @@ def feed(request: HttpRequest, org: Organization) -> HttpResponse:
             description=linebreaks(post.text, autoescape=True) + f"<p>{escape(count)}</p>",
             pubdate=post.created_at,
             updateddate=post.edited_at or post.created_at,
-            author_name=post.display_name,
+            author_name=post.shown_name,
         )
     response = HttpResponse(content_type="application/atom+xml; charset=utf-8")
     atom.write(response, "utf-8")

@@ -487,11 +487,13 @@ EXTRA_ROWS = 3
 
 
 def _theme_rows(themes: dict[str, list[str]]) -> list[dict[str, Any]]:
+    """One row per theme: its name as shown (a suggested theme in the reader's language) and
+    its stored key, so saving the page unchanged keeps the keys posts are tagged with."""
     rows = [
-        {"name": listening.theme_label(name), "keywords": ", ".join(words)}
+        {"key": name, "name": listening.theme_label(name), "keywords": ", ".join(words)}
         for name, words in themes.items()
     ]
-    return rows + [{"name": "", "keywords": ""} for _i in range(EXTRA_ROWS)]
+    return rows + [{"key": "", "name": "", "keywords": ""} for _i in range(EXTRA_ROWS)]
 
 
 def _posted_rows(request: HttpRequest) -> list[dict[str, Any]]:
@@ -501,11 +503,31 @@ def _posted_rows(request: HttpRequest) -> list[dict[str, Any]]:
         count = 0
     return [
         {
+            "key": request.POST.get(f"theme-{i}-key", ""),
             "name": request.POST.get(f"theme-{i}-name", ""),
             "keywords": request.POST.get(f"theme-{i}-keywords", ""),
         }
         for i in range(count)
     ]
+
+
+def _stored_name(row: dict[str, Any], known: set[str]) -> str:
+    """The name to store for a posted row: its key when the shown name was left as it was
+    (a suggested theme keeps "welcome" whatever the page's language), else the typed name."""
+    key, name = str(row["key"]), str(row["name"]).strip()
+    if key in known and name in {key, listening.theme_label(key)}:
+        return key
+    return name
+
+
+def _renames(rows: list[dict[str, Any]], known: set[str]) -> dict[str, str]:
+    """{old key: new name} for the rows whose name was changed (not emptied)."""
+    renames: dict[str, str] = {}
+    for row in rows:
+        key, stored = str(row["key"]), _stored_name(row, known)
+        if key in known and stored and stored != key:
+            renames[key] = stored
+    return renames
 
 
 @staff_required(Perm.VIEW_COMMUNITY_DASHBOARD)
@@ -524,9 +546,11 @@ def community_settings(request: HttpRequest) -> HttpResponse:
                 services.update_settings(_membership(request), reset_themes=True)
                 messages.success(request, _("The suggested theme list is back."))
             else:
+                known = set(services.theme_list(current))
                 services.update_settings(
                     _membership(request),
-                    themes=[(r["name"], r["keywords"]) for r in posted],
+                    themes=[(_stored_name(r, known), r["keywords"]) for r in posted],
+                    renames=_renames(posted, known),
                     digest_enabled=digest_enabled,
                 )
                 messages.success(
@@ -539,7 +563,7 @@ def community_settings(request: HttpRequest) -> HttpResponse:
         except ServiceError as exc:
             error = exc
             status = exc.status if exc.status >= 400 else 400
-            rows = posted + [{"name": "", "keywords": ""} for _i in range(EXTRA_ROWS)]
+            rows = posted + [{"key": "", "name": "", "keywords": ""} for _i in range(EXTRA_ROWS)]
             for index, row in enumerate(rows):
                 row["name_invalid"] = exc.field == f"theme-{index}-name"
                 row["keywords_invalid"] = exc.field == f"theme-{index}-keywords"

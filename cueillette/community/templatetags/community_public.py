@@ -6,13 +6,14 @@ import datetime as dt
 import re
 from typing import Any
 
+from babel.numbers import format_decimal
 from django import template
 from django.utils.html import escape, urlize
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language, gettext_noop, ngettext
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop, ngettext
 
-from cueillette.community.models import HideReason
+from cueillette.community.models import HideReason, PostStatus
 
 register = template.Library()
 
@@ -49,6 +50,25 @@ def reason_label(value: Any) -> str:
         return str(HideReason(value).label)
     except ValueError:
         return escape(str(value))
+
+
+@register.filter
+def percent(value: Any) -> str:
+    """``{{ 50|percent }}``: "50%" in English, "50 %" in French (narrow no-break space)."""
+    if value is None or value == "":
+        return "—"
+    lang = (get_language() or "fr")[:2]
+    number = format_decimal(value, format="#,##0.#", locale=lang)
+    return f"{number}%" if lang == "en" else f"{number}\u202f%"
+
+
+@register.filter
+def status_label(value: Any) -> str:
+    """A post status code ("acknowledged") in words, in the reader's language."""
+    try:
+        return str(PostStatus(value).label)
+    except ValueError:
+        return str(value)
 
 
 @register.filter

@@ -147,6 +147,7 @@ def test_fixture_accuracy(lemmatizer: str, capsys: pytest.CaptureFixture[str]) -
         ("Why not open on Sundays?", "neutral"),
         ("Pourquoi pas de parking ?", "negative"),
         ("Pourquoi pas d'ouverture le lundi ?", "negative"),
+        ("Le vendeur m'a parlé sèchement quand j'ai posé une question sur l'origine.", "negative"),
     ],
 )
 def test_sentiment_rules(text: str, expected: str) -> None:

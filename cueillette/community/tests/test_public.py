@@ -132,7 +132,7 @@ def test_wall_shows_summary_figures_and_microdata(
     html = response.content.decode()
     assert response.status_code == 200
     assert summary.split(":")[0] in html
-    assert 'data-figure="answered">100 %' in html
+    assert 'data-figure="answered">100\u202f%' in html
     assert 'itemprop="aggregateRating"' in html
     assert 'itemprop="ratingValue" content="4.0"' in html
     assert 'itemprop="reviewCount" content="1"' in html

@@ -597,3 +597,51 @@ def test_demo_history(tenant: Organization, owner: User, mailoutbox: Any) -> Non
     summary = queries.public_summary()
     assert summary.hidden == 2 and summary.pending == 1
     assert mailoutbox == []  # demo history sends no email
+
+
+def _posted_settings(page: str) -> dict[str, str]:
+    """The settings form as the browser would send it back unchanged."""
+    data = {"action": "save"}
+    for name, value in re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page):
+        data[name] = value
+    for name, value in re.findall(
+        r'<input type="text" id="[^"]+" name="([^"]+)" value="([^"]*)"', page
+    ):
+        data[name] = value
+    for name, value in re.findall(
+        r'<textarea id="[^"]+" name="([^"]+)"[^>]*>([^<]*)</textarea>', page
+    ):
+        data[name] = value
+    data.pop("csrfmiddlewaretoken", None)
+    return {k: v.replace("&#x27;", "'").replace("&amp;", "&") for k, v in data.items()}
+
+
+def test_saving_the_suggested_list_keeps_its_keys_and_a_rename_carries_the_tags(
+    tenant: Organization, owner_client: Client, customer: Customer, owner: User
+) -> None:
+    post = make_post(customer, text="Accueil froid et attente longue.")
+    services.tag_themes(post, member(owner), ["welcome", "waiting"])
+    owner_client.cookies["django_language"] = "fr"
+    page = owner_client.get(url("settings") + "?lang=fr").content.decode()
+    assert 'value="Accueil"' in page and 'name="theme-0-key" value="welcome"' in page
+    data = _posted_settings(page)
+    # Add one theme in an empty row; leave the suggested ones as shown (in French).
+    empty = next(k for k, v in data.items() if k.endswith("-name") and not v)
+    data[empty] = "Bio et vrac"
+    data[empty.replace("-name", "-keywords")] = "bio, vrac"
+    assert owner_client.post(url("settings"), data).status_code == 302
+    themes = CommunitySettings.objects.get().themes
+    assert "welcome" in themes and "Accueil" not in themes and "Bio et vrac" in themes
+    post.refresh_from_db()
+    assert post.themes == ["welcome", "waiting"]
+    # Rename "Accueil" (welcome): the posts tagged with it follow.
+    data = _posted_settings(owner_client.get(url("settings")).content.decode())
+    row = next(k for k, v in data.items() if k.endswith("-key") and v == "welcome")
+    data[row.replace("-key", "-name")] = "Bienvenue"
+    assert owner_client.post(url("settings"), data).status_code == 302
+    themes = CommunitySettings.objects.get().themes
+    assert "Bienvenue" in themes and "welcome" not in themes
+    post.refresh_from_db()
+    assert post.themes == ["Bienvenue", "waiting"]
+    event = AuditEvent.objects.filter(action="community.settings_updated").order_by("id").last()
+    assert event is not None and event.data.get("renamed") == {"welcome": "Bienvenue"}
