@@ -33,9 +33,13 @@ def test_visitor_writes_a_complaint_confirms_by_email_and_sees_it(
         page.locator("main a[href$='/community/new/']").first.click()
 
     form = page.locator("form[data-form=community-new]")
+    # Stars go with reviews: picked for a review, they clear and step aside for a complaint.
+    form.locator("label[for=kind_review]").click()
+    form.locator("label[for=rating_2]").click()
     form.locator("label[for=kind_complaint]").click()
     assert form.locator("#kind_complaint").is_checked()
-    form.locator("label[for=rating_2]").click()
+    assert not form.locator("#rating-field").is_visible()
+    assert form.locator("#rating_0").is_checked()
     form.locator("[name=text]").fill(TEXT)
     form.locator("[name=display_name]").fill("Léa M.")
     form.locator("[name=email]").fill(EMAIL)

@@ -18,7 +18,7 @@ from cueillette.community import services
 from cueillette.community.models import Appeal, Post
 from cueillette.core import tenancy
 
-from .conftest import PHONE, Site, links, login, text_body, visit, wait_mail_to
+from .conftest import PHONE, Site, links, login, visit, wait_mail_to
 from .pages import open_space
 
 pytestmark = pytest.mark.browser
@@ -138,10 +138,22 @@ def test_spam_hidden_with_reason_appealed_and_restored(
 
     # ---- the author is told, opens their space and appeals
     told = wait_mail_to(smtp_server, author.email)
-    assert f"/community/{post.pk}/appeal/" in text_body(told)
+    thread_link = next(u for u in links(told, site) if u.endswith(f"/community/{post.pk}/#appeal"))
+    # On a phone where the space is not open: the thread offers to open it, and the emailed
+    # magic link brings the author back to the post.
     apage = site.new_page(viewport=PHONE, is_mobile=True, has_touch=True)
-    open_space(site, apage, org, author)
-    visit(apage, site("public:community_post", slug=org.slug, pk=post.pk))
+    visit(apage, thread_link)
+    with apage.expect_navigation():
+        apage.locator("[data-own-prompt] a").click()
+    apage.locator("main form input[name=email]").fill(author.email)
+    with apage.expect_navigation():
+        apage.locator("main form button[type=submit]").click()
+    portal_mail = wait_mail_to(smtp_server, author.email, count=2)
+    magic = next(u for u in links(portal_mail, site) if "/space/open/" in u)
+    visit(apage, magic)
+    with apage.expect_navigation():
+        apage.locator("main form[method=post] button[type=submit]").first.click()
+    assert apage.url == site("public:community_post", slug=org.slug, pk=post.pk)
     appeal = apage.locator("form[data-form=appeal]")
     appeal.locator("textarea").fill("Je voulais juste partager une bonne affaire.")
     _submit(apage, appeal)

@@ -18,6 +18,15 @@
       button.setAttribute("data-copied", "true");
     });
   });
+  // Community post form: stars go with a review only. Choosing another kind clears the stars
+  // (the CSS hides the picker), so a forgotten choice cannot block the post.
+  document.addEventListener("change", function (event) {
+    var input = event.target;
+    if (!(input instanceof HTMLInputElement) || input.name !== "kind" || !input.form) return;
+    if (input.value === "review") return;
+    var none = input.form.querySelector("input[name='rating'][value='']");
+    if (none instanceof HTMLInputElement) none.checked = true;
+  });
   // Print buttons: <button data-print>.
   document.addEventListener("click", function (event) {
     if (event.target instanceof Element && event.target.closest("[data-print]")) window.print();
