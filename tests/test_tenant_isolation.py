@@ -252,11 +252,11 @@ def seed_a(a: Organization, owner_a: User, counter_a: User) -> None:
 
 def seed_feedback(ines: Customer, owner_a: User, next_pk: Any) -> None:
     """A's NPS: settings, and a detractor's answer with a comment and a follow-up note."""
-    from cueillette.feedback.models import Survey, SurveySettings
+    from cueillette.feedback.models import FollowUpNote, Survey, SurveySettings
 
     now = timezone.now()
     SurveySettings.objects.create(pk=next_pk(SurveySettings), question_fr="Alpha question")
-    Survey.objects.create(
+    survey = Survey.objects.create(
         pk=next_pk(Survey),
         customer=ines,
         purchase=Purchase.objects.first(),
@@ -271,6 +271,14 @@ def seed_feedback(ines: Customer, owner_a: User, next_pk: Any) -> None:
         follow_up_note="alpha follow-up note",
         follow_up_by=owner_a,
         follow_up_at=now,
+    )
+    FollowUpNote.objects.create(
+        pk=next_pk(FollowUpNote),
+        survey=survey,
+        text="alpha follow-up note",
+        status="to_contact",
+        author=owner_a,
+        created_at=now,
     )
 
 

@@ -56,7 +56,7 @@ class SummaryOut(Schema):
 
 class FollowUpOut(Schema):
     status: str = Field(description="none, to_contact, contacted or resolved")
-    note: str
+    note: str = Field(description="the latest note")
     by: str | None
     at: dt.datetime | None
 
@@ -82,7 +82,11 @@ class ResponsePage(Schema):
 
 class FollowUpIn(Schema):
     status: str = Field(description="to_contact, contacted or resolved")
-    note: str | None = Field(None, description="what was done; omitted: unchanged")
+    note: str | None = Field(
+        None,
+        description="what was done, added to the notes (earlier ones are kept); "
+        "omitted or empty: no new note",
+    )
 
 
 def _segment(rows: list[queries.SegmentNps]) -> list[dict[str, Any]]:

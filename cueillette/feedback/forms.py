@@ -76,18 +76,12 @@ class SettingsForm(forms.Form):
         )
 
     def service_data(self) -> dict[str, Any]:
+        """The fields as typed: the service converts the delay and checks every limit."""
         data = self.data
-        delay = str(data.get("delay", "")).strip()
-        unit = data.get("delay_unit", "hours")
-        delay_hours: Any = delay
-        if unit == "days":
-            try:
-                delay_hours = int(delay) * 24
-            except ValueError:
-                delay_hours = delay
         return {
             "enabled": data.get("enabled") in ("on", "true", "1", True),
-            "delay_hours": delay_hours,
+            "delay": str(data.get("delay", "")).strip(),
+            "delay_unit": data.get("delay_unit", "hours"),
             "sampling_rate": data.get("sampling_rate", ""),
             "min_days_between": data.get("min_days_between", ""),
             "link_validity_days": data.get("link_validity_days", ""),

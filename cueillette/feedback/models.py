@@ -4,9 +4,14 @@ A survey stores only what the question needs: who was asked, about which purchas
 under which consent (the customer's FEEDBACK grant in the consent ledger), when, the answer,
 the segment it counts in (tier and how the customer came, as they were when it was sent) and,
 for detractors, the follow-up. The link's token is stored hashed and works once.
+
+A detractor's follow-up keeps every note in :class:`FollowUpNote` (appended, never edited);
+``Survey.follow_up_note`` is a copy of the latest one.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -157,3 +162,38 @@ class Survey(TenantModel):
     @property
     def is_answered(self) -> bool:
         return self.answered_at is not None
+
+
+class FollowUpNote(TenantModel):
+    """One note written during a detractor's follow-up: who, when, the status it was written
+    with. Notes are only appended; erasing the customer blanks their text (a queryset update,
+    the only change ever made to a note)."""
+
+    survey = models.ForeignKey(Survey, on_delete=models.PROTECT, related_name="notes")
+    text = models.TextField(max_length=2000)
+    status = models.CharField(max_length=12, choices=FollowUp.choices)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Who wrote it as shown at the time (a staff name, "API: <key>"): kept if the user goes.
+    author_label = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["organization", "survey", "-created_at"], name="feedback_note_survey"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"follow-up note #{self.pk}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise ValueError("follow-up notes are only appended")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise ValueError("follow-up notes are only appended")

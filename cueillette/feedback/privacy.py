@@ -2,7 +2,7 @@
 
 Erasure keeps the score and the segment (tier, how they came) so that past NPS figures do not
 change, and drops what could say who they are: the comment they wrote and the staff's
-follow-up note about them.
+follow-up notes about them (the latest on the survey, and every one in its history).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 from cueillette.core import audit
 from cueillette.core.audit import Actor
 from cueillette.customers.models import Customer
-from cueillette.feedback.models import Survey
+from cueillette.feedback.models import FollowUpNote, Survey
 
 
 def _iso(value: Any) -> str | None:
@@ -24,7 +24,11 @@ def _iso(value: Any) -> str | None:
 def export_rows(customer: Customer) -> list[dict[str, Any]]:
     from cueillette.customers.services import history_ids
 
-    rows = Survey.objects.filter(customer_id__in=history_ids(customer)).order_by("sent_at", "id")
+    rows = (
+        Survey.objects.filter(customer_id__in=history_ids(customer))
+        .prefetch_related("notes")
+        .order_by("sent_at", "id")
+    )
     return [
         {
             "sent_at": _iso(s.sent_at),
@@ -40,6 +44,10 @@ def export_rows(customer: Customer) -> list[dict[str, Any]]:
             "follow_up": s.follow_up,
             "follow_up_note": s.follow_up_note,
             "follow_up_at": _iso(s.follow_up_at),
+            "follow_up_notes": [
+                {"at": _iso(n.created_at), "status": n.status, "note": n.text}
+                for n in sorted(s.notes.all(), key=lambda n: (n.created_at, n.pk))
+            ],
             "invited_to_recommend_us_at": _iso(s.promoter_invited_at),
         }
         for s in rows
@@ -61,11 +69,14 @@ def erase_customer(customer: Customer) -> None:
         .exclude(comment="", follow_up_note="")
         .update(comment="", follow_up_note="")
     )
-    if count:
+    # The notes' history is only ever appended to; erasure is the one exception: it blanks them.
+    notes = FollowUpNote.objects.filter(survey__customer=customer).exclude(text="").update(text="")
+    if count or notes:
         audit.record(
             Actor.system("erasure"),
             "feedback.answers_anonymised",
             object_type="customer",
             object_id=customer.pk,
             surveys=count,
+            notes=notes,
         )

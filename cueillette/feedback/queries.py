@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from cueillette.core.tenancy import current_org
-from cueillette.feedback.models import CameFrom, Category, FollowUp, Survey
+from cueillette.feedback.models import CameFrom, Category, FollowUp, FollowUpNote, Survey
 
 PROMOTER = Q(score__gte=9)
 PASSIVE = Q(score__gte=7, score__lte=8)
@@ -215,8 +215,15 @@ def comments(category: str | None = None) -> QuerySet[Survey]:
 
 
 def follow_ups(status: str | None = None) -> QuerySet[Survey]:
-    """Detractors' answers with a follow-up, the ones to contact first, oldest first."""
-    qs = answered().exclude(follow_up=FollowUp.NONE).select_related("customer", "follow_up_by")
+    """Detractors' answers with a follow-up, the ones to contact first, oldest first, each
+    with its notes, newest first (``notes.all``)."""
+    notes = FollowUpNote.objects.select_related("author").order_by("-created_at", "-id")
+    qs = (
+        answered()
+        .exclude(follow_up=FollowUp.NONE)
+        .select_related("customer", "follow_up_by")
+        .prefetch_related(Prefetch("notes", queryset=notes))
+    )
     if status in (FollowUp.TO_CONTACT, FollowUp.CONTACTED, FollowUp.RESOLVED):
         qs = qs.filter(follow_up=status)
     return qs.order_by("answered_at", "id")

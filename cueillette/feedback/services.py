@@ -38,6 +38,7 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from cueillette.core import audit
 from cueillette.core.audit import Actor
@@ -59,6 +60,7 @@ from cueillette.feedback.models import (
     CameFrom,
     Category,
     FollowUp,
+    FollowUpNote,
     Survey,
     SurveySettings,
     category_of,
@@ -107,31 +109,96 @@ def get_settings() -> SurveySettings:
         return SurveySettings.objects.get()
 
 
-def _int_field(data: Mapping[str, Any], name: str, errors: list[dict[str, Any]]) -> int | None:
-    raw = data.get(name)
+# What each setting is called in error messages (the page's words, not the column's), and
+# the unit its limits are quoted in.
+FIELD_LABELS: dict[str, Any] = {
+    "delay_hours": gettext_lazy("Wait after the purchase or visit"),
+    "sampling_rate": gettext_lazy("Share of purchases and visits followed by a survey"),
+    "min_days_between": gettext_lazy("Days between two surveys to one customer"),
+    "link_validity_days": gettext_lazy("How long the survey link works"),
+    "question_fr": gettext_lazy("The question in French"),
+    "question_en": gettext_lazy("The question in English"),
+}
+FIELD_UNITS: dict[str, str] = {
+    "delay_hours": "hours",
+    "sampling_rate": "percent",
+    "min_days_between": "days",
+    "link_validity_days": "days",
+}
+# The delay as the page asks it: a number of hours or of days.
+DELAY_UNITS: dict[str, int] = {"hours": 1, "days": 24}
+
+
+def range_message(name: str, low: int, high: int, unit: str) -> str:
+    """The error for a number out of its limits, e.g. "Wait after the purchase or visit:
+    between 0 and 60 days"."""
+    values = {"field": FIELD_LABELS.get(name, name), "low": low, "high": high}
+    if unit == "hours":
+        return _("%(field)s: between %(low)d and %(high)d hours") % values
+    if unit == "days":
+        return _("%(field)s: between %(low)d and %(high)d days") % values
+    return _("%(field)s: between %(low)d and %(high)d %%") % values
+
+
+def _int_field(
+    raw: Any,
+    name: str,
+    errors: list[dict[str, Any]],
+    *,
+    unit: str | None = None,
+    per: int = 1,
+    field: str | None = None,
+) -> int | None:
+    """The whole number ``raw`` (in ``unit``, ``per`` of the stored unit each) within the
+    limits of ``name``, converted to the stored unit; or None and an error naming the field
+    in words and quoting the limits in ``unit``."""
     low, high = LIMITS[name]
+    unit = unit or FIELD_UNITS[name]
+    field = field or name
     try:
         value = int(str(raw).strip())
     except (TypeError, ValueError):
-        message = _("%(f)s must be a whole number") % {"f": name}
-        errors.append({"code": Code.INVALID, "field": name, "message": message})
+        message = _("%(field)s: enter a whole number") % {"field": FIELD_LABELS.get(name, name)}
+        errors.append({"code": Code.INVALID, "field": field, "message": message})
         return None
-    if not low <= value <= high:
+    low_in_unit, high_in_unit = -(-low // per), high // per
+    if not low_in_unit <= value <= high_in_unit:
         errors.append(
             {
                 "code": Code.INVALID,
-                "field": name,
-                "message": _("%(f)s must be between %(low)d and %(high)d")
-                % {"f": name, "low": low, "high": high},
+                "field": field,
+                "message": range_message(name, low_in_unit, high_in_unit, unit),
             }
         )
         return None
-    return value
+    return value * per
+
+
+def _delay_field(data: Mapping[str, Any], errors: list[dict[str, Any]]) -> int | None:
+    """The page's delay (``delay`` in ``delay_unit``, hours or days) in hours."""
+    unit = str(data.get("delay_unit") or "hours")
+    if unit not in DELAY_UNITS:
+        errors.append(
+            {
+                "code": Code.INVALID,
+                "field": "delay_unit",
+                "message": _("Unit: choose hours or days"),
+            }
+        )
+        return None
+    return _int_field(
+        data.get("delay"), "delay_hours", errors, unit=unit, per=DELAY_UNITS[unit], field="delay"
+    )
 
 
 @transaction.atomic
 def update_settings(data: Mapping[str, Any], *, actor: Actor) -> SurveySettings:
-    """Change the settings; every bad field is reported, nothing is written then."""
+    """Change the settings; every bad field is reported, nothing is written then.
+
+    The delay comes as ``delay_hours``, or as the page asks it: ``delay`` in ``delay_unit``
+    ("hours" or "days"), its limits then quoted in that unit. Each error names its field in
+    the page's words.
+    """
     current = get_settings()
     errors: list[dict[str, Any]] = []
     changes: dict[str, Any] = {}
@@ -142,9 +209,13 @@ def update_settings(data: Mapping[str, Any], *, actor: Actor) -> SurveySettings:
             "off",
             "",
         )
+    if "delay" in data:  # the page: a number of hours or days
+        hours = _delay_field(data, errors)
+        if hours is not None:
+            changes["delay_hours"] = hours
     for name in LIMITS:
-        if name in data:
-            value = _int_field(data, name, errors)
+        if name in data and not (name == "delay_hours" and "delay" in data):
+            value = _int_field(data.get(name), name, errors)
             if value is not None:
                 changes[name] = value
     for name in ("question_fr", "question_en"):
@@ -155,8 +226,8 @@ def update_settings(data: Mapping[str, Any], *, actor: Actor) -> SurveySettings:
                     {
                         "code": Code.TOO_LONG,
                         "field": name,
-                        "message": _("the question is %(max)d characters at most")
-                        % {"max": QUESTION_MAX},
+                        "message": _("%(field)s: %(max)d characters at most")
+                        % {"field": FIELD_LABELS[name], "max": QUESTION_MAX},
                     }
                 )
             else:
@@ -546,10 +617,15 @@ def parse_follow_up(value: Any) -> str:
 def update_follow_up(
     survey: Survey, *, status: Any, note: Any = None, actor: Actor, now: dt.datetime | None = None
 ) -> Survey:
-    """Move a detractor's follow-up (to contact → contacted → resolved) and/or its note."""
+    """Move a detractor's follow-up (to contact → contacted → resolved) and/or add a note.
+
+    A note is appended to the survey's notes (:class:`FollowUpNote`, with its author and time)
+    and never replaces an earlier one; ``follow_up_note`` shows the latest. No note (None or
+    blank) or the latest note again adds nothing. The audit row carries the note's text.
+    """
     new_status = parse_follow_up(status)
-    text = None if note is None else str(note).strip()
-    if text is not None and len(text) > NOTE_MAX:
+    text = "" if note is None else str(note).strip()
+    if len(text) > NOTE_MAX:
         raise ServiceError(
             Code.TOO_LONG,
             _("the note is %(max)d characters at most") % {"max": NOTE_MAX},
@@ -569,21 +645,38 @@ def update_follow_up(
             _("cannot go from %(a)s to %(b)s") % {"a": old, "b": new_status},
             field="status",
         )
-    note_changed = text is not None and text != survey.follow_up_note
-    if new_status == old and not note_changed:
+    new_note = bool(text) and text != survey.follow_up_note
+    if new_status == old and not new_note:
         return survey
+    now = now or timezone.now()
     survey.follow_up = new_status
-    if text is not None:
-        survey.follow_up_note = text
     survey.follow_up_by = actor.user
-    survey.follow_up_at = now or timezone.now()
-    survey.save(update_fields=["follow_up", "follow_up_note", "follow_up_by", "follow_up_at"])
+    survey.follow_up_at = now
+    fields = ["follow_up", "follow_up_by", "follow_up_at"]
+    written = None
+    if new_note:
+        survey.follow_up_note = text
+        fields.append("follow_up_note")
+        written = FollowUpNote.objects.create(
+            survey=survey,
+            text=text,
+            status=new_status,
+            author=actor.user,
+            author_label=actor.label[:200],
+            created_at=now,
+        )
+    survey.save(update_fields=fields)
+    extra: dict[str, Any] = {}
+    if written is not None:
+        # The note's id, not its text: the audit log outlives an erasure, the note does not.
+        extra = {"note_id": written.pk}
     audit.record(
         actor,
         "feedback.follow_up",
         survey,
         previous=old,
         status=new_status,
-        note_changed=note_changed,
+        note_changed=new_note,
+        **extra,
     )
     return survey

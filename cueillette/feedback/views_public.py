@@ -7,9 +7,12 @@ question with the score of the link preselected; the page's POST records the ans
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import NoReverseMatch, reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
@@ -20,6 +23,7 @@ from cueillette.core.models import Organization
 from cueillette.feedback import services
 from cueillette.feedback.errors import Code
 from cueillette.feedback.models import Category, Survey
+from cueillette.public.views import _portal_customer
 
 SCORES = list(range(11))
 
@@ -40,6 +44,20 @@ def _problem(request: HttpRequest, org: Organization, exc: ServiceError) -> Http
         {"org": org, "code": exc.code, "message": exc.message},
         status=status,
     )
+
+
+def _referral_url(org: Organization, *, space_open: bool) -> str | None:
+    """Where "Recommend us to a friend" leads: the member's referral page if this browser has
+    their space open; else the page asking for a link to the space, which then opens on the
+    referral page (``next``). None without the referrals app."""
+    try:
+        page = reverse("public:referral_share", kwargs={"slug": org.slug})
+    except NoReverseMatch:
+        return None
+    if space_open:
+        return settings.SITE_URL + page
+    link = reverse("public:portal_request", kwargs={"slug": org.slug})
+    return f"{settings.SITE_URL}{link}?{urlencode({'next': page}, safe='/')}"
 
 
 def _preselected(value: Any) -> int | None:
@@ -99,13 +117,15 @@ def survey(request: HttpRequest, org: Organization, token: str) -> HttpResponse:
                 error=exc,
                 status=400,
             )
+        space_open = _portal_customer(request, org) is not None
         context = {
             "org": org,
             "category": result.category,
             "score": result.survey.score,
             "invite": result.invite_promoter,
             "community_url": services.optional_url("public:community_new", org),
-            "referral_url": services.optional_url("public:referral_share", org),
+            "referral_url": _referral_url(org, space_open=space_open),
+            "space_open": space_open,
             "Category": Category,
         }
         return render(request, "feedback/public/thanks.html", context)

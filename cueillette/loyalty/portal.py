@@ -301,6 +301,10 @@ class HistoryRow:
     details: tuple[str, ...]
     balance_after: int
     valid_until: str
+    # False when the cause already names the kind ("Refund of €5.00 ..."): say it once.
+    show_kind: bool = True
+    # The reason saved with the entry, when it says more than the cause (plain text).
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -349,10 +353,13 @@ def _receipt(receipt_id: str) -> str:
 
 
 def _purchase_words(purchase: Any) -> str:
-    text = _("purchase of %(amount)s on %(date)s") % {
-        "amount": money(purchase.amount, purchase.currency),
-        "date": local_day(purchase.occurred_at),
-    }
+    if not purchase.amount:  # a visit is a purchase of 0
+        text = _("visit on %(date)s") % {"date": local_day(purchase.occurred_at)}
+    else:
+        text = _("purchase of %(amount)s on %(date)s") % {
+            "amount": money(purchase.amount, purchase.currency),
+            "date": local_day(purchase.occurred_at),
+        }
     receipt = _receipt(purchase.receipt_id)
     if receipt:
         text += " " + _("(receipt %(r)s)") % {"r": receipt}
@@ -368,6 +375,35 @@ def _batch_words(entry: PointsEntry | None) -> str:
         "date": local_day(entry.occurred_at),
         "kind": str(label).lower(),
     }
+
+
+def saved_reason(entry: PointsEntry) -> str:
+    """The reason saved with the entry in the customer's words, without a leading repeat of
+    its kind ("Referral: welcome bonus" under the kind "Referral" gives "Welcome bonus");
+    "" for none and for technical reasons ("undo")."""
+    reason = " ".join((entry.reason or "").split())
+    if reason in ("", "undo"):
+        return ""
+    labels = {
+        str(EntryKind(k).label) for k in (entry.kind, EntryKind.REFERRAL) if k in EntryKind.values
+    }
+    for label in labels:
+        head, sep, rest = reason.partition(":")
+        if sep and head.strip().casefold() == label.casefold() and rest.strip():
+            return _upper_first(rest.strip())
+    return reason
+
+
+def _referral_words(entry: PointsEntry) -> str:
+    """Why referral points were given, for whoever reads them: the friend's welcome bonus or
+    the thanks to the member whose friend made a first purchase (the purchase that confirmed
+    the referral says which side this card is). Else the reason saved with the entry."""
+    purchase = entry.purchase
+    if purchase is not None and purchase.card_id == entry.card_id:
+        return _("Welcome bonus: a friend invited you and you made your first purchase")
+    if purchase is not None:
+        return _("A friend you invited made their first purchase")
+    return saved_reason(entry) or _("Points for a referral")
 
 
 def describe_entry(entry: PointsEntry, tier_names: Mapping[str, str]) -> tuple[str, list[str]]:
@@ -424,12 +460,14 @@ def describe_entry(entry: PointsEntry, tier_names: Mapping[str, str]) -> tuple[s
             cause = _("Reward cancelled: %(name)s") % {"name": entry.redemption.reward.name}
         elif entry.purchase is not None:
             cause = _("Cancelled: %(purchase)s") % {"purchase": _purchase_words(entry.purchase)}
+        elif entry.corrects is not None:
+            cause = _("Points taken back: %(batch)s") % {"batch": _batch_words(entry.corrects)}
         else:
-            cause = _("Correction")
+            cause = saved_reason(entry) or _("Correction")
     elif kind == EntryKind.REFERRAL:
-        cause = _("Referral")
+        cause = _referral_words(entry)
     elif kind == EntryKind.EVENT:
-        cause = _("Event attendance")
+        cause = saved_reason(entry) or _("Event attendance")
     else:
         cause = str(EntryKind(kind).label) if kind in EntryKind.values else kind
     return cause, details
@@ -447,7 +485,10 @@ def history(card: Card, tier_names: Mapping[str, str]) -> list[HistoryRow]:
     for entry in entries:
         running += entry.points
         cause, details = describe_entry(entry, tier_names)
-        label = EntryKind(entry.kind).label if entry.kind in EntryKind.values else entry.kind
+        label = str(EntryKind(entry.kind).label if entry.kind in EntryKind.values else entry.kind)
+        note = ""
+        if entry.kind == EntryKind.CORRECTION and entry.corrects is not None:
+            note = saved_reason(entry)  # why they were taken back
         valid = ""
         if entry.points > 0 and entry.expires_at is not None:
             last = (entry.expires_at - dt.timedelta(microseconds=1)).astimezone(current_org().tz)
@@ -455,11 +496,13 @@ def history(card: Card, tier_names: Mapping[str, str]) -> list[HistoryRow]:
         rows.append(
             HistoryRow(
                 entry=entry,
-                kind_label=str(label),
+                kind_label=label,
                 cause=cause,
                 details=tuple(details),
                 balance_after=running,
                 valid_until=valid,
+                show_kind=label.casefold() not in cause.casefold(),
+                note=note if note.casefold() not in cause.casefold() else "",
             )
         )
     rows.reverse()

@@ -6,6 +6,7 @@ adds the scan, the preview as you type and the double-submit guard."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any, cast
 
 from django.contrib import messages
@@ -30,6 +31,25 @@ from cueillette.loyalty.errors import Code
 from cueillette.loyalty.models import Card, CardStatus, Purchase, Reward, Source
 
 PURPOSES = Purpose.values
+
+# Later apps add a sentence to the counter's screens without loyalty knowing them (decision
+# 0013: hooks): ``fn(purchase) -> str`` after a purchase is recorded (referrals: "Referral
+# confirmed: +25 welcome points..."), ``fn(card) -> str`` on the member screen (a referral
+# waiting for a first purchase). An empty string says nothing. Registered in AppConfig.ready.
+PurchaseNote = Callable[[Purchase], str]
+CardNote = Callable[[Card], str]
+_purchase_notes: list[PurchaseNote] = []
+_card_notes: list[CardNote] = []
+
+
+def register_purchase_note(fn: PurchaseNote) -> None:
+    if fn not in _purchase_notes:
+        _purchase_notes.append(fn)
+
+
+def register_card_note(fn: CardNote) -> None:
+    if fn not in _card_notes:
+        _card_notes.append(fn)
 
 
 def _actor(request: HttpRequest) -> Actor:
@@ -165,6 +185,7 @@ def _member(
         "amount": "",
         "preview": None,
         "alert": "",
+        "card_notes": [note for note in (fn(view.card) for fn in _card_notes) if note],
     }
     context.update(extra)
     return render(request, "loyalty/counter/member.html", context, status=status)
@@ -254,10 +275,16 @@ def purchase(request: HttpRequest, pk: int) -> HttpResponse:
             _("This purchase was already recorded: nothing was added twice."),
         )
     else:
+        # What other apps added on the way (a referral's points) comes before the balance,
+        # so that the sum adds up.
+        notes = " ".join(note for note in (fn(done) for fn in _purchase_notes) if note)
+        values = {"points": done.points, "amount": q.money(done.amount), "balance": card.balance}
         messages.success(
             request,
-            _("+%(points)d points for %(amount)s. Balance: %(balance)d points.")
-            % {"points": done.points, "amount": q.money(done.amount), "balance": card.balance},
+            _("+%(points)d points for %(amount)s. %(notes)s Balance: %(balance)d points.")
+            % {**values, "notes": notes}
+            if notes
+            else _("+%(points)d points for %(amount)s. Balance: %(balance)d points.") % values,
         )
     return redirect("loyalty:counter_card", pk=card.pk)
 

@@ -14,6 +14,7 @@ import hashlib
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -209,7 +210,14 @@ def portal_required(view: PortalView) -> PortalView:
         customer = _portal_customer(request, org)
         if customer is None:
             messages.info(request, _("Your space is closed. Ask for a new link to open it again."))
-            return redirect("public:portal_request", slug=org.slug)
+            link = reverse("public:portal_request", kwargs={"slug": org.slug})
+            # Once open, the space shows the page asked for (a page to read, not a form's POST;
+            # the space's home is where it opens anyway).
+            back = portal.safe_next(org.slug, request.get_full_path())
+            home = reverse("public:portal", kwargs={"slug": org.slug})
+            if request.method in ("GET", "HEAD") and back and back != home:
+                link += "?" + urlencode({"next": back}, safe="/")
+            return redirect(link)
         return view(request, org, customer, *args, **kwargs)
 
     return wrapper

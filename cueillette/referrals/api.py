@@ -1,5 +1,5 @@
 """The referral API: record a referral (tills, other tools), list and read referrals,
-confirm or reject flagged ones, advocate figures. A thin translation to the services;
+confirm flagged ones, reject pending ones, advocate figures. A thin translation to the services;
 errors in the one format ``{code, field, message}``, nothing written on bad input."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from cueillette.core.errors import NotFound, ServiceError
 from cueillette.customers.models import Customer
 from cueillette.referrals import queries, rewards, services
 from cueillette.referrals.errors import Code
-from cueillette.referrals.models import Referral, ReferralSource, ReferralStatus
+from cueillette.referrals.models import Reason, Referral, ReferralSource, ReferralStatus
 
 router = Router(tags=["referrals"])
 LIMIT = Query(DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE, description="page size, 200 at most")
@@ -51,7 +51,10 @@ class ReferralOut(Schema):
     confirming_purchase_id: int | None = None
     referrer_points: int
     friend_points: int
-    reward_note: str
+    reward_note: str = Field(description="why a side got nothing, in words")
+    reward_notes: list[dict[str, Any]] = Field(
+        description="the same as codes: referrer_no_card, referrer_cap (with cap), friend_no_card"
+    )
     reversal_shortfall: int
 
 
@@ -101,7 +104,8 @@ def body(r: Referral) -> dict[str, Any]:
         "source": r.source,
         "status": r.status,
         "reason_code": r.reason_code,
-        "reason_text": r.reason_text,
+        # The manager's words; a refund's reason is its code (older rows stored it as text).
+        "reason_text": "" if r.reason_code == Reason.REFUNDED else r.reason_text,
         "flags": list(r.flags),
         "under_review": r.under_review,
         "review_deadline": r.review_deadline,
@@ -110,7 +114,8 @@ def body(r: Referral) -> dict[str, Any]:
         "confirming_purchase_id": r.confirming_purchase_id,
         "referrer_points": r.referrer_entry.points if r.referrer_entry else 0,
         "friend_points": r.friend_entry.points if r.friend_entry else 0,
-        "reward_note": r.reward_note,
+        "reward_note": r.reward_note_text(),
+        "reward_notes": list(r.reward_notes or []),
         "reversal_shortfall": r.reversal_shortfall,
     }
 
@@ -184,12 +189,12 @@ def confirm(request: HttpRequest, referral_id: int, payload: DecisionIn) -> dict
     return body(_referral(referral_id))
 
 
-@router.post("/{int:referral_id}/reject", response=ReferralOut, summary="Reject a flagged one")
+@router.post("/{int:referral_id}/reject", response=ReferralOut, summary="Reject a referral")
 def reject(request: HttpRequest, referral_id: int, payload: DecisionIn) -> dict[str, Any]:
-    """Only a referral under review; ``reason`` is required."""
-    services.review(
-        _referral(referral_id), accept=False, reason=payload.reason or "", actor=_actor(request)
-    )
+    """Any pending referral, flagged or not (a wrong referrer named at the counter);
+    ``reason`` is required (400 ``reason_required``). 409 ``referral_already_confirmed``: a
+    confirmed referral stays confirmed, its rewards are points already given."""
+    services.reject(_referral(referral_id), reason=payload.reason or "", actor=_actor(request))
     return body(_referral(referral_id))
 
 

@@ -9,6 +9,8 @@ class ReferralsConfig(AppConfig):
     def ready(self) -> None:
         # Rewards are granted when the friend's first qualifying purchase is recorded and
         # reversed when it is fully refunded: loyalty calls these hooks inside its transaction.
-        from cueillette.referrals import rewards
+        from cueillette.referrals import counter, rewards
 
         rewards.register_hooks()
+        # The counter's member screen and purchase confirmation say what became of a referral.
+        counter.register_counter_notes()

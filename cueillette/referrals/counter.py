@@ -9,7 +9,12 @@ registration page returns them as an HTML fragment) and the choice travels in ``
 
 The referral is then recorded by :func:`credit` in the same transaction as the new customer:
 a refusal of the service (self-referral...) becomes an error next to the field and the customer
-is not created either.
+is not created either. A named referrer also answers "how did you hear about us?" when staff
+left it empty ("a friend", as the link join does).
+
+The loyalty counter's member screen and purchase confirmation say what happens to the
+customer's referral (:func:`card_note`, :func:`purchase_note`), through the notes loyalty
+lets later apps register (decision 0013: loyalty does not know referrals).
 """
 
 from __future__ import annotations
@@ -20,12 +25,14 @@ from django import forms
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from cueillette.core.audit import Actor
 from cueillette.core.errors import ServiceError
-from cueillette.customers.models import Customer, CustomerStatus
-from cueillette.referrals import services
-from cueillette.referrals.models import Referral, ReferralSource
+from cueillette.customers.models import Customer, CustomerStatus, HeardFrom
+from cueillette.loyalty.models import Card, Purchase
+from cueillette.referrals import rewards, services
+from cueillette.referrals.models import Referral, ReferralSource, ReferralStatus
 
 QUERY_FIELD = "referrer_q"
 PICK_FIELD = "referrer"
@@ -64,6 +71,7 @@ def referrer_from_form(form: forms.Form) -> Customer | None:
             return None
         form.referrer_choices = [chosen]  # type: ignore[attr-defined]
         form.referrer_picked = chosen.pk  # type: ignore[attr-defined]
+        _heard_from_friend(form)
         return chosen
     if not query:
         return None
@@ -77,12 +85,20 @@ def referrer_from_form(form: forms.Form) -> Customer | None:
     if len(found) == 1 and _precise(query):
         form.referrer_choices = found  # type: ignore[attr-defined]
         form.referrer_picked = found[0].pk  # type: ignore[attr-defined]
+        _heard_from_friend(form)
         return found[0]
     form.referrer_choices = found  # type: ignore[attr-defined]
     form.add_error(
         QUERY_FIELD, _("Choose who sent them in the list below, or leave the field empty.")
     )
     return None
+
+
+def _heard_from_friend(form: forms.Form) -> None:
+    """Someone sent them: "how did you hear about us?" is "a friend" unless staff chose."""
+    cleaned = getattr(form, "cleaned_data", None)
+    if cleaned is not None and "heard_from" in form.fields and not cleaned.get("heard_from"):
+        cleaned["heard_from"] = HeardFrom.FRIEND
 
 
 def credit(referrer: Customer, friend: Customer, *, actor: Actor) -> Referral:
@@ -103,3 +119,75 @@ def choices_fragment(request: HttpRequest) -> HttpResponse:
         choices = services.referrer_search(query, limit=CHOICES_LIMIT)
     context: dict[str, Any] = {"choices": choices, "picked": None, "query": query}
     return render(request, "referrals/counter/_choices.html", context)
+
+
+# --------------------------------------------------------------------------- loyalty counter
+
+
+def register_counter_notes() -> None:
+    from cueillette.loyalty import views_counter
+
+    views_counter.register_purchase_note(purchase_note)
+    views_counter.register_card_note(card_note)
+
+
+def purchase_note(purchase: Purchase) -> str:
+    """After a purchase at the counter: the referral it confirmed and who got what, so the
+    balance shown adds up ("Referral confirmed: +25 welcome points for Léa Noël, +50 points
+    for Claire Roux.")."""
+    referral = (
+        Referral.objects.select_related("referrer", "friend", "referrer_entry", "friend_entry")
+        .filter(confirming_purchase=purchase)
+        .exclude(status=ReferralStatus.REJECTED)
+        .first()
+    )
+    if referral is None:
+        return ""
+    if referral.status == ReferralStatus.CONFIRMED:
+        rewarded = rewards.rewarded_text(referral)
+        if not rewarded:
+            return _("Referral confirmed.")
+        return _("Referral confirmed: %(rewards)s.") % {"rewards": rewarded}
+    if referral.under_review:
+        return _(
+            "This purchase qualifies for the referral by %(name)s, which waits for a manager's "
+            "review: the points will come with the decision."
+        ) % {"name": referral.referrer.full_name or referral.referrer_id}
+    return ""
+
+
+def card_note(card: Card) -> str:
+    """On the counter's member screen: a referral of this customer still waiting, and what
+    confirms it (the minimum amount of the first purchase)."""
+    from cueillette.loyalty.queries_counter import money
+
+    referral = (
+        Referral.objects.select_related("referrer")
+        .filter(friend_id=card.customer_id, status=ReferralStatus.PENDING)
+        .first()
+    )
+    if referral is None:
+        return ""
+    name = referral.referrer.full_name or referral.referrer_id
+    if referral.under_review:
+        return _("Referred by %(name)s: the referral waits for a manager's review.") % {
+            "name": name
+        }
+    if referral.confirming_purchase_id is not None:
+        return ""
+    program = services.get_program()
+    if program.min_amount > 0:
+        text = _(
+            "Referred by %(name)s: a first purchase of at least %(amount)s confirms the referral."
+        ) % {"name": name, "amount": money(program.min_amount)}
+    else:
+        text = _("Referred by %(name)s: their first purchase confirms the referral.") % {
+            "name": name
+        }
+    if program.friend_points:
+        text += " " + ngettext(
+            "This customer then receives %(points)d welcome point.",
+            "This customer then receives %(points)d welcome points.",
+            program.friend_points,
+        ) % {"points": program.friend_points}
+    return text

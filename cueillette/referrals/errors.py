@@ -10,6 +10,7 @@ class Code(StrEnum):
     PROGRAM_CLOSED = "referral_program_closed"
     CUSTOMER_INACTIVE = "customer_inactive"
     NOT_FLAGGED = "referral_not_pending"
+    ALREADY_CONFIRMED = "referral_already_confirmed"
     REASON_REQUIRED = "reason_required"
     NOTHING_TO_THANK = "thank_you_empty"
     NO_CARD = "no_open_card"

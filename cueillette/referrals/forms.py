@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -15,6 +16,25 @@ def _num(decimal: bool = False) -> forms.TextInput:
     return forms.TextInput(
         attrs={"inputmode": "decimal" if decimal else "numeric", "autocomplete": "off"}
     )
+
+
+class AmountField(forms.DecimalField):
+    """An amount typed the French or the English way ("12,50", "12.50", "1 200,50"), shown
+    the way the page's language writes it ("10,00" in French)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(localize=True, **kwargs)
+
+    def to_python(self, value: Any) -> Decimal | None:  # type: ignore[override]
+        if isinstance(value, str):
+            for space in (" ", "\u00a0", "\u202f"):
+                value = value.replace(space, "")
+            if "," in value and "." in value:
+                # "1.200,50" or "1,200.50": the last separator is the decimal one.
+                thousands = "." if value.rfind(",") > value.rfind(".") else ","
+                value = value.replace(thousands, "")
+            value = value.replace(",", ".")
+        return super().to_python(value)
 
 
 class ProgramForm(forms.Form):
@@ -33,7 +53,7 @@ class ProgramForm(forms.Form):
         widget=_num(),
         help_text=_("Given to the friend at the same moment, if they have a loyalty card."),
     )
-    min_amount = forms.DecimalField(
+    min_amount = AmountField(
         label=_("Minimum amount of the first purchase"),
         min_value=Decimal(0),
         max_digits=10,
@@ -53,7 +73,10 @@ class ProgramForm(forms.Form):
         ),
     )
     burst_count = forms.IntegerField(
-        label=_("Burst: this many referrals…"), min_value=2, max_value=1000, widget=_num()
+        label=_("Burst: more than this many referrals…"),
+        min_value=2,
+        max_value=1000,
+        widget=_num(),
     )
     burst_hours = forms.IntegerField(
         label=_("…within this many hours"),

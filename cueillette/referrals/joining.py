@@ -9,6 +9,11 @@ refused and what is flagged. A refusal rolls the whole join back: nothing is wri
 An address that already belongs to a customer changes nothing (anyone can type an address, as
 on the join page): that customer is sent a link to their space and no referral is recorded,
 except when it is the referrer's own address, which is refused as a self-referral.
+
+A self-referral is refused to the visitor in their own words, next to the email and phone they
+typed, and without saying which detail matched: anyone holding a link could otherwise test
+whether an email or a phone belongs to the referrer. Staff (counter, API) keep the precise
+reason of :func:`services.record_referral`.
 """
 
 from __future__ import annotations
@@ -62,8 +67,42 @@ def join_with_invitation(
     """Join (as the join page does) and record the referral from the code or link ``value``.
 
     Raises the ``ServiceError`` of :func:`services.find_code` (unknown code, field "code") or
-    of :func:`services.record_referral` (self-referral, closed program...): nothing is written.
+    of :func:`services.record_referral` (closed program...; a self-referral in the visitor's
+    words, see :func:`friend_facing_refusal`): nothing is written.
     """
+    try:
+        return _join(data, consents, language=language, value=value, source=source)
+    except ServiceError as exc:
+        if exc.code != Code.SELF_REFERRAL:
+            raise
+        raise friend_facing_refusal(exc, data) from exc
+
+
+def friend_facing_refusal(exc: ServiceError, data: Mapping[str, Any]) -> ServiceError:
+    """The self-referral refusal as the visitor reads it: the same words whatever matched,
+    next to each of the email and phone fields they filled in."""
+    message = _(
+        "This invitation cannot be used with these details. Join without the invitation, or "
+        "ask the person who invited you."
+    )
+    fields = [name for name in ("email", "phone") if str(data.get(name) or "").strip()]
+    return ServiceError(
+        exc.code,
+        message,
+        field=fields[0] if fields else None,
+        status=exc.status,
+        errors=[{"field": name, "message": message} for name in fields],
+    )
+
+
+def _join(
+    data: Mapping[str, Any],
+    consents: Mapping[str, ConsentWording],
+    *,
+    language: str,
+    value: str,
+    source: str | None,
+) -> ReferredJoin:
     try:
         found = services.find_code(value)
     except ServiceError as exc:

@@ -13,12 +13,13 @@ Invariants held by the database itself:
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext, ngettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 from cueillette.core.tenancy import TenantModel
 from cueillette.customers.models import Customer
@@ -82,6 +83,33 @@ class Reason(models.TextChoices):
     DEADLINE_CONFIRMED = "deadline_confirmed", _("Accepted: review deadline passed")
     DEADLINE_REJECTED = "deadline_rejected", _("Rejected: review deadline passed")
     REFUNDED = "first_purchase_refunded", _("First purchase refunded")
+
+
+class RewardNote:
+    """Codes of ``Referral.reward_notes``: why a side of a confirmed referral got nothing.
+
+    Stored as codes with their parameters and worded when shown, in the reader's language.
+    """
+
+    REFERRER_NO_CARD = "referrer_no_card"
+    REFERRER_CAP = "referrer_cap"  # with "cap": the monthly cap reached
+    FRIEND_NO_CARD = "friend_no_card"
+
+    @staticmethod
+    def render(note: Any) -> str:
+        code = note.get("code", "") if isinstance(note, dict) else str(note)
+        if code == RewardNote.REFERRER_NO_CARD:
+            return gettext("referrer not rewarded: no open loyalty card")
+        if code == RewardNote.FRIEND_NO_CARD:
+            return gettext("friend not rewarded: no open loyalty card")
+        if code == RewardNote.REFERRER_CAP:
+            cap = int(note.get("cap", 0) or 0)
+            return ngettext(
+                "referrer not rewarded: monthly cap of %(cap)d rewarded referral reached",
+                "referrer not rewarded: monthly cap of %(cap)d rewarded referrals reached",
+                cap,
+            ) % {"cap": cap}
+        return code
 
 
 class ReferralProgram(TenantModel):
@@ -148,7 +176,10 @@ class Referral(TenantModel):
         Purchase, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     rewarded_at = models.DateTimeField(null=True, blank=True)
-    # Why a side got nothing (cap reached, no open card, program gives 0 points).
+    # Why a side got nothing, as codes with their parameters ([{"code": "referrer_cap",
+    # "cap": 5}, ...], see RewardNote), rendered in the reader's language by reward_note_text.
+    reward_notes = models.JSONField(default=list, blank=True)
+    # The same, as text in the language of the time: only rows written before the codes.
     reward_note = models.CharField(max_length=300, blank=True)
     referrer_entry = models.OneToOneField(
         PointsEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -190,6 +221,19 @@ class Referral(TenantModel):
 
     def __str__(self) -> str:
         return f"referral #{self.pk}"
+
+    def reward_note_text(self) -> str:
+        """Why a side got nothing, in the current language (old rows: the text they stored)."""
+        if self.reward_notes:
+            return "; ".join(RewardNote.render(note) for note in self.reward_notes)
+        return self.reward_note
+
+    def reason_line(self) -> str:
+        """The reason's label and the manager's words ("Rejected by a manager — wrong Alice")."""
+        label = str(Reason(self.reason_code).label) if self.reason_code in Reason.values else ""
+        # A refund's reason says everything; older rows also stored it as text (translated).
+        text = "" if self.reason_code == Reason.REFUNDED else self.reason_text
+        return f"{label} — {text}" if label and text else label or text
 
 
 class ThankYou(TenantModel):

@@ -14,7 +14,8 @@ The rules:
   (``confirm_manually``): it is confirmed and only the referrer is rewarded.
 * **Cap**: at most ``monthly_cap`` rewarded referrals per referrer per calendar month (the
   organization's time zone). Over the cap the referral is confirmed and the referrer gets
-  nothing, with the reason in ``reward_note``; the friend still gets their welcome bonus.
+  nothing, with the reason in ``reward_notes`` (codes, worded when shown); the friend still
+  gets their welcome bonus.
 * **Once**: the referral row is locked, the grant is a conditional UPDATE on
   ``rewarded_at IS NULL``, and each reward slot is a one-to-one link to its entry.
 * **Refunds**: a refund that brings the confirming purchase below the qualifying minimum (a
@@ -24,6 +25,11 @@ The rules:
   taken back below zero: what the card holds is taken back, the rest is recorded in
   ``reversal_shortfall`` (and in the audit log) - the business absorbs it, like a refund of
   spent purchase points.
+* **Undo at the counter**: a sale undone within minutes (loyalty's ``undo_last``, a refund with
+  reason ``"undo"``) never happened. The rewards it granted are taken back the same way, but
+  the referral is not rejected: it goes back to pending, waiting for the friend's first
+  qualifying purchase, which confirms and rewards it again. The ledger then reads grant,
+  take-back, grant: one live reward per side at any time.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from cueillette.core import audit
 from cueillette.core.audit import Actor
@@ -44,7 +51,17 @@ from cueillette.customers.models import Customer
 from cueillette.loyalty import services as loyalty
 from cueillette.loyalty.models import Purchase, Refund
 from cueillette.referrals.errors import Code
-from cueillette.referrals.models import Reason, Referral, ReferralProgram, ReferralStatus
+from cueillette.referrals.models import (
+    Reason,
+    Referral,
+    ReferralProgram,
+    ReferralStatus,
+    RewardNote,
+)
+
+#: The refund reason of loyalty's counter undo (``loyalty.services.undo_last``): a mistake
+#: fixed within minutes, not a refund (feedback's ``due_purchases`` reads it the same way).
+UNDO_REASON = "undo"
 
 
 def register_hooks() -> None:
@@ -110,7 +127,7 @@ def confirm(
         return referral
     referral.status = ReferralStatus.CONFIRMED
     referral.rewarded_at = now
-    notes: list[str] = []
+    notes: list[dict[str, Any]] = []
     purchase = referral.confirming_purchase
     cause = f"referrals:{referral.pk}"
     fields: dict[str, Any] = {}
@@ -127,12 +144,9 @@ def confirm(
             .count()
         )
         if referrer_card is None:
-            notes.append(_("referrer not rewarded: no open loyalty card"))
+            notes.append({"code": RewardNote.REFERRER_NO_CARD})
         elif program.monthly_cap is not None and rewarded_this_month >= program.monthly_cap:
-            notes.append(
-                _("referrer not rewarded: monthly cap of %(cap)d rewarded referrals reached")
-                % {"cap": program.monthly_cap}
-            )
+            notes.append({"code": RewardNote.REFERRER_CAP, "cap": program.monthly_cap})
         else:
             fields["referrer_entry"] = loyalty.credit_referral(
                 referrer_card,
@@ -146,7 +160,7 @@ def confirm(
     if program.friend_points:
         friend_card = loyalty.open_card_for(referral.friend)
         if friend_card is None:
-            notes.append(_("friend not rewarded: no open loyalty card"))
+            notes.append({"code": RewardNote.FRIEND_NO_CARD})
         else:
             fields["friend_entry"] = loyalty.credit_referral(
                 friend_card,
@@ -157,7 +171,8 @@ def confirm(
                 reason=_("Referral: welcome bonus"),
                 cause=cause,
             )
-    fields["reward_note"] = "; ".join(notes)[:300]
+    fields["reward_notes"] = notes
+    fields["reward_note"] = ""
     if referral.reason_code in (Reason.AWAITING_PURCHASE, Reason.AWAITING_REVIEW) or (
         reason_code == Reason.FIRST_PURCHASE
     ):
@@ -176,7 +191,7 @@ def confirm(
         purchase=purchase.pk if purchase else None,
         referrer_points=referral.referrer_entry.points if referral.referrer_entry else 0,
         friend_points=referral.friend_entry.points if referral.friend_entry else 0,
-        note=referral.reward_note,
+        notes=[n["code"] for n in notes],
     )
     return referral
 
@@ -224,7 +239,55 @@ def on_refund(purchase: Purchase, refund: Refund, actor: Actor) -> None:
     if referral.status == ReferralStatus.PENDING:
         Referral.objects.filter(pk=pk).update(confirming_purchase=None)
         return
+    if refund.reason == UNDO_REASON:
+        forget_undone(referral, actor=actor, refund=refund)
+        return
     reverse(referral, actor=actor, reason_code=Reason.REFUNDED, refund=refund)
+
+
+def forget_undone(referral: Referral, *, actor: Actor, refund: Refund | None = None) -> Referral:
+    """The confirming sale was undone at the counter: it never happened. Take back the rewards
+    it granted (corrections linked to them) and put the referral back to pending, waiting for
+    the friend's first qualifying purchase. The caller holds the transaction and the lock."""
+    if referral.status != ReferralStatus.CONFIRMED or referral.reversed_at is not None:
+        return referral
+    now = timezone.now()
+    label = _("Referral reward taken back: the purchase was undone")
+    shortfall = 0
+    taken: dict[str, int | None] = {}
+    for slot in ("referrer_entry", "friend_entry"):
+        entry = getattr(referral, slot)
+        if entry is None:
+            continue
+        correction, missing = loyalty.take_back(entry, actor=actor, reason=label, now=now)
+        taken[str(entry.pk)] = correction.pk if correction else None
+        shortfall += missing
+    fields: dict[str, Any] = {
+        "status": ReferralStatus.PENDING,
+        "reason_code": Reason.AWAITING_PURCHASE,
+        "confirming_purchase": None,
+        "rewarded_at": None,
+        "referrer_entry": None,
+        "friend_entry": None,
+        "reward_notes": [],
+        "reward_note": "",
+        # Cumulative: points of an earlier reward that had already been spent.
+        "reversal_shortfall": referral.reversal_shortfall + shortfall,
+    }
+    if referral.decided_by_id is None:
+        fields["decided_at"] = None  # confirmed by the purchase itself, not by a manager
+    for k, v in fields.items():
+        setattr(referral, k, v)
+    referral.save(update_fields=list(fields.keys()))
+    audit.record(
+        actor,
+        "referrals.undone",
+        referral,
+        refund=refund.pk if refund else None,
+        taken_back=taken,
+        shortfall=shortfall,
+    )
+    return referral
 
 
 def reverse(
@@ -238,7 +301,8 @@ def reverse(
     fields: dict[str, Any] = {
         "status": ReferralStatus.REJECTED,
         "reason_code": reason_code,
-        "reason_text": _("the first purchase was refunded"),
+        # The reason code says it all (worded when shown): no text stored in one language.
+        "reason_text": "",
         "reversed_at": now,
         "decided_at": now,
     }
@@ -263,3 +327,30 @@ def reverse(
         shortfall=shortfall,
     )
     return referral
+
+
+def rewarded_text(referral: Referral) -> str:
+    """Who got what from a confirmed referral, for staff ("+50 welcome points for Léa Noël,
+    +100 points for Claire Roux"), or why nobody did. Worded in the current language."""
+    parts = []
+    if referral.friend_entry is not None:
+        n = int(referral.friend_entry.points)
+        parts.append(
+            ngettext(
+                "+%(points)d welcome point for %(name)s",
+                "+%(points)d welcome points for %(name)s",
+                n,
+            )
+            % {"points": n, "name": referral.friend.full_name or referral.friend_id}
+        )
+    if referral.referrer_entry is not None:
+        n = int(referral.referrer_entry.points)
+        parts.append(
+            ngettext("+%(points)d point for %(name)s", "+%(points)d points for %(name)s", n)
+            % {"points": n, "name": referral.referrer.full_name or referral.referrer_id}
+        )
+    note = referral.reward_note_text()
+    if not parts:
+        return _("nobody received points (%(why)s)") % {"why": note} if note else ""
+    text = ", ".join(parts)
+    return f"{text} ({note})" if note else text

@@ -14,8 +14,8 @@ Abuse rules of :func:`record_referral` (checked in this order):
 * **flagged** for a manager's review (recorded, ``under_review``, with a deadline after which
   the organization's default applies, see :func:`apply_review_defaults`):
   - ``loop``: the friend is an ancestor of the referrer (A -> B -> A, or longer);
-  - ``burst``: this referral makes ``burst_count`` or more from the referrer within
-    ``burst_hours``;
+  - ``burst``: more than ``burst_count`` referrals from the referrer within ``burst_hours``,
+    this one included (the rules page says "more than N within H hours");
   - ``existing``: the friend's record was created more than :data:`EXISTING_GRACE` before
     the referral, or the friend already has purchases;
   - ``duplicate``: another active record shares the friend's email or phone;
@@ -24,6 +24,10 @@ Abuse rules of :func:`record_referral` (checked in this order):
 
 The referrer never receives the friend's data: nothing here emails or shows the referrer
 anything about the friend; staff pages show both, the member's own page shows counts only.
+
+A manager can reject any pending referral with a reason (:func:`reject`: a wrong "who sent
+you?" at the counter is corrected that way); a confirmed referral stays confirmed, because its
+rewards are points already given.
 """
 
 from __future__ import annotations
@@ -257,7 +261,7 @@ def _flags(
         flags.append(Flag.LOOP)
     since = now - dt.timedelta(hours=program.burst_hours)
     recent = Referral.objects.filter(referrer=referrer, created_at__gte=since).count()
-    if recent + 1 >= program.burst_count:
+    if recent + 1 > program.burst_count:  # "more than N", this referral included
         flags.append(Flag.BURST)
     history = customer_services.history_ids(friend)
     if (
@@ -394,6 +398,8 @@ def _decide(
 @transaction.atomic
 def review(referral: Referral, *, accept: bool, reason: str, actor: Actor) -> Referral:
     """A manager accepts or rejects a flagged referral (a reason is required to reject)."""
+    if not accept:
+        return reject(referral, reason=reason, actor=actor)
     referral = Referral.objects.select_for_update().get(pk=referral.pk)
     if not referral.under_review or referral.status != ReferralStatus.PENDING:
         raise Conflict(
@@ -406,6 +412,38 @@ def review(referral: Referral, *, accept: bool, reason: str, actor: Actor) -> Re
         referral,
         accept=accept,
         reason_code=Reason.REVIEW_CONFIRMED if accept else Reason.REVIEW_REJECTED,
+        reason_text=reason,
+        actor=actor,
+        now=timezone.now(),
+    )
+
+
+@transaction.atomic
+def reject(referral: Referral, *, reason: str, actor: Actor) -> Referral:
+    """A manager rejects a pending referral, flagged or not, with a reason (required).
+
+    A confirmed referral stays confirmed: its rewards are points already given (a refund of
+    the friend's first purchase takes them back). A rejected one is rejected already.
+    """
+    referral = Referral.objects.select_for_update().get(pk=referral.pk)
+    if referral.status == ReferralStatus.CONFIRMED:
+        raise Conflict(
+            Code.ALREADY_CONFIRMED,
+            _(
+                "a confirmed referral stays confirmed: its rewards are points already given "
+                "(refunding the friend's first purchase takes them back)"
+            ),
+            field="referral",
+        )
+    if referral.status != ReferralStatus.PENDING:
+        raise Conflict(Code.NOT_FLAGGED, _("this referral is already rejected"), field="referral")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ServiceError(Code.REASON_REQUIRED, _("say why it is rejected"), field="reason")
+    return _decide(
+        referral,
+        accept=False,
+        reason_code=Reason.REVIEW_REJECTED,
         reason_text=reason,
         actor=actor,
         now=timezone.now(),
@@ -469,7 +507,13 @@ def member_summary(customer: Customer) -> dict[str, int]:
         confirmed=Count("id", filter=Q(status=ReferralStatus.CONFIRMED)),
         pending=Count("id", filter=Q(status=ReferralStatus.PENDING)),
     )
-    entry_ids = [e for e in made.values_list("referrer_entry_id", flat=True) if e]
+    # What they earned and kept: their rewards minus what a refund took back.
+    entry_ids = [
+        e
+        for pair in made.values_list("referrer_entry_id", "referrer_reversal_id")
+        for e in pair
+        if e
+    ]
     points = PointsEntry.objects.filter(pk__in=entry_ids).aggregate(s=Sum("points"))["s"]
     return {
         "total": counts["total"] or 0,

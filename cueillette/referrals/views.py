@@ -6,13 +6,15 @@ They only translate: parse, access, call one service (or one read), render.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import cast
+from typing import Any, cast
+from urllib.parse import urlencode
 
 from babel.numbers import format_currency
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -24,6 +26,7 @@ from cueillette.core.errors import ServiceError
 from cueillette.core.permissions import Perm, role_has
 from cueillette.core.tenancy import access, current_org
 from cueillette.customers.models import Customer
+from cueillette.loyalty.models import Card, CardStatus
 from cueillette.referrals import charts, queries, rewards, services
 from cueillette.referrals.forms import DecideForm, ProgramForm, ThankForm
 from cueillette.referrals.models import (
@@ -55,13 +58,63 @@ def money(cents: int) -> str:
 # --------------------------------------------------------------------------- lists
 
 
-@staff_required(Perm.MANAGE_REFERRALS)
-def referral_list(request: HttpRequest) -> HttpResponse:
-    qs = services.referrals()
+#: The list's filters, kept across a decision (the forms carry them back).
+LIST_FILTERS = ("status", "reason", "source", "page")
+
+
+def _list_params(data: QueryDict | dict[str, str]) -> dict[str, str]:
+    return {k: str(data.get(k, "") or "")[:40] for k in LIST_FILTERS if data.get(k)}
+
+
+def _reward_hints(rows: list[Referral]) -> dict[int, str]:
+    """Before a manual "Confirm": who will not be rewarded for want of an open card."""
+    program = services.get_program()
+    waiting = [r for r in rows if r.status == ReferralStatus.PENDING and not r.under_review]
+    ids = {r.referrer_id for r in waiting} | {r.friend_id for r in waiting}
+    with_card = set(
+        Card.objects.filter(customer_id__in=ids, status=CardStatus.OPEN).values_list(
+            "customer_id", flat=True
+        )
+    )
+    hints: dict[int, str] = {}
+    for r in waiting:
+        no_card = {
+            "referrer": bool(program.referrer_points) and r.referrer_id not in with_card,
+            "friend": bool(program.friend_points) and r.friend_id not in with_card,
+        }
+        gets = {
+            "referrer": bool(program.referrer_points) and not no_card["referrer"],
+            "friend": bool(program.friend_points) and not no_card["friend"],
+        }
+        if no_card["referrer"] and no_card["friend"]:
+            hints[r.pk] = _("Nobody will receive points: neither has an open loyalty card.")
+        elif no_card["friend"]:
+            hints[r.pk] = (
+                _("Only the referrer will receive points: the friend has no open loyalty card.")
+                if gets["referrer"]
+                else _("Nobody will receive points: the friend has no open loyalty card.")
+            )
+        elif no_card["referrer"]:
+            hints[r.pk] = (
+                _("Only the friend will receive points: the referrer has no open loyalty card.")
+                if gets["friend"]
+                else _("Nobody will receive points: the referrer has no open loyalty card.")
+            )
+    return hints
+
+
+def _list_page(
+    request: HttpRequest,
+    params: dict[str, str],
+    *,
+    form_error: dict[str, Any] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    qs = services.referrals().select_related("referrer_entry", "friend_entry")
     filters = {
-        "status": (request.GET.get("status", ""), ReferralStatus.values),
-        "reason": (request.GET.get("reason", ""), Reason.values),
-        "source": (request.GET.get("source", ""), ReferralSource.values),
+        "status": (params.get("status", ""), ReferralStatus.values),
+        "reason": (params.get("reason", ""), Reason.values),
+        "source": (params.get("source", ""), ReferralSource.values),
     }
     if filters["status"][0] in filters["status"][1]:
         qs = qs.filter(status=filters["status"][0])
@@ -69,43 +122,95 @@ def referral_list(request: HttpRequest) -> HttpResponse:
         qs = qs.filter(reason_code=filters["reason"][0])
     if filters["source"][0] in filters["source"][1]:
         qs = qs.filter(source=filters["source"][0])
-    page = Paginator(qs.order_by("-created_at", "-id"), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(qs.order_by("-created_at", "-id"), PAGE_SIZE).get_page(params.get("page"))
+    rows = list(page.object_list)
+    # Only pending referrals have a form to show an error next to.
+    _say_elsewhere(request, form_error, [r for r in rows if r.status == ReferralStatus.PENDING])
     return render(
         request,
         "referrals/staff/list.html",
         {
             "page": page,
+            "rows": rows,
             "section": "list",
             "status": filters["status"][0],
             "reason": filters["reason"][0],
             "source": filters["source"][0],
+            "filters": urlencode(params),
             "statuses": ReferralStatus.choices,
             "reasons": Reason.choices,
             "sources": ReferralSource.choices,
             "flag_labels": dict(Flag.choices),
+            "hints": _reward_hints(rows),
+            "form_error": form_error or {},
             "review_count": services.review_queue().count(),
         },
+        status=status,
+    )
+
+
+def _say_elsewhere(
+    request: HttpRequest, form_error: dict[str, Any] | None, with_form: list[Referral]
+) -> None:
+    """An error about a referral whose form the page does not show goes to the top."""
+    if form_error and form_error["pk"] not in {r.pk for r in with_form}:
+        messages.error(request, form_error["message"])
+
+
+@staff_required(Perm.MANAGE_REFERRALS)
+def referral_list(request: HttpRequest) -> HttpResponse:
+    return _list_page(request, _list_params(request.GET))
+
+
+def _review_page(
+    request: HttpRequest, *, form_error: dict[str, Any] | None = None, status: int = 200
+) -> HttpResponse:
+    rows = list(services.review_queue()[:200])
+    _say_elsewhere(request, form_error, rows)
+    return render(
+        request,
+        "referrals/staff/review.html",
+        {
+            "referrals": rows,
+            "section": "review",
+            "flag_labels": dict(Flag.choices),
+            "form_error": form_error or {},
+            "review_count": services.review_queue().count(),
+        },
+        status=status,
     )
 
 
 @staff_required(Perm.MANAGE_REFERRALS)
 def review_queue(request: HttpRequest) -> HttpResponse:
-    return render(
-        request,
-        "referrals/staff/review.html",
-        {
-            "referrals": list(services.review_queue()[:200]),
-            "section": "review",
-            "flag_labels": dict(Flag.choices),
-            "review_count": services.review_queue().count(),
-        },
+    return _review_page(request)
+
+
+def _confirmed_message(referral: Referral) -> str:
+    """Who was rewarded, or that the referral now waits for the friend's first purchase."""
+    referral = (
+        services.referrals().select_related("referrer_entry", "friend_entry").get(pk=referral.pk)
     )
+    if referral.status != ReferralStatus.CONFIRMED:
+        return _(
+            "The referral was accepted: both sides are rewarded at the friend's first "
+            "qualifying purchase."
+        )
+    rewarded = rewards.rewarded_text(referral)
+    if not rewarded:
+        return _("The referral was confirmed.")
+    return _("The referral was confirmed: %(rewards)s.") % {"rewards": rewarded}
 
 
 @require_POST
 @staff_required(Perm.MANAGE_REFERRALS)
 def decide(request: HttpRequest, pk: int) -> HttpResponse:
+    """Confirm (accept a flagged referral, or confirm one without a recorded purchase) or
+    reject (any pending referral, with a reason). An error is said next to that referral's
+    reason, on the page the manager came from, with what they typed."""
     referral = access(Referral, pk)
+    back_to_list = request.POST.get("next", "") == "list"
+    params = _list_params(QueryDict(request.POST.get("filters", "")))
     form = DecideForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Choose to confirm or to reject."))
@@ -113,25 +218,30 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
     decision = form.cleaned_data["decision"]
     reason = form.cleaned_data["reason"]
     try:
-        if referral.under_review:
-            services.review(
-                referral, accept=decision == "confirm", reason=reason, actor=_actor(request)
-            )
-        elif decision == "confirm":
-            rewards.confirm_manually(referral, reason=reason, actor=_actor(request))
+        if decision == "reject":
+            done = services.reject(referral, reason=reason, actor=_actor(request))
+        elif referral.under_review:
+            done = services.review(referral, accept=True, reason=reason, actor=_actor(request))
         else:
-            raise ServiceError("referral_not_pending", _("this referral is not under review"))
+            done = rewards.confirm_manually(referral, reason=reason, actor=_actor(request))
     except ServiceError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(
-            request,
-            _("The referral was confirmed.")
-            if decision == "confirm"
-            else _("The referral was rejected."),
-        )
-    back = request.POST.get("next", "")
-    return redirect("referrals:list" if back == "list" else "referrals:review")
+        form_error = {
+            "pk": referral.pk,
+            "field": "reason" if exc.field == "reason" else "",
+            "message": exc.message,
+            "reason": reason,
+        }
+        if back_to_list:
+            return _list_page(request, params, form_error=form_error, status=exc.status)
+        return _review_page(request, form_error=form_error, status=exc.status)
+    messages.success(
+        request,
+        _confirmed_message(done) if decision == "confirm" else _("The referral was rejected."),
+    )
+    if back_to_list:
+        url = reverse("referrals:list")
+        return redirect(f"{url}?{urlencode(params)}" if params else url)
+    return redirect("referrals:review")
 
 
 # --------------------------------------------------------------------------- settings
@@ -159,7 +269,12 @@ def program_settings(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "referrals/staff/settings.html",
-        {"form": form, "program": program, "section": "settings"},
+        {
+            "form": form,
+            "program": program,
+            "min_amount": money(round(Decimal(program.min_amount) * 100)),
+            "section": "settings",
+        },
         status=status,
     )
 

@@ -1,7 +1,9 @@
 """Referrals on the public side (namespace "public", under ``/o/<slug>/``).
 
 * ``space/refer/`` (``public:referral_share``): the member's page in their space: personal
-  link, short code, QR code, a ready-to-share message, their referrals and the points earned.
+  link, short code, QR code, a ready-to-share message, how many of their referrals are
+  confirmed or pending and the points earned. Counts only: the landing page promises the friend
+  that the member sees nothing about them (not who joined, nor what became of each referral).
 * ``space/refer/qr.svg`` (``public:referral_qr``): the QR code of that link, served by us.
 * ``r/<code>/`` (``public:referral_landing``): "Claire invites you to <business>", what both
   get, and the join form. The code is the short code or the link's token.
@@ -19,7 +21,6 @@ and has the join page's honeypot.
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -29,6 +30,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
@@ -43,17 +45,9 @@ from cueillette.loyalty.portal import money
 from cueillette.public.forms import JoinForm, add_service_errors
 from cueillette.public.views import _rate_limited, _too_many, portal_required
 from cueillette.referrals import joining, services
-from cueillette.referrals.models import (
-    Reason,
-    Referral,
-    ReferralCode,
-    ReferralProgram,
-    ReferralStatus,
-)
+from cueillette.referrals.models import ReferralCode, ReferralProgram
 
 LANGUAGES = (("fr", "Français"), ("en", "English"))
-#: How many of their referrals a member sees on their page (newest first).
-LIST_LIMIT = 100
 
 
 def _absolute(path: str) -> str:
@@ -65,17 +59,6 @@ def link_of(org: Organization, code: ReferralCode) -> str:
     return _absolute(
         reverse("public:referral_landing", kwargs={"slug": org.slug, "code": code.token})
     )
-
-
-def short_name(customer: Customer) -> str:
-    """First name and last initial ("Claire M."): all a member sees of a friend."""
-    first = (customer.first_name or "").strip()
-    last = (customer.last_name or "").strip()
-    if not first and not last:
-        return _("A friend")
-    if not last:
-        return first
-    return f"{first} {last[0].upper()}.".strip()
 
 
 def gifts(program: ReferralProgram, org: Organization, referrer_name: str = "") -> dict[str, str]:
@@ -93,7 +76,19 @@ def gifts(program: ReferralProgram, org: Organization, referrer_name: str = "") 
         if program.min_amount > 0
         else _("after their first purchase")
     )
-    out = {"condition": condition, "their_condition": their, "friend": "", "referrer": ""}
+    confirmed_by = (
+        _("A referral is confirmed by your friend's first purchase of at least %(amount)s.")
+        % {"amount": money(program.min_amount, org.currency)}
+        if program.min_amount > 0
+        else _("A referral is confirmed by your friend's first purchase.")
+    )
+    out = {
+        "condition": condition,
+        "their_condition": their,
+        "confirmed_by": confirmed_by,
+        "friend": "",
+        "referrer": "",
+    }
     if program.friend_points:
         out["friend"] = _("%(points)s welcome points on your loyalty card, %(condition)s.") % {
             "points": program.friend_points,
@@ -120,66 +115,16 @@ def share_message(
             _("Or give my code %(code)s when you register.") % {"code": code.code},
         ]
         if program.friend_points:
+            # With its condition (the minimum amount), as every promise of points.
             lines.append(
-                _("You will get %(points)s welcome points after your first purchase.")
-                % {"points": program.friend_points}
+                ngettext(
+                    "You will get %(points)d welcome point %(condition)s.",
+                    "You will get %(points)d welcome points %(condition)s.",
+                    program.friend_points,
+                )
+                % {"points": program.friend_points, "condition": gifts(program, org)["condition"]}
             )
         return {"subject": subject, "text": "\n".join(lines)}
-
-
-@dataclass(frozen=True)
-class Row:
-    """One referral as its referrer sees it."""
-
-    friend: str
-    status: str
-    status_label: str
-    reason: str
-    points: int
-    created_at: Any
-
-
-def _reason(referral: Referral) -> str:
-    if referral.status == ReferralStatus.REJECTED:
-        label = (
-            str(Reason(referral.reason_code).label) if referral.reason_code in Reason.values else ""
-        )
-        return f"{label} — {referral.reason_text}" if referral.reason_text else label
-    if referral.under_review:
-        return str(Reason.AWAITING_REVIEW.label)
-    if referral.status == ReferralStatus.PENDING:
-        return str(Reason.AWAITING_PURCHASE.label)
-    if referral.reward_note:
-        return referral.reward_note
-    return ""
-
-
-def _points(referral: Referral) -> int:
-    if referral.referrer_entry is None:
-        return 0
-    points = int(referral.referrer_entry.points)
-    if referral.referrer_reversal is not None:
-        points += int(referral.referrer_reversal.points)
-    return max(points, 0)
-
-
-def member_rows(customer: Customer) -> list[Row]:
-    referrals = (
-        Referral.objects.filter(referrer=customer)
-        .select_related("friend", "referrer_entry", "referrer_reversal")
-        .order_by("-created_at", "-id")[:LIST_LIMIT]
-    )
-    return [
-        Row(
-            friend=short_name(r.friend),
-            status=r.status,
-            status_label=str(ReferralStatus(r.status).label),
-            reason=_reason(r),
-            points=_points(r),
-            created_at=r.created_at,
-        )
-        for r in referrals
-    ]
 
 
 # --------------------------------------------------------------------------- the member's page
@@ -201,7 +146,6 @@ def share(request: HttpRequest, org: Organization, customer: Customer) -> HttpRe
     if msg_lang not in dict(LANGUAGES):
         msg_lang = current
     messages = {lang: share_message(org, program, code, url, lang) for lang, _label in LANGUAGES}
-    rows = member_rows(customer)
     context.update(
         code=code,
         url=url,
@@ -211,9 +155,8 @@ def share(request: HttpRequest, org: Organization, customer: Customer) -> HttpRe
         languages=[
             {"code": lang, "label": label, "message": messages[lang]} for lang, label in LANGUAGES
         ],
-        rows=rows,
+        # Counts only, never who nor what became of each friend (the landing page's promise).
         summary=services.member_summary(customer),
-        points_total=sum(r.points for r in rows),
         # Points go on a loyalty card: without one, say how to get it.
         has_card=loyalty_services.open_card_for(customer) is not None,
     )

@@ -248,7 +248,7 @@ def test_space_pages_need_the_space(client: Client, org: Organization, member: C
     for path in (url(org), url(org, "card/"), url(org, "leave/")):
         response = client.get(path)
         assert response.status_code == 302
-        assert response["Location"] == f"/o/{org.slug}/space/link/"
+        assert response["Location"] == f"/o/{org.slug}/space/link/?next={path}"
 
 
 def test_another_organizations_customer_cannot_see_a_card(
@@ -257,7 +257,7 @@ def test_another_organizations_customer_cannot_see_a_card(
     # A browser holding a space of the other organization does not open this one.
     stranger = CustomerFactory(organization=other_org)
     open_space(client, other_org, stranger)
-    assert client.get(url(org))["Location"] == f"/o/{org.slug}/space/link/"
+    assert client.get(url(org))["Location"] == f"/o/{org.slug}/space/link/?next={url(org)}"
     # A forged session naming this organization's member from the other org's pages: 404.
     session = client.session
     session[f"portal_customer_{other_org.pk}"] = {

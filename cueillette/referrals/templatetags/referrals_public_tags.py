@@ -15,9 +15,13 @@ register = template.Library()
 @register.inclusion_tag("referrals/public/_space_block.html")
 def referral_space_block(org: Any, customer: Customer) -> dict[str, Any]:
     """A short box with the number of friends who joined and a link to the member's page."""
+    from cueillette.referrals.views_public import gifts
+
     program = services.get_program()
     summary = services.member_summary(customer) if program.enabled else {}
-    return {"org": org, "program": program, "summary": summary}
+    # Points are promised with their condition (the friend's first purchase, its minimum).
+    condition = gifts(program, org)["their_condition"] if program.enabled else ""
+    return {"org": org, "program": program, "summary": summary, "condition": condition}
 
 
 @register.simple_tag

@@ -21,6 +21,15 @@ def get_item(mapping: Any, key: Any) -> Any:
         return key
 
 
+@register.filter
+def hint_for(mapping: Any, key: Any) -> Any:
+    """``{{ hints|hint_for:pk }}``: a value of a dict, or "" when missing (or no dict)."""
+    try:
+        return mapping.get(key, "")
+    except AttributeError:
+        return ""
+
+
 @register.inclusion_tag("referrals/staff/_customer_panel.html", takes_context=True)
 def referral_panel(context: dict[str, Any], customer: Customer) -> dict[str, Any]:
     """ "Referred by" and "referred N people" on the staff customer record."""

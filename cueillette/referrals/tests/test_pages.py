@@ -77,8 +77,9 @@ def test_review_confirm_and_counter_cannot(
     page = owner_client.get(reverse("referrals:review"))
     assert f'data-referral="{story["flagged"].pk}"'.encode() in page.content
     assert b'data-flag="existing"' in page.content
-    r = owner_client.post(url, {"decision": "reject", "reason": ""})
-    assert r.status_code == 302
+    r = owner_client.post(url, {"decision": "reject", "reason": "  "})
+    assert r.status_code == 400  # said next to that referral's reason field
+    assert f'id="reason-{story["flagged"].pk}-error"'.encode() in r.content
     with tenancy.tenant_context(org):
         assert Referral.objects.get(pk=story["flagged"].pk).status == ReferralStatus.PENDING
     owner_client.post(url, {"decision": "reject", "reason": "was already coming"})

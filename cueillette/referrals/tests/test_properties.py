@@ -2,7 +2,9 @@
 
 * the reach the application shows equals a reference breadth-first count over the referrals
   it counts (first referrer of a friend wins, a link closing a loop is dropped);
-* no referral is ever rewarded twice, whatever the purchases, refunds and reviews;
+* no referral is ever rewarded twice, whatever the purchases, refunds, counter undos and
+  reviews: an undo takes the reward back and a later purchase grants it again, so each side
+  holds at most one live reward (grant, take-back, grant);
 * balances stay equal to their ledgers and never negative.
 """
 
@@ -20,6 +22,7 @@ from hypothesis import strategies as st
 
 from cueillette.core.audit import Actor
 from cueillette.core.errors import ServiceError
+from cueillette.core.models import AuditEvent
 from cueillette.core.tests.factories import CustomerFactory
 from cueillette.loyalty import services as loyalty
 from cueillette.loyalty.models import Card, EntryKind, PointsEntry, Purchase
@@ -77,6 +80,9 @@ ops = st.lists(
         st.tuples(st.just("refer"), st.integers(0, 5), st.integers(0, 5)),
         st.tuples(st.just("buy"), st.integers(0, 5), st.integers(0, 40)),
         st.tuples(st.just("refund"), st.integers(0, 5), st.integers(0, 1)),
+        st.tuples(st.just("undo"), st.integers(0, 5), st.integers(0, 1)),
+        # A sale undone at once at the counter (the typo fix of the QA report).
+        st.tuples(st.just("buy_undo"), st.integers(0, 5), st.integers(0, 40)),
         st.tuples(st.just("accept"), st.integers(0, 5), st.integers(0, 1)),
         st.tuples(st.just("confirm"), st.integers(0, 5), st.integers(0, 1)),
     ),
@@ -113,6 +119,11 @@ def test_random_referrals_rewarded_at_most_once(
                     )
                 elif op == "buy" and people[x].pk in cards:
                     loyalty.record_purchase(cards[people[x].pk], amount=y, actor=SYSTEM)
+                elif op == "undo" and people[x].pk in cards:
+                    loyalty.undo_last(cards[people[x].pk], actor=SYSTEM)
+                elif op == "buy_undo" and people[x].pk in cards:
+                    loyalty.record_purchase(cards[people[x].pk], amount=y, actor=SYSTEM)
+                    loyalty.undo_last(cards[people[x].pk], actor=SYSTEM)
                 elif op == "refund":
                     p = Purchase.objects.filter(card__customer=people[x]).order_by("id").first()
                     if p is not None:
@@ -127,13 +138,22 @@ def test_random_referrals_rewarded_at_most_once(
                         rewards.confirm_manually(r, reason="cash", actor=SYSTEM)
             except ServiceError:
                 pass
-        # No referral rewarded twice; every reward linked to its referral.
+        # No referral rewarded twice; every reward linked to its referral, or taken back by
+        # an undo (and then no longer linked).
         for r in Referral.objects.all():
             entries = PointsEntry.objects.filter(kind=EntryKind.REFERRAL, cause=f"referrals:{r.pk}")
-            per_card = list(entries.values_list("card_id", flat=True))
+            undone: set[int] = set()
+            for event in AuditEvent.objects.filter(
+                action="referrals.undone", object_type="referral", object_id=str(r.pk)
+            ):
+                undone |= {int(pk) for pk in event.data["taken_back"]}
+            live = entries.exclude(pk__in=undone)
+            per_card = list(live.values_list("card_id", flat=True))
             assert len(per_card) == len(set(per_card)) <= 2
             linked = {e for e in (r.referrer_entry_id, r.friend_entry_id) if e}
-            assert set(entries.values_list("pk", flat=True)) == linked
+            assert set(live.values_list("pk", flat=True)) == linked
+            assert set(entries.values_list("pk", flat=True)) == linked | undone
+            assert not linked & undone
             if r.status != ReferralStatus.CONFIRMED and r.reversed_at is None:
                 assert not linked
         for card in Card.objects.all():
@@ -146,4 +166,90 @@ def test_random_referrals_rewarded_at_most_once(
         shown = queries.reach_by_customer()
         expected = reference_reach(len(ids), edges)
         assert [shown.get(pk, (0, 0))[1] for pk in ids] == expected
+        transaction.set_rollback(True)
+
+
+undo_ops = st.lists(
+    st.one_of(
+        st.tuples(st.just("buy"), st.integers(0, 30), st.booleans()),  # True: undone at once
+        st.tuples(st.just("undo"), st.just(0), st.just(False)),
+        st.tuples(st.just("refund"), st.integers(0, 1), st.just(False)),
+        st.tuples(st.just("spend"), st.integers(1, 120), st.just(False)),
+    ),
+    min_size=1,
+    max_size=15,
+)
+
+
+@given(undo_ops)
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+def test_undo_sequences_keep_at_most_one_live_reward(
+    tenant: Any, ops: list[tuple[str, int, bool]]
+) -> None:
+    """One referral, the friend's purchases undone, refunded and bought again in any order:
+    each side holds at most one live reward, and exactly one while the referral is confirmed
+    (and its reward was granted); an undone reward is always taken back."""
+    from cueillette.loyalty.models import Reward
+
+    with transaction.atomic():
+        program = services.get_program()
+        program.min_amount = 10
+        program.monthly_cap = None
+        program.save()
+        loyalty.get_program()
+        referrer, friend = (CustomerFactory(organization=tenant) for _i in range(2))
+        r_card = loyalty.join_program(referrer, actor=SYSTEM)
+        f_card = loyalty.join_program(friend, actor=SYSTEM)
+        referral = services.record_referral(referrer, friend, source="counter", actor=SYSTEM)
+        gift = Reward.objects.create(name="Gift", cost=1)
+        for op, n, undo_at_once in ops:
+            try:
+                if op == "buy":
+                    loyalty.record_purchase(f_card, amount=n, actor=SYSTEM)
+                    if undo_at_once:
+                        loyalty.undo_last(f_card, actor=SYSTEM)
+                elif op == "undo":
+                    loyalty.undo_last(f_card, actor=SYSTEM)
+                elif op == "refund":
+                    p = Purchase.objects.filter(card=f_card).order_by("-id").first()
+                    if p is not None:
+                        loyalty.refund_purchase(p, amount=None if n else "1", actor=SYSTEM)
+                elif op == "spend":
+                    Reward.objects.filter(pk=gift.pk).update(cost=n)
+                    gift.refresh_from_db()
+                    loyalty.redeem(r_card, gift, actor=SYSTEM)
+            except ServiceError:
+                pass
+        referral.refresh_from_db()
+        undone: set[int] = set()
+        for event in AuditEvent.objects.filter(
+            action="referrals.undone", object_id=str(referral.pk)
+        ):
+            undone |= {int(pk) for pk in event.data["taken_back"]}
+        grants = PointsEntry.objects.filter(
+            kind=EntryKind.REFERRAL, cause=f"referrals:{referral.pk}"
+        )
+        slots = ((r_card, referral.referrer_entry_id), (f_card, referral.friend_entry_id))
+        for card, slot in slots:
+            live = list(
+                grants.filter(card=card).exclude(pk__in=undone).values_list("pk", flat=True)
+            )
+            assert live == ([slot] if slot else [])
+            if referral.status == ReferralStatus.CONFIRMED and referral.rewarded_at:
+                assert slot is not None
+            if referral.status == ReferralStatus.PENDING:
+                assert slot is None
+        # Every undone reward was taken back as far as the card held points.
+        for pk in undone:
+            entry = PointsEntry.objects.get(pk=pk)
+            taken = -sum(entry.corrections.values_list("points", flat=True))
+            assert 0 <= taken <= entry.points
+        for card in (r_card, f_card):
+            card.refresh_from_db()
+            total = sum(PointsEntry.objects.filter(card=card).values_list("points", flat=True))
+            assert card.balance == total >= 0
         transaction.set_rollback(True)

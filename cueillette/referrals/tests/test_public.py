@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 from django.core.cache import cache
 from django.test import Client
-from django.utils import translation
 
 from cueillette.core import tenancy
 from cueillette.core.audit import Actor
@@ -20,7 +19,6 @@ from cueillette.customers.models import ConsentEvent, Customer, Purpose
 from cueillette.loyalty import services as loyalty
 from cueillette.referrals import services
 from cueillette.referrals.models import Referral, ReferralCode, ReferralProgram
-from cueillette.referrals.views_public import short_name
 
 pytestmark = pytest.mark.django_db
 
@@ -115,7 +113,8 @@ def test_share_page_needs_the_space_session(client: Client, org: Organization) -
     for path in ("space/refer/", "space/refer/qr.svg"):
         response = client.get(f"/o/{org.slug}/{path}")
         assert response.status_code == 302
-        assert response["Location"] == f"/o/{org.slug}/space/link/"
+        # The link page, which may bring them back here once the space is open.
+        assert response["Location"].startswith(f"/o/{org.slug}/space/link/")
 
 
 def test_share_page_shows_link_code_qr_and_message(
@@ -156,7 +155,7 @@ def test_share_qr_is_an_svg_of_the_link(
     assert "no-store" in response["Cache-Control"]
 
 
-def test_share_page_lists_referrals_with_first_name_and_initial_only(
+def test_share_page_shows_counts_only_never_who(
     client: Client, org: Organization, claire: Customer
 ) -> None:
     friend = CustomerFactory(
@@ -166,16 +165,10 @@ def test_share_page_lists_referrals_with_first_name_and_initial_only(
         services.record_referral(claire, friend, source="counter", actor=STAFF)
     open_space(client, org, claire)
     html = client.get(f"/o/{org.slug}/space/refer/").content.decode()
-    assert "Léa B." in html
-    assert "Bernard" not in html and "lea@example.net" not in html
-    assert 'data-referral-status="pending"' in html
-
-
-@translation.override("en")
-def test_short_name() -> None:
-    assert short_name(Customer(first_name="Claire", last_name="martin")) == "Claire M."
-    assert short_name(Customer(first_name="Claire", last_name="")) == "Claire"
-    assert short_name(Customer(first_name="", last_name="")) == "A friend"
+    assert "Léa" not in html and "Bernard" not in html and "lea@example.net" not in html
+    assert 'data-referral-count="pending" data-count="1"' in html
+    assert 'data-referral-count="confirmed" data-count="0"' in html
+    assert "data-referral-status" not in html
 
 
 def test_space_home_and_loyalty_page_link_to_the_share_page(
@@ -326,11 +319,11 @@ def test_self_referral_is_refused_with_a_clear_message_and_nothing_written(
         landing(org, rc.token), join_data(email="claire.bis@example.net", phone="06 11 11 11 11")
     )
     assert response.status_code == 400
-    assert "cannot refer themselves" in response.content.decode()
+    assert "This invitation cannot be used with these details" in response.content.decode()
     # Claire's own address: refused too.
     response = client.post(landing(org, rc.token), join_data(email="claire@example.net"))
     assert response.status_code == 400
-    assert "cannot refer themselves" in response.content.decode()
+    assert "This invitation cannot be used with these details" in response.content.decode()
     assert customers(org) == 1 and referrals(org) == []
     assert audit_count(org) == audit_before
     assert mailoutbox == []
