@@ -96,9 +96,10 @@ def gifts(program: ReferralProgram, org: Organization, referrer_name: str = "") 
         }
     if program.referrer_points:
         who = referrer_name or _("the person who invited you")
-        out["referrer"] = _("%(points)s points for %(name)s, to thank them.") % {
+        out["referrer"] = _("%(points)s points for %(name)s, to thank them, %(condition)s.") % {
             "points": program.referrer_points,
             "name": who,
+            "condition": condition,
         }
     return out
 

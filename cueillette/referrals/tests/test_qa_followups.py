@@ -652,3 +652,16 @@ def test_manual_confirm_says_who_will_be_and_was_rewarded(
         follow=True,
     ).content.decode()
     assert "The referral was confirmed: nobody received points" in done
+
+
+def test_every_promise_of_points_on_the_landing_page_states_its_condition(
+    org: Any, program: ReferralProgram
+) -> None:
+    from cueillette.referrals.views_public import gifts
+
+    with translation.override("en"):
+        words = gifts(program, org, "Claire")
+    assert words["friend"].endswith("after your first purchase of at least €10.00.")
+    assert words["referrer"] == (
+        "100 points for Claire, to thank them, after your first purchase of at least €10.00."
+    )
