@@ -82,8 +82,11 @@ def subscription_for_token(token: str) -> ThreadSubscription:
 # --------------------------------------------------------------------------- links
 
 
-def public_url(name: str, org: Organization, **kwargs: Any) -> str:
-    """An absolute link to a public community page (the wall if that page does not exist)."""
+def public_url(name: str, org: Organization, lang: str = "", **kwargs: Any) -> str:
+    """An absolute link to a public community page (the wall if that page does not exist).
+
+    ``lang``: the recipient's language; when it is not the organization's, the link asks for
+    it (``?lang=en``), so an English email opens English pages."""
     try:
         path = reverse(f"public:{name}", kwargs={"slug": org.slug, **kwargs})
     except NoReverseMatch:
@@ -91,7 +94,8 @@ def public_url(name: str, org: Organization, **kwargs: Any) -> str:
             path = reverse("public:community", kwargs={"slug": org.slug})
         except NoReverseMatch:
             path = f"/o/{org.slug}/"
-    return f"{settings.SITE_URL}{path}"
+    query = f"?lang={lang}" if lang in ("fr", "en") and lang != org.language else ""
+    return f"{settings.SITE_URL}{path}{query}"
 
 
 def staff_url(name: str, **kwargs: Any) -> str:
@@ -117,13 +121,14 @@ def _language(customer: Any, org: Organization) -> str:
 def reply_posted(post: Post, reply: Reply, subscriptions: Iterable[ThreadSubscription]) -> int:
     """Email the reply to each subscription given (already filtered on consent)."""
     org = current_org()
-    thread = public_url("community_post", org, pk=post.pk)
     sent = 0
     for sub in subscriptions:
         customer = sub.customer
         if not customer.email:
             continue
-        unsubscribe = public_url("community_unsubscribe", org, token=unsubscribe_token(sub))
+        lang = _language(customer, org)
+        thread = public_url("community_post", org, lang, pk=post.pk)
+        unsubscribe = public_url("community_unsubscribe", org, lang, token=unsubscribe_token(sub))
         _send(
             "community/email/reply",
             customer.email,
@@ -135,7 +140,7 @@ def reply_posted(post: Post, reply: Reply, subscriptions: Iterable[ThreadSubscri
                 "thread_url": thread,
                 "unsubscribe_url": unsubscribe,
             },
-            language=_language(customer, org),
+            language=lang,
             headers=unsubscribe_headers(unsubscribe),
         )
         sent += 1
@@ -148,7 +153,7 @@ def post_hidden(post: Post, event: ModerationEvent) -> bool:
     if author is None or not author.email:
         return False
     org = current_org()
-    thread = public_url("community_post", org, pk=post.pk)
+    thread = public_url("community_post", org, _language(author, org), pk=post.pk)
     _send(
         "community/email/hidden",
         author.email,
@@ -180,7 +185,7 @@ def appeal_decided(item: Appeal, post: Post) -> bool:
             "post": post,
             "appeal": item,
             "upheld": item.decision == AppealDecision.UPHELD,
-            "thread_url": public_url("community_post", org, pk=post.pk),
+            "thread_url": public_url("community_post", org, _language(author, org), pk=post.pk),
         },
         language=_language(author, org),
     )

@@ -148,6 +148,7 @@ def test_fixture_accuracy(lemmatizer: str, capsys: pytest.CaptureFixture[str]) -
         ("Pourquoi pas de parking ?", "negative"),
         ("Pourquoi pas d'ouverture le lundi ?", "negative"),
         ("Le vendeur m'a parlé sèchement quand j'ai posé une question sur l'origine.", "negative"),
+        ("Rupture de stock de lait d'avoine depuis deux semaines.", "negative"),
     ],
 )
 def test_sentiment_rules(text: str, expected: str) -> None:

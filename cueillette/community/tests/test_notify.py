@@ -69,9 +69,13 @@ def test_reply_reaches_followers_by_real_smtp_with_unsubscribe_headers(
         # Plain text is not HTML-escaped; the HTML part escapes the reply.
         assert "Désolés <b>vraiment</b>" in body
         assert "&lt;b&gt;vraiment" in smtp_server.body(message, "html")
-        token = unsubscribe.strip("<>").rstrip("/").rsplit("/", 1)[-1]
+        token = unsubscribe.strip("<>").split("?")[0].rstrip("/").rsplit("/", 1)[-1]
         assert notify.subscription_for_token(token).customer.email == message["X-Envelope-To"]
     english = next(m for m in messages if m["X-Envelope-To"] == "paul@example.net")
+    # An English email opens English pages, and says it is English.
+    assert f"/community/{post.pk}/?lang=en" in smtp_server.body(english)
+    assert "/?lang=en>" in "".join(str(english["List-Unsubscribe"]).split())
+    assert '<html lang="en">' in smtp_server.body(english, "html")
     assert "replied" in english["Subject"] or "replied" in str(english["Subject"]).replace("_", " ")
     french = next(m for m in messages if m["X-Envelope-To"] == "marie@example.net")
     assert smtp_server.body(french).startswith("Bonjour,")  # the customer's language

@@ -351,6 +351,22 @@ def test_me_too_once_and_shows_the_count(client: Client, org: Organization, post
     assert 'data-me-too="1"' in client.get(url(org)).content.decode()
 
 
+def test_the_author_is_not_offered_me_too_on_their_own_post(
+    client: Client, org: Organization, post: Post, known: Customer
+) -> None:
+    open_space(client, org, known)
+    html = client.get(url(org, pk=post.pk) + "?lang=en").content.decode()
+    assert 'data-action="me-too"' not in html and "data-own-post" in html
+
+
+def test_strangers_are_offered_the_space_with_the_way_back(
+    client: Client, org: Organization, post: Post
+) -> None:
+    html = client.get(url(org, pk=post.pk)).content.decode()
+    back = f"/o/{org.slug}/space/link/?next=%2Fo%2F{org.slug}%2Fcommunity%2F{post.pk}%2F"
+    assert html.count(f'href="{back}"') == 2  # me too, follow
+
+
 def test_me_too_needs_an_identified_customer(client: Client, org: Organization, post: Post) -> None:
     response = client.post(url(org, "me-too", post.pk))
     assert response.status_code == 302 and "/space/link/" in response["Location"]
