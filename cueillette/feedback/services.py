@@ -65,7 +65,8 @@ from cueillette.feedback.models import (
     SurveySettings,
     category_of,
 )
-from cueillette.loyalty.models import Purchase, Refund
+from cueillette.loyalty import services as loyalty_services
+from cueillette.loyalty.models import Purchase
 
 SURVEY_SALT = "cueillette.feedback.survey"
 UNSUBSCRIBE_SALT = "cueillette.feedback.unsubscribe"
@@ -337,7 +338,7 @@ def due_purchases(now: dt.datetime, settings_row: SurveySettings) -> list[Purcha
     """Purchases and visits due for a survey, in order, before the per-customer checks."""
     cutoff = now - dt.timedelta(hours=settings_row.delay_hours)
     org = current_org()
-    undone = Refund.objects.filter(purchase=OuterRef("pk"), reason="undo")
+    undone = loyalty_services.undo_refunds().filter(purchase=OuterRef("pk"))
     surveyed = Survey.objects.filter(purchase=OuterRef("pk"))
     recent = Survey.objects.filter(
         customer=OuterRef("card__customer"), sent_at__gt=_window_start(settings_row, now)

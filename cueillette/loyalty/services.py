@@ -15,7 +15,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q, Sum
+from django.db.models import F, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -893,6 +893,21 @@ def adjust(card: Card, points: int, *, reason: str, actor: Actor) -> PointsEntry
     return entry
 
 
+#: The refund reason written by :func:`undo_last` (a mistake fixed within minutes at the counter).
+UNDO_REASON = "undo"
+
+
+def undo_refunds() -> QuerySet[Refund]:
+    """Refunds that are counter undos, not real refunds: written by :func:`undo_last` (source
+    counter). A till that sends "undo" as a refund's free-text reason through the API (source
+    api) makes a real refund."""
+    return Refund.objects.filter(reason=UNDO_REASON, source=Source.COUNTER)
+
+
+def is_undo(refund: Refund) -> bool:
+    return refund.reason == UNDO_REASON and refund.source == Source.COUNTER
+
+
 def last_undoable(card: Card, actor: Actor, now: dt.datetime | None = None) -> PointsEntry | None:
     """The actor's own last purchase or redemption on this card within five minutes."""
     now = now or timezone.now()
@@ -927,7 +942,12 @@ def undo_last(card: Card, *, actor: Actor) -> PointsEntry:
     if entry.kind in (EntryKind.PURCHASE, EntryKind.VISIT):
         assert entry.purchase is not None
         refund_purchase(
-            entry.purchase, amount=None, actor=actor, reason="undo", kind=EntryKind.CORRECTION
+            entry.purchase,
+            amount=None,
+            actor=actor,
+            reason=UNDO_REASON,
+            kind=EntryKind.CORRECTION,
+            source=Source.COUNTER,
         )
         correction = entry.corrections.order_by("-id").first()
         if correction is None:  # every point was already spent: nothing could be taken back

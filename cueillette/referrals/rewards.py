@@ -60,8 +60,8 @@ from cueillette.referrals.models import (
 )
 
 #: The refund reason of loyalty's counter undo (``loyalty.services.undo_last``): a mistake
-#: fixed within minutes, not a refund (feedback's ``due_purchases`` reads it the same way).
-UNDO_REASON = "undo"
+#: fixed within minutes, not a refund. ``loyalty.services.is_undo`` also checks its source.
+UNDO_REASON = loyalty.UNDO_REASON
 
 
 def register_hooks() -> None:
@@ -239,7 +239,7 @@ def on_refund(purchase: Purchase, refund: Refund, actor: Actor) -> None:
     if referral.status == ReferralStatus.PENDING:
         Referral.objects.filter(pk=pk).update(confirming_purchase=None)
         return
-    if refund.reason == UNDO_REASON:
+    if loyalty.is_undo(refund):
         forget_undone(referral, actor=actor, refund=refund)
         return
     reverse(referral, actor=actor, reason_code=Reason.REFUNDED, refund=refund)

@@ -104,6 +104,20 @@ def test_undo_of_the_confirming_sale_puts_the_referral_back_to_pending(
     assert r.referrer_entry_id != first.pk
 
 
+def test_a_till_refund_whose_reason_reads_undo_is_a_real_refund(
+    tenant: Any, staff: Actor, alice: Member, bob: Member
+) -> None:
+    from cueillette.loyalty.models import Source
+
+    a, a_card = alice
+    b, b_card = bob
+    r = services.record_referral(a, b, source="counter", actor=staff)
+    p = loyalty.record_purchase(b_card, amount="15", actor=staff)
+    loyalty.refund_purchase(p, amount=None, actor=staff, reason="undo", source=Source.API)
+    r.refresh_from_db()
+    assert r.status == ReferralStatus.REJECTED and r.reason_code == Reason.REFUNDED
+
+
 def test_undo_then_rebuy_is_not_blocked_by_the_monthly_cap(
     tenant: Any, staff: Actor, alice: Member, bob: Member, program: ReferralProgram
 ) -> None:
