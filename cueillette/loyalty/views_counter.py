@@ -11,6 +11,7 @@ from typing import Any, cast
 
 from django.contrib import messages
 from django.db import IntegrityError
+from django.db.models import Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -315,16 +316,25 @@ def undo(request: HttpRequest, pk: int) -> HttpResponse:
     actor = _actor(request)
     entry = services.last_undoable(card, actor, timezone.now())
     label = q.undo_label(entry) if entry is not None else ""
+    last_id = card.entries.order_by("-id").values_list("id", flat=True).first() or 0
     try:
-        services.undo_last(card, actor=actor)
+        correction = services.undo_last(card, actor=actor)
     except ServiceError as exc:
         return _member(request, card, status=exc.status, alert=exc.message)
     card.refresh_from_db(fields=["balance"])
-    messages.success(
-        request,
-        _("Undone: %(what)s. Balance: %(balance)d points.")
-        % {"what": label, "balance": card.balance},
+    # Other entries the undo wrote on this card (a referral's welcome points taken back with
+    # the sale that earned them): said, so that the balance shown adds up.
+    linked = (
+        card.entries.filter(id__gt=last_id)
+        .exclude(pk=correction.pk)
+        .aggregate(points=Sum("points"))["points"]
+        or 0
     )
+    text = _("Undone: %(what)s.") % {"what": label}
+    if linked < 0:
+        text += " " + _("Points linked to it taken back too: %(n)d.") % {"n": -linked}
+    text += " " + _("Balance: %(balance)d points.") % {"balance": card.balance}
+    messages.success(request, text)
     return redirect("loyalty:counter_card", pk=card.pk)
 
 

@@ -18,7 +18,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.utils.translation import gettext, ngettext, pgettext_lazy
+from django.utils.translation import gettext, ngettext, pgettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from cueillette.core.tenancy import TenantModel
@@ -225,7 +225,8 @@ class Referral(TenantModel):
     def reward_note_text(self) -> str:
         """Why a side got nothing, in the current language (old rows: the text they stored)."""
         if self.reward_notes:
-            return "; ".join(RewardNote.render(note) for note in self.reward_notes)
+            separator = pgettext("separator between clauses", "; ")
+            return separator.join(RewardNote.render(note) for note in self.reward_notes)
         return self.reward_note
 
     def reason_line(self) -> str:

@@ -99,7 +99,7 @@ def on_purchase(purchase: Purchase, actor: Actor) -> None:
         confirm(referral, actor=actor, now=timezone.now(), reason_code=Reason.FIRST_PURCHASE)
 
 
-def _month_start(now: dt.datetime) -> dt.datetime:
+def month_start(now: dt.datetime) -> dt.datetime:
     local = timezone.localtime(now, current_org().tz)
     return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
@@ -138,7 +138,7 @@ def confirm(
             Referral.objects.filter(
                 referrer_id=referral.referrer_id,
                 referrer_entry__isnull=False,
-                rewarded_at__gte=_month_start(now),
+                rewarded_at__gte=month_start(now),
             )
             .exclude(pk=referral.pk)
             .count()

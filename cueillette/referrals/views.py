@@ -12,10 +12,12 @@ from urllib.parse import urlencode
 from babel.numbers import format_currency
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.translation import get_language
+from django.utils import timezone
+from django.utils.translation import get_language, pgettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -67,7 +69,8 @@ def _list_params(data: QueryDict | dict[str, str]) -> dict[str, str]:
 
 
 def _reward_hints(rows: list[Referral]) -> dict[int, str]:
-    """Before a manual "Confirm": who will not be rewarded for want of an open card."""
+    """Before a manual "Confirm": who will not be rewarded, and why (no open card, or the
+    referrer's monthly cap already reached)."""
     program = services.get_program()
     waiting = [r for r in rows if r.status == ReferralStatus.PENDING and not r.under_review]
     ids = {r.referrer_id for r in waiting} | {r.friend_id for r in waiting}
@@ -76,30 +79,40 @@ def _reward_hints(rows: list[Referral]) -> dict[int, str]:
             "customer_id", flat=True
         )
     )
+    capped: set[int] = set()
+    if program.monthly_cap is not None and waiting:
+        since = rewards.month_start(timezone.now())
+        counts = (
+            Referral.objects.filter(
+                referrer_id__in={r.referrer_id for r in waiting},
+                referrer_entry__isnull=False,
+                rewarded_at__gte=since,
+            )
+            .values("referrer_id")
+            .annotate(n=Count("id"))
+        )
+        capped = {row["referrer_id"] for row in counts if row["n"] >= program.monthly_cap}
     hints: dict[int, str] = {}
     for r in waiting:
-        no_card = {
-            "referrer": bool(program.referrer_points) and r.referrer_id not in with_card,
-            "friend": bool(program.friend_points) and r.friend_id not in with_card,
-        }
-        gets = {
-            "referrer": bool(program.referrer_points) and not no_card["referrer"],
-            "friend": bool(program.friend_points) and not no_card["friend"],
-        }
-        if no_card["referrer"] and no_card["friend"]:
-            hints[r.pk] = _("Nobody will receive points: neither has an open loyalty card.")
-        elif no_card["friend"]:
-            hints[r.pk] = (
-                _("Only the referrer will receive points: the friend has no open loyalty card.")
-                if gets["referrer"]
-                else _("Nobody will receive points: the friend has no open loyalty card.")
-            )
-        elif no_card["referrer"]:
-            hints[r.pk] = (
-                _("Only the friend will receive points: the referrer has no open loyalty card.")
-                if gets["friend"]
-                else _("Nobody will receive points: the referrer has no open loyalty card.")
-            )
+        why_not: dict[str, str] = {}
+        if program.referrer_points:
+            if r.referrer_id not in with_card:
+                why_not["referrer"] = _("the referrer has no open loyalty card")
+            elif r.referrer_id in capped:
+                why_not["referrer"] = _("the referrer has reached the monthly cap")
+        if program.friend_points and r.friend_id not in with_card:
+            why_not["friend"] = _("the friend has no open loyalty card")
+        if not why_not:
+            continue
+        gets_referrer = bool(program.referrer_points) and "referrer" not in why_not
+        gets_friend = bool(program.friend_points) and "friend" not in why_not
+        reasons = pgettext("separator between clauses", "; ").join(why_not.values())
+        if gets_referrer:
+            hints[r.pk] = _("Only the referrer will receive points: %(why)s.") % {"why": reasons}
+        elif gets_friend:
+            hints[r.pk] = _("Only the friend will receive points: %(why)s.") % {"why": reasons}
+        else:
+            hints[r.pk] = _("Nobody will receive points: %(why)s.") % {"why": reasons}
     return hints
 
 

@@ -93,6 +93,10 @@ def race_database() -> Iterator[None]:
     target = sqlite3.connect(path)
     try:
         connection.connection.backup(target)
+        # Switch the copy to WAL once, here: left to each thread's first connection, the switch
+        # needs the database to itself and a thread racing it gets "database is locked" at once
+        # (no busy wait for a journal-mode change).
+        target.execute("PRAGMA journal_mode=WAL")
     finally:
         target.close()
     settings_dict = connections.settings[connection.alias]

@@ -109,7 +109,7 @@ def test_a_till_refund_whose_reason_reads_undo_is_a_real_refund(
 ) -> None:
     from cueillette.loyalty.models import Source
 
-    a, a_card = alice
+    a, _a_card = alice
     b, b_card = bob
     r = services.record_referral(a, b, source="counter", actor=staff)
     p = loyalty.record_purchase(b_card, amount="15", actor=staff)
@@ -651,7 +651,10 @@ def test_manual_confirm_says_who_will_be_and_was_rewarded(
     client = en(owner_client)
     html = client.get(reverse("referrals:list")).content.decode()
     assert "Only the referrer will receive points: the friend has no open loyalty card." in html
-    assert "Nobody will receive points: neither has an open loyalty card." in html
+    assert (
+        "Nobody will receive points: the referrer has no open loyalty card; "
+        "the friend has no open loyalty card." in html
+    )
     assert f'aria-describedby="hint-{only_referrer.pk}"' in html
     done = client.post(
         reverse("referrals:decide", args=[only_referrer.pk]),
@@ -679,3 +682,50 @@ def test_every_promise_of_points_on_the_landing_page_states_its_condition(
     assert words["referrer"] == (
         "100 points for Claire, to thank them, after your first purchase of at least €10.00."
     )
+
+
+def test_the_confirm_hint_knows_the_monthly_cap(org: Organization, owner_client: Client) -> None:
+    system = Actor.system("t")
+    with tenancy.tenant_context(org):
+        loyalty.get_program()
+        program = services.get_program()
+        program.monthly_cap = 1
+        program.save()
+        maurice = CustomerFactory(organization=org, first_name="Maurice", last_name="Adam")
+        loyalty.join_program(maurice, actor=system)
+        first = CustomerFactory(organization=org)
+        first_card = loyalty.join_program(first, actor=system)
+        services.record_referral(maurice, first, source="counter", actor=system)
+        loyalty.record_purchase(first_card, amount="50", actor=system)  # rewarded: cap reached
+        second = CustomerFactory(organization=org)
+        loyalty.join_program(second, actor=system)
+        services.record_referral(maurice, second, source="counter", actor=system)
+    html = en(owner_client).get(reverse("referrals:list")).content.decode()
+    assert "Only the friend will receive points: the referrer has reached the monthly cap." in html
+
+
+def test_the_undo_flash_names_the_referral_points_taken_back(
+    org: Organization, counter_client: Client
+) -> None:
+    system = Actor.system("t")
+    with tenancy.tenant_context(org):
+        loyalty.get_program()
+        program = services.get_program()
+        program.referrer_points, program.friend_points, program.min_amount = 100, 50, 10
+        program.save()
+        claire = CustomerFactory(organization=org, first_name="Claire")
+        loyalty.join_program(claire, actor=system)
+        lea = CustomerFactory(organization=org, first_name="Léa")
+        card = loyalty.join_program(lea, actor=system)
+        services.record_referral(claire, lea, source="counter", actor=system)
+    client = en(counter_client)
+    client.post(
+        reverse("loyalty:counter_purchase", args=[card.pk]), {"amount": "15", "receipt_id": "U1"}
+    )
+    with tenancy.tenant_context(org):
+        card.refresh_from_db()
+        assert card.balance == 15 + 50
+    page = client.post(reverse("loyalty:counter_undo", args=[card.pk]), follow=True)
+    text = page.content.decode()
+    assert "Points linked to it taken back too: 50." in text
+    assert "Balance: 0 points." in text
