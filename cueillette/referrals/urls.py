@@ -15,4 +15,5 @@ urlpatterns: list[URLPattern] = [
     path("advocates/<int:pk>/", views.advocate, name="advocate"),
     path("advocates/<int:pk>/thank/", views.thank, name="thank"),
     path("figures/", views.figures, name="figures"),
+    path("customer/<int:pk>/referrer/", views.set_referrer, name="set_referrer"),
 ]

@@ -27,7 +27,7 @@ from cueillette.core.decorators import staff_required
 from cueillette.core.errors import ServiceError
 from cueillette.core.permissions import Perm, role_has
 from cueillette.core.tenancy import access, current_org
-from cueillette.customers.models import Customer
+from cueillette.customers.models import Customer, CustomerStatus
 from cueillette.loyalty.models import Card, CardStatus
 from cueillette.referrals import charts, queries, rewards, services
 from cueillette.referrals.forms import DecideForm, ProgramForm, ThankForm
@@ -378,4 +378,61 @@ def figures(request: HttpRequest) -> HttpResponse:
         request,
         "referrals/staff/figures.html",
         {"months": months, "charts": charts.monthly_charts(months), "section": "figures"},
+    )
+
+
+# --------------------------------------------------------------------------- set a referrer
+
+
+@staff_required(Perm.MANAGE_REFERRALS)
+def set_referrer(request: HttpRequest, pk: int) -> HttpResponse:
+    """Who sent this existing customer? Named afterwards (a wrong referrer was rejected, or
+    nobody asked at registration): search, choose, record (source counter, same checks)."""
+    friend = access(Customer, pk)
+    current = queries.counts_for(friend)["referred_by"]
+    query = (request.POST.get("q") or request.GET.get("q") or "").strip()[:100]
+    error = ""
+    status = 200
+    if request.method == "POST" and current is None:
+        picked = request.POST.get("referrer", "")
+        referrer = (
+            Customer.objects.filter(pk=int(picked), status=CustomerStatus.ACTIVE).first()
+            if picked.isdigit()
+            else None
+        )
+        if referrer is None:
+            error = _("Choose who sent them in the list.")
+            status = 400
+        else:
+            try:
+                referral = services.record_referral(
+                    referrer, friend, source=ReferralSource.COUNTER, actor=_actor(request)
+                )
+            except ServiceError as exc:
+                error = exc.message
+                status = exc.status if exc.status >= 400 else 400
+            else:
+                if referral.under_review:
+                    messages.warning(
+                        request,
+                        _("The referral is recorded and waits in the review queue: %(why)s.")
+                        % {"why": referral.get_reason_code_display()},
+                    )
+                else:
+                    messages.success(request, _("The referral is recorded."))
+                return redirect("customers:detail", pk=friend.pk)
+    choices = services.referrer_search(query, limit=10) if query and current is None else []
+    choices = [c for c in choices if c.pk != friend.pk]
+    return render(
+        request,
+        "referrals/staff/set_referrer.html",
+        {
+            "friend": friend,
+            "current": current,
+            "query": query,
+            "choices": choices,
+            "error": error,
+            "section": "list",
+        },
+        status=status,
     )

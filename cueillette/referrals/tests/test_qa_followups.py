@@ -729,3 +729,50 @@ def test_the_undo_flash_names_the_referral_points_taken_back(
     text = page.content.decode()
     assert "Points linked to it taken back too: 50." in text
     assert "Balance: 0 points." in text
+
+
+# --------------------------------------------------------------------------- naming a referrer
+
+
+def test_a_manager_names_the_right_referrer_after_rejecting_the_wrong_one(
+    org: Organization, owner_client: Client, counter_client: Client
+) -> None:
+    system = Actor.system("t")
+    with tenancy.tenant_context(org):
+        wrong = CustomerFactory(organization=org, first_name="Maurice", last_name="Faux")
+        right = CustomerFactory(
+            organization=org, first_name="Maurice", last_name="Vrai", phone="+33612345678"
+        )
+        friend = CustomerFactory(organization=org, first_name="Paul")
+        mistake = services.record_referral(wrong, friend, source="counter", actor=system)
+    client = en(owner_client)
+    page = client.get(reverse("customers:detail", args=[friend.pk])).content.decode()
+    assert "data-set-referrer" not in page  # already referred (wrongly)
+    url = reverse("referrals:set_referrer", args=[friend.pk])
+    assert "data-already-referred" in client.get(url).content.decode()
+    client.post(
+        reverse("referrals:decide", args=[mistake.pk]),
+        {"decision": "reject", "reason": "wrong Maurice", "next": "list"},
+    )
+    page = client.get(reverse("customers:detail", args=[friend.pk])).content.decode()
+    assert "data-set-referrer" in page
+    found = client.get(url, {"q": "Maurice"}).content.decode()
+    assert f'value="{right.pk}"' in found and f'value="{wrong.pk}"' in found
+    # Nothing chosen: the error names the list, nothing is written.
+    refused = client.post(url, {"q": "Maurice"})
+    assert refused.status_code == 400 and b"Choose who sent them in the list." in refused.content
+    with tenancy.tenant_context(org):
+        assert Referral.objects.filter(friend=friend).count() == 1
+    done = client.post(url, {"q": "Maurice", "referrer": right.pk})
+    assert done.status_code == 302 and done["Location"].endswith(f"/customers/{friend.pk}/")
+    with tenancy.tenant_context(org):
+        live = Referral.objects.exclude(status=ReferralStatus.REJECTED).get(friend=friend)
+        assert live.referrer_id == right.pk and live.source == "counter"
+    # Self-referral refused with its reason; counter staff may not use the page.
+    with tenancy.tenant_context(org):
+        lone = CustomerFactory(organization=org, first_name="Solo")
+    self_ref = client.post(
+        reverse("referrals:set_referrer", args=[lone.pk]), {"q": "Solo", "referrer": lone.pk}
+    )
+    assert self_ref.status_code == 400
+    assert counter_client.get(url).status_code == 403
