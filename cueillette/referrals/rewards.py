@@ -49,7 +49,7 @@ from cueillette.core.errors import Conflict, ServiceError
 from cueillette.core.tenancy import current_org
 from cueillette.customers.models import Customer
 from cueillette.loyalty import services as loyalty
-from cueillette.loyalty.models import Purchase, Refund
+from cueillette.loyalty.models import PointsEntry, Purchase, Refund
 from cueillette.referrals.errors import Code
 from cueillette.referrals.models import (
     Reason,
@@ -245,6 +245,25 @@ def on_refund(purchase: Purchase, refund: Refund, actor: Actor) -> None:
     reverse(referral, actor=actor, reason_code=Reason.REFUNDED, refund=refund)
 
 
+#: The reward entries of a referral, and the field that keeps the correction taking each back.
+REWARD_SLOTS = {"referrer_entry": "referrer_reversal", "friend_entry": "friend_reversal"}
+
+
+def _take_back_rewards(
+    referral: Referral, *, actor: Actor, label: str, now: dt.datetime
+) -> tuple[dict[str, PointsEntry | None], int]:
+    """Take back each reward the referral granted ({slot: correction or None}, shortfall)."""
+    corrections: dict[str, PointsEntry | None] = {}
+    shortfall = 0
+    for slot in REWARD_SLOTS:
+        entry = getattr(referral, slot)
+        if entry is None:
+            continue
+        corrections[slot], missing = loyalty.take_back(entry, actor=actor, reason=label, now=now)
+        shortfall += missing
+    return corrections, shortfall
+
+
 def forget_undone(referral: Referral, *, actor: Actor, refund: Refund | None = None) -> Referral:
     """The confirming sale was undone at the counter: it never happened. Take back the rewards
     it granted (corrections linked to them) and put the referral back to pending, waiting for
@@ -253,15 +272,9 @@ def forget_undone(referral: Referral, *, actor: Actor, refund: Refund | None = N
         return referral
     now = timezone.now()
     label = _("Referral reward taken back: the purchase was undone")
-    shortfall = 0
-    taken: dict[str, int | None] = {}
-    for slot in ("referrer_entry", "friend_entry"):
-        entry = getattr(referral, slot)
-        if entry is None:
-            continue
-        correction, missing = loyalty.take_back(entry, actor=actor, reason=label, now=now)
-        taken[str(entry.pk)] = correction.pk if correction else None
-        shortfall += missing
+    originals = {slot: getattr(referral, f"{slot}_id") for slot in REWARD_SLOTS}
+    corrections, shortfall = _take_back_rewards(referral, actor=actor, label=label, now=now)
+    taken = {str(originals[slot]): (c.pk if c else None) for slot, c in corrections.items()}
     fields: dict[str, Any] = {
         "status": ReferralStatus.PENDING,
         "reason_code": Reason.AWAITING_PURCHASE,
@@ -306,15 +319,10 @@ def reverse(
         "reversed_at": now,
         "decided_at": now,
     }
-    shortfall = 0
     label = _("Referral reversed: first purchase refunded")
-    for slot, out in (("referrer_entry", "referrer_reversal"), ("friend_entry", "friend_reversal")):
-        entry = getattr(referral, slot)
-        if entry is None:
-            continue
-        correction, missing = loyalty.take_back(entry, actor=actor, reason=label, now=now)
-        fields[out] = correction
-        shortfall += missing
+    corrections, shortfall = _take_back_rewards(referral, actor=actor, label=label, now=now)
+    for slot, correction in corrections.items():
+        fields[REWARD_SLOTS[slot]] = correction
     fields["reversal_shortfall"] = shortfall
     for k, v in fields.items():
         setattr(referral, k, v)
