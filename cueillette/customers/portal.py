@@ -199,7 +199,8 @@ def safe_next(org_slug: str, value: object) -> str:
     if not value.startswith(f"/o/{org_slug}/") or value.startswith("//"):
         return ""
     path = value.split("?", 1)[0].split("#", 1)[0]
-    if any(part in (".", "..") for part in path.split("/")):
+    # Browsers resolve "." and ".." segments, percent-encoded ones too ("%2e%2e").
+    if "%2e" in path.lower() or any(part in (".", "..") for part in path.split("/")):
         return ""
     return value
 

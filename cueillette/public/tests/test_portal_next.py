@@ -69,6 +69,8 @@ BAD = [
     "/o/{slug}\\..\\evil",
     "\\\\evil.example\\o\\{slug}\\",
     "/o/{slug}/../../evil/",
+    "/o/{slug}/%2e%2e/{other}/community/12/",  # percent-encoded dot segments
+    "/o/{slug}/%2E%2E/%2e%2E/",
     "javascript:alert(1)",
     "/o/{slug}",  # not under the organization's pages
     "/o/{slug}-other/",
