@@ -35,10 +35,12 @@ The rules:
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -49,7 +51,7 @@ from cueillette.core.errors import Conflict, ServiceError
 from cueillette.core.tenancy import current_org
 from cueillette.customers.models import Customer
 from cueillette.loyalty import services as loyalty
-from cueillette.loyalty.models import PointsEntry, Purchase, Refund
+from cueillette.loyalty.models import Card, CardStatus, PointsEntry, Purchase, Refund
 from cueillette.referrals.errors import Code
 from cueillette.referrals.models import (
     Reason,
@@ -134,15 +136,9 @@ def confirm(
 
     if program.referrer_points:
         referrer_card = loyalty.open_card_for(referral.referrer)
-        rewarded_this_month = (
-            Referral.objects.filter(
-                referrer_id=referral.referrer_id,
-                referrer_entry__isnull=False,
-                rewarded_at__gte=month_start(now),
-            )
-            .exclude(pk=referral.pk)
-            .count()
-        )
+        rewarded_this_month = rewarded_this_month_by(
+            [referral.referrer_id], now, exclude=referral.pk
+        ).get(referral.referrer_id, 0)
         if referrer_card is None:
             notes.append({"code": RewardNote.REFERRER_NO_CARD})
         elif program.monthly_cap is not None and rewarded_this_month >= program.monthly_cap:
@@ -243,6 +239,62 @@ def on_refund(purchase: Purchase, refund: Refund, actor: Actor) -> None:
         forget_undone(referral, actor=actor, refund=refund)
         return
     reverse(referral, actor=actor, reason_code=Reason.REFUNDED, refund=refund)
+
+
+def rewarded_this_month_by(
+    referrer_ids: Iterable[int], now: dt.datetime, *, exclude: int | None = None
+) -> dict[int, int]:
+    """{referrer id: referrals that rewarded them this calendar month} (the monthly cap)."""
+    qs = Referral.objects.filter(
+        referrer_id__in=list(referrer_ids),
+        referrer_entry__isnull=False,
+        rewarded_at__gte=month_start(now),
+    )
+    if exclude is not None:
+        qs = qs.exclude(pk=exclude)
+    rows = qs.values("referrer_id").annotate(n=Count("id")).order_by()
+    return {row["referrer_id"]: row["n"] for row in rows}
+
+
+#: Why a side of a referral would get no points if it were confirmed now.
+NO_CARD = "no_card"
+CAP_REACHED = "cap_reached"
+
+
+def unrewarded_sides(
+    referrals: Iterable[Referral], now: dt.datetime | None = None
+) -> dict[int, dict[str, str]]:
+    """For referrals about to be confirmed: {referral id: {"referrer"|"friend": why}} for the
+    sides the rules of :func:`confirm` would leave without points (no open card, or the
+    referrer's monthly cap reached). Referrals where both sides get their points are absent."""
+    from cueillette.referrals.services import get_program
+
+    program = get_program()
+    items = list(referrals)
+    ids = {r.referrer_id for r in items} | {r.friend_id for r in items}
+    with_card = set(
+        Card.objects.filter(customer_id__in=ids, status=CardStatus.OPEN).values_list(
+            "customer_id", flat=True
+        )
+    )
+    counts: dict[int, int] = {}
+    if program.monthly_cap is not None and items:
+        counts = rewarded_this_month_by({r.referrer_id for r in items}, now or timezone.now())
+    out: dict[int, dict[str, str]] = {}
+    for r in items:
+        why: dict[str, str] = {}
+        if program.referrer_points:
+            if r.referrer_id not in with_card:
+                why["referrer"] = NO_CARD
+            elif program.monthly_cap is not None and (
+                counts.get(r.referrer_id, 0) >= program.monthly_cap
+            ):
+                why["referrer"] = CAP_REACHED
+        if program.friend_points and r.friend_id not in with_card:
+            why["friend"] = NO_CARD
+        if why:
+            out[r.pk] = why
+    return out
 
 
 #: The reward entries of a referral, and the field that keeps the correction taking each back.

@@ -12,11 +12,9 @@ from urllib.parse import urlencode
 from babel.numbers import format_currency
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import get_language, pgettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -28,7 +26,6 @@ from cueillette.core.errors import ServiceError
 from cueillette.core.permissions import Perm, role_has
 from cueillette.core.tenancy import access, current_org
 from cueillette.customers.models import Customer, CustomerStatus
-from cueillette.loyalty.models import Card, CardStatus
 from cueillette.referrals import charts, queries, rewards, services
 from cueillette.referrals.forms import DecideForm, ProgramForm, ThankForm
 from cueillette.referrals.models import (
@@ -69,50 +66,28 @@ def _list_params(data: QueryDict | dict[str, str]) -> dict[str, str]:
 
 
 def _reward_hints(rows: list[Referral]) -> dict[int, str]:
-    """Before a manual "Confirm": who will not be rewarded, and why (no open card, or the
-    referrer's monthly cap already reached)."""
+    """Before a manual "Confirm": who will not be rewarded, and why (the rules are
+    :func:`rewards.unrewarded_sides`'s)."""
     program = services.get_program()
     waiting = [r for r in rows if r.status == ReferralStatus.PENDING and not r.under_review]
-    ids = {r.referrer_id for r in waiting} | {r.friend_id for r in waiting}
-    with_card = set(
-        Card.objects.filter(customer_id__in=ids, status=CardStatus.OPEN).values_list(
-            "customer_id", flat=True
-        )
-    )
-    capped: set[int] = set()
-    if program.monthly_cap is not None and waiting:
-        since = rewards.month_start(timezone.now())
-        counts = (
-            Referral.objects.filter(
-                referrer_id__in={r.referrer_id for r in waiting},
-                referrer_entry__isnull=False,
-                rewarded_at__gte=since,
-            )
-            .values("referrer_id")
-            .annotate(n=Count("id"))
-        )
-        capped = {row["referrer_id"] for row in counts if row["n"] >= program.monthly_cap}
+    words = {
+        ("referrer", rewards.NO_CARD): _("the referrer has no open loyalty card"),
+        ("referrer", rewards.CAP_REACHED): _("the referrer has reached the monthly cap"),
+        ("friend", rewards.NO_CARD): _("the friend has no open loyalty card"),
+    }
     hints: dict[int, str] = {}
-    for r in waiting:
-        why_not: dict[str, str] = {}
-        if program.referrer_points:
-            if r.referrer_id not in with_card:
-                why_not["referrer"] = _("the referrer has no open loyalty card")
-            elif r.referrer_id in capped:
-                why_not["referrer"] = _("the referrer has reached the monthly cap")
-        if program.friend_points and r.friend_id not in with_card:
-            why_not["friend"] = _("the friend has no open loyalty card")
-        if not why_not:
-            continue
+    for pk, why_not in rewards.unrewarded_sides(waiting).items():
         gets_referrer = bool(program.referrer_points) and "referrer" not in why_not
         gets_friend = bool(program.friend_points) and "friend" not in why_not
-        reasons = pgettext("separator between clauses", "; ").join(why_not.values())
+        reasons = pgettext("separator between clauses", "; ").join(
+            words[(side, why)] for side, why in why_not.items()
+        )
         if gets_referrer:
-            hints[r.pk] = _("Only the referrer will receive points: %(why)s.") % {"why": reasons}
+            hints[pk] = _("Only the referrer will receive points: %(why)s.") % {"why": reasons}
         elif gets_friend:
-            hints[r.pk] = _("Only the friend will receive points: %(why)s.") % {"why": reasons}
+            hints[pk] = _("Only the friend will receive points: %(why)s.") % {"why": reasons}
         else:
-            hints[r.pk] = _("Nobody will receive points: %(why)s.") % {"why": reasons}
+            hints[pk] = _("Nobody will receive points: %(why)s.") % {"why": reasons}
     return hints
 
 
