@@ -1,0 +1,129 @@
+"""One registry of what actions cause: every write fires its consequences here, once.
+
+An action in ``services.py`` calls :func:`fire` inside its transaction after its rows and audit
+row are written. Apps that react subscribe once, in ``AppConfig.ready()``:
+
+* ``phase=IN_TRANSACTION`` handlers run at once, inside the action's transaction: a failure rolls
+  the whole action back, so nothing half-writes (loyalty closing a card when its consent is
+  withdrawn, referral rewards on a purchase).
+* ``phase=AFTER_COMMIT`` handlers run after the transaction commits (``on_commit``, robust: one
+  failing subscriber does not stop the others): messages through the send gate, webhooks,
+  anything that talks to the outside world. A rolled-back action fires nothing.
+
+Every entry point (page, API, customer space, import, task) reaches the same action, so a
+subscriber hears them all. Core imports no domain app: names are plain strings, payloads are
+keyword arguments (model instances and plain values) documented next to each name below.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+log = logging.getLogger(__name__)
+
+
+class Consequence(StrEnum):
+    """What an action can cause. Payload keys in the comment; ``organization_id`` always."""
+
+    CUSTOMER_JOINED = "customer.joined"  # customer, source (join page, counter, import, api...)
+    CUSTOMER_UPDATED = "customer.updated"  # customer, fields (names of the changed fields)
+    CUSTOMER_MERGED = "customer.merged"  # survivor, other
+    CUSTOMER_ERASED = "customer.erased"  # customer_id
+    CONSENT_CHANGED = "consent.changed"  # customer, purpose, granted, event (ConsentEvent), source
+    PURCHASE_RECORDED = "purchase.recorded"  # purchase, card (None when anonymous), points
+    PURCHASE_REFUNDED = "purchase.refunded"  # refund, purchase, card
+    REWARD_REDEEMED = "reward.redeemed"  # redemption, card, reward
+    REWARD_AVAILABLE = "reward.available"  # card, reward (the balance now reaches it)
+    POINTS_EXPIRING = "points.expiring"  # card, points, expires_at
+    POST_PUBLISHED = "community.post_published"  # post
+    REPLY_PUBLISHED = "community.reply_published"  # post, reply
+    POST_HIDDEN = "community.post_hidden"  # post, event
+    REFERRAL_RECORDED = "referral.recorded"  # referral
+    REFERRAL_CONFIRMED = "referral.confirmed"  # referral
+    SURVEY_ANSWERED = "feedback.survey_answered"  # survey
+    REGISTRATION_MADE = "events.registration_made"  # registration
+    REGISTRATION_CANCELLED = "events.registration_cancelled"  # registration
+    ATTENDANCE_RECORDED = "events.attendance_recorded"  # registration
+
+
+class Phase(StrEnum):
+    IN_TRANSACTION = "in_transaction"
+    AFTER_COMMIT = "after_commit"
+
+
+@dataclass(frozen=True)
+class Fired:
+    """One consequence as subscribers receive it; ``id`` is stable (webhook event ids)."""
+
+    name: str
+    organization_id: int | None
+    payload: Mapping[str, Any]
+    id: uuid.UUID = field(default_factory=uuid.uuid4)
+    occurred_at: dt.datetime = field(default_factory=timezone.now)
+
+    def __getitem__(self, key: str) -> Any:
+        return self.payload[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.payload.get(key, default)
+
+
+Handler = Callable[[Fired], None]
+
+_subscribers: dict[str, list[tuple[Phase, Handler]]] = {}
+
+
+def subscribe(
+    name: Consequence | str, handler: Handler, *, phase: Phase = Phase.AFTER_COMMIT
+) -> Handler:
+    """Register ``handler(fired)`` for ``name``; registering the same handler twice is a no-op."""
+    entries = _subscribers.setdefault(str(name), [])
+    if (phase, handler) not in entries:
+        entries.append((phase, handler))
+    return handler
+
+
+def on(
+    name: Consequence | str, *, phase: Phase = Phase.AFTER_COMMIT
+) -> Callable[[Handler], Handler]:
+    """Decorator form of :func:`subscribe`."""
+
+    def decorate(handler: Handler) -> Handler:
+        return subscribe(name, handler, phase=phase)
+
+    return decorate
+
+
+def subscribers(name: Consequence | str) -> list[tuple[Phase, Handler]]:
+    return list(_subscribers.get(str(name), []))
+
+
+def fire(name: Consequence | str, *, organization_id: int | None, **payload: Any) -> Fired:
+    """Deliver a consequence: in-transaction subscribers now, the others after commit.
+
+    Call it from the action, inside its transaction. Outside any transaction (autocommit),
+    after-commit subscribers run at once, as ``on_commit`` does.
+    """
+    fired = Fired(name=str(name), organization_id=organization_id, payload=payload)
+    for phase, handler in subscribers(name):
+        if phase is Phase.IN_TRANSACTION:
+            handler(fired)
+        else:
+            transaction.on_commit(_deliver(handler, fired), robust=True)
+    return fired
+
+
+def _deliver(handler: Handler, fired: Fired) -> Callable[[], None]:
+    def run() -> None:
+        handler(fired)
+
+    return run
