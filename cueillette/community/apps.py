@@ -1,4 +1,17 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from django.apps import AppConfig
+
+if TYPE_CHECKING:
+    from cueillette.core.consequences import Fired
+
+
+def _on_customer_erased(fired: Fired) -> None:
+    from cueillette.community import services
+
+    services.erase_author(fired["customer"])
 
 
 class CommunityConfig(AppConfig):
@@ -7,10 +20,15 @@ class CommunityConfig(AppConfig):
     verbose_name = "Community"
 
     def ready(self) -> None:
-        # A customer's erasure anonymises them as the author of community posts.
-        # Their posts, appeals and me-too marks are part of their data export.
-        from cueillette.community import queries, services
+        # A customer's erasure anonymises them as the author of community posts (in the
+        # erasure's transaction). Their posts, appeals and me-too marks are part of their data
+        # export.
+        from cueillette.community import queries
+        from cueillette.core import consequences
+        from cueillette.core.consequences import Consequence, Phase
         from cueillette.customers import portal
 
-        portal.register_eraser(services.erase_author)
+        consequences.subscribe(
+            Consequence.CUSTOMER_ERASED, _on_customer_erased, phase=Phase.IN_TRANSACTION
+        )
         portal.register_exporter(queries.export_files)

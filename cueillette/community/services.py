@@ -50,8 +50,9 @@ from cueillette.community.models import (
     Reply,
     ThreadSubscription,
 )
-from cueillette.core import audit
+from cueillette.core import audit, consequences
 from cueillette.core.audit import Actor
+from cueillette.core.consequences import Consequence
 from cueillette.core.errors import Conflict, Forbidden, ServiceError
 from cueillette.core.permissions import ROLE_PERMS, Perm
 from cueillette.customers import services as customer_services
@@ -327,6 +328,12 @@ def create_post(
         rating=stars,
         sentiment=post.sentiment,
     )
+    consequences.fire(
+        Consequence.POST_PUBLISHED,
+        organization_id=post.organization_id,
+        post=post,
+        actor=actor or Actor.customer(),
+    )
     return post
 
 
@@ -462,7 +469,7 @@ def appeal(
 
 
 def erase_author(customer: Customer) -> None:
-    """Registered eraser: the author's identity leaves their posts; the business's replies and
+    """On CUSTOMER_ERASED: the author's identity leaves their posts; the business's replies and
     the posts' text stay. Runs inside ``erase_customer``'s transaction."""
     Post.objects.filter(author=customer).update(author=None, display_name=ANONYMOUS)
     Appeal.objects.filter(author=customer).update(author=None)
@@ -487,6 +494,13 @@ def reply(post: Post, membership: StaffLike, *, text: Any, now: dt.datetime | No
     _event(post, Action.REPLY, role=staff.role, user=staff.user, now=now, reply=item.pk)
     audit.record(staff.actor, "community.replied", post, reply=item.pk)
     notify.reply_posted(post, item, active_subscriptions(post))
+    consequences.fire(
+        Consequence.REPLY_PUBLISHED,
+        organization_id=post.organization_id,
+        post=post,
+        reply=item,
+        actor=staff.actor,
+    )
     return item
 
 
@@ -678,6 +692,13 @@ def hide_post(
     post.save(update_fields=["hidden"])
     audit.record(staff.actor, "community.post_hidden", post, reason=str(reason))
     notify.post_hidden(post, event)
+    consequences.fire(
+        Consequence.POST_HIDDEN,
+        organization_id=post.organization_id,
+        post=post,
+        event=event,
+        actor=staff.actor,
+    )
     return event
 
 

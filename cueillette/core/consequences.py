@@ -32,13 +32,17 @@ log = logging.getLogger(__name__)
 
 
 class Consequence(StrEnum):
-    """What an action can cause. Payload keys in the comment; ``organization_id`` always."""
+    """What an action can cause. Payload keys in the comment; ``organization_id`` always, and
+    ``actor`` (the ``core.audit.Actor`` who acted) for every action that has one."""
 
     CUSTOMER_JOINED = "customer.joined"  # customer, source (join page, counter, import, api...)
     CUSTOMER_UPDATED = "customer.updated"  # customer, fields (names of the changed fields)
     CUSTOMER_MERGED = "customer.merged"  # survivor, other
-    CUSTOMER_ERASED = "customer.erased"  # customer_id
-    CONSENT_CHANGED = "consent.changed"  # customer, purpose, granted, event (ConsentEvent), source
+    # customer_id, customer (already blanked), reason; once per record erased (merged ones too)
+    CUSTOMER_ERASED = "customer.erased"
+    # customer, purpose, granted, event (ConsentEvent), source; once per ledger entry appended
+    # (a pending double opt-in grant fires when it is confirmed; a merge's copies fire nothing)
+    CONSENT_CHANGED = "consent.changed"
     PURCHASE_RECORDED = "purchase.recorded"  # purchase, card (None when anonymous), points
     PURCHASE_REFUNDED = "purchase.refunded"  # refund, purchase, card
     REWARD_REDEEMED = "reward.redeemed"  # redemption, card, reward

@@ -33,8 +33,9 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 
-from cueillette.core import audit
+from cueillette.core import audit, consequences
 from cueillette.core.audit import Actor
+from cueillette.core.consequences import Consequence
 from cueillette.core.errors import ServiceError
 from cueillette.core.mail import send_templated
 from cueillette.core.models import AuditEvent
@@ -58,24 +59,10 @@ PORTAL_SESSION_AGE = 2 * 3600  # an opened space stays open two hours
 PORTAL_ACTOR_LABEL = "customer space"
 JOIN_ACTOR_LABEL = "join page"
 
-# Other apps holding personal data about a customer (loyalty cards, community posts...) register
-# a function here; erase_customer calls each inside its transaction.
-_ERASERS: list[Callable[[Customer], None]] = []
-
-
-def register_eraser(func: Callable[[Customer], None]) -> Callable[[Customer], None]:
-    """Register ``func(customer)`` to blank an app's personal data when a customer is erased."""
-    if func not in _ERASERS:
-        _ERASERS.append(func)
-    return func
-
-
 # Apps holding data about a customer add files to the self-export: ``func(customer)`` returns
-# {file name: content}. Apps acting on a consent (the loyalty program issues or closes a card)
-# register ``func(customer, purpose, granted, source=..., language=...)``: the join page and the
-# space's one-click choices call them in the same transaction.
+# {file name: content}. (Apps acting on a consent or an erasure subscribe to
+# ``Consequence.CONSENT_CHANGED`` / ``CUSTOMER_ERASED`` instead: every door fires those.)
 _EXPORTERS: list[Callable[[Customer], Mapping[str, bytes]]] = []
-_CONSENT_HOOKS: list[Callable[..., None]] = []
 
 
 def register_exporter(
@@ -85,20 +72,6 @@ def register_exporter(
     if func not in _EXPORTERS:
         _EXPORTERS.append(func)
     return func
-
-
-def register_consent_hook(func: Callable[..., None]) -> Callable[..., None]:
-    """Register ``func(customer, purpose, granted, *, source, language)``."""
-    if func not in _CONSENT_HOOKS:
-        _CONSENT_HOOKS.append(func)
-    return func
-
-
-def _consent_changed(
-    customer: Customer, purpose: str, granted: bool, *, source: str, language: str
-) -> None:
-    for hook in _CONSENT_HOOKS:
-        hook(customer, purpose, granted, source=source, language=language)
 
 
 def portal_actor() -> Actor:
@@ -150,7 +123,6 @@ def join(
             language=language,
             wording=wording,
         )
-        _consent_changed(customer, purpose, True, source=Source.JOIN_PAGE, language=language)
     return JoinResult(customer=customer, existing=False)
 
 
@@ -163,8 +135,8 @@ def change_consent(
     language: str,
     wording: ConsentWording | None = None,
 ) -> ConsentEvent | EmailConfirmation | None:
-    """A one-click choice in the customer's space, and what other apps do about it."""
-    result = services.record_consent(
+    """A one-click choice in the customer's space (other apps hear it through CONSENT_CHANGED)."""
+    return services.record_consent(
         customer,
         purpose,
         granted,
@@ -173,9 +145,6 @@ def change_consent(
         language=language,
         wording=wording,
     )
-    if isinstance(result, ConsentEvent):
-        _consent_changed(customer, purpose, granted, source=Source.PORTAL, language=language)
-    return result
 
 
 # --------------------------------------------------------------------------- magic links
@@ -425,7 +394,7 @@ def export_zip(customer: Customer) -> bytes:
 ERASE_REASONS = ("self", "retention", "staff")
 
 
-def _blank(customer: Customer, now: dt.datetime) -> None:
+def _blank(customer: Customer, now: dt.datetime, *, actor: Actor, reason: str) -> None:
     customer.first_name = ""
     customer.last_name = ""
     customer.email = ""
@@ -444,8 +413,16 @@ def _blank(customer: Customer, now: dt.datetime) -> None:
     AccessToken.objects.filter(customer=customer).delete()
     # Confirmations hold the email address they were sent to: all go, used or not.
     EmailConfirmation.objects.filter(customer=customer).delete()
-    for eraser in _ERASERS:
-        eraser(customer)
+    # Apps holding personal data about the customer (cards, posts, surveys) blank theirs in
+    # this transaction: they subscribe in phase IN_TRANSACTION.
+    consequences.fire(
+        Consequence.CUSTOMER_ERASED,
+        organization_id=customer.organization_id,
+        customer_id=customer.pk,
+        customer=customer,
+        reason=reason,
+        actor=actor,
+    )
 
 
 @transaction.atomic
@@ -469,7 +446,7 @@ def erase_customer(
         .exclude(status=CustomerStatus.ERASED)
     )
     for record in [customer, *merged]:
-        _blank(record, now)
+        _blank(record, now, actor=actor, reason=reason)
     audit.record(
         actor,
         "customer.erased",

@@ -15,8 +15,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cueillette.core import audit
+from cueillette.core import audit, consequences
 from cueillette.core.audit import Actor
+from cueillette.core.consequences import Consequence
 from cueillette.core.errors import ServiceError
 from cueillette.core.mail import send_templated
 from cueillette.core.models import Organization
@@ -272,6 +273,13 @@ def create_customer(
     _refresh_search_keys(customer)
     customer.save()
     audit.record(actor, "customer.created", customer, source=source, fields=sorted(cleaned))
+    consequences.fire(
+        Consequence.CUSTOMER_JOINED,
+        organization_id=customer.organization_id,
+        customer=customer,
+        source=str(source),
+        actor=actor,
+    )
     for purpose, granted in (consents or {}).items():
         if granted:
             record_consent(
@@ -299,6 +307,13 @@ def update_customer(customer: Customer, data: Mapping[str, Any], *, actor: Actor
     _refresh_search_keys(customer)
     customer.save()
     audit.record(actor, "customer.updated", customer, fields=sorted(changed))
+    consequences.fire(
+        Consequence.CUSTOMER_UPDATED,
+        organization_id=customer.organization_id,
+        customer=customer,
+        fields=sorted(changed),
+        actor=actor,
+    )
     return customer
 
 
@@ -401,6 +416,13 @@ def merge_customers(survivor: Customer, other: Customer, *, actor: Actor) -> Cus
         merged_from=other.pk,
         filled_fields=filled,
         consent_entries_copied=copied,
+    )
+    consequences.fire(
+        Consequence.CUSTOMER_MERGED,
+        organization_id=survivor.organization_id,
+        survivor=survivor,
+        other=other,
+        actor=actor,
     )
     return survivor
 
@@ -519,6 +541,18 @@ def record_consent(
         source=source,
         wording_version=wording.version,
         event_id=event.pk,
+    )
+    # Every door (counter, API, customer space, join page, import, email confirmation) ends
+    # here, so subscribers (loyalty issuing or closing the card...) hear every decision.
+    consequences.fire(
+        Consequence.CONSENT_CHANGED,
+        organization_id=customer.organization_id,
+        customer=customer,
+        purpose=str(purpose),
+        granted=granted,
+        event=event,
+        source=str(source),
+        actor=actor,
     )
     return event
 

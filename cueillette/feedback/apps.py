@@ -1,4 +1,17 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from django.apps import AppConfig
+
+if TYPE_CHECKING:
+    from cueillette.core.consequences import Fired
+
+
+def _on_customer_erased(fired: Fired) -> None:
+    from cueillette.feedback import privacy
+
+    privacy.erase_customer(fired["customer"])
 
 
 class FeedbackConfig(AppConfig):
@@ -8,9 +21,13 @@ class FeedbackConfig(AppConfig):
 
     def ready(self) -> None:
         # A customer's answers are part of their data export; erasure keeps the score for the
-        # statistics and drops the comment and the follow-up note.
+        # statistics and drops the comment and the follow-up note (in the erasure's transaction).
+        from cueillette.core import consequences
+        from cueillette.core.consequences import Consequence, Phase
         from cueillette.customers import portal
         from cueillette.feedback import privacy
 
         portal.register_exporter(privacy.export_files)
-        portal.register_eraser(privacy.erase_customer)
+        consequences.subscribe(
+            Consequence.CUSTOMER_ERASED, _on_customer_erased, phase=Phase.IN_TRANSACTION
+        )

@@ -63,7 +63,7 @@ def export_files(customer: Customer) -> Mapping[str, bytes]:
 
 
 def erase_customer(customer: Customer) -> None:
-    """Called by the customers app inside the erasure's transaction, once per record."""
+    """On CUSTOMER_ERASED, inside the erasure's transaction, once per record."""
     count = (
         Survey.objects.filter(customer=customer)
         .exclude(comment="", follow_up_note="")

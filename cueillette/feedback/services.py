@@ -40,8 +40,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from cueillette.core import audit
+from cueillette.core import audit, consequences
 from cueillette.core.audit import Actor
+from cueillette.core.consequences import Consequence
 from cueillette.core.errors import Conflict, ServiceError
 from cueillette.core.mail import send_templated
 from cueillette.core.models import Organization
@@ -562,6 +563,12 @@ def answer(token: str, score: Any, comment: Any, *, now: dt.datetime | None = No
         category=category,
         with_comment=bool(text),
         promoter_invited=invite,
+    )
+    consequences.fire(
+        Consequence.SURVEY_ANSWERED,
+        organization_id=survey.organization_id,
+        survey=survey,
+        actor=Actor.customer(SURVEY_ACTOR_LABEL),
     )
     return Answer(survey=survey, category=category, invite_promoter=invite)
 

@@ -7,8 +7,8 @@ class LoyaltyConfig(AppConfig):
     verbose_name = "Loyalty"
 
     def ready(self) -> None:
-        # The customer space's hooks: loyalty part of the data export, closing cards on erasure,
-        # a card issued/closed when the loyalty consent is given/withdrawn (join page, space).
+        # Loyalty part of the data export; subscriptions: closing cards on erasure, a card
+        # issued/closed when the loyalty consent is given/withdrawn (whatever the door).
         from cueillette.loyalty import portal
 
         portal.register_hooks()

@@ -8,9 +8,9 @@ Everything here runs inside the organization's tenant context (``@public_org``).
 * :func:`program_facts` — the program's rules in sentences, for people who have not joined;
 * wallet tokens (:func:`wallet_token`, :func:`card_for_wallet`) — a signed, session-free link
   to the phone wallet page, valid as long as the card is open;
-* the customer space's hooks (:func:`register_hooks`): the loyalty part of the data export,
-  closing the card on erasure, and issuing/closing a card when the loyalty consent is given or
-  withdrawn on the join page or in the space.
+* the loyalty part of the data export, and the subscriptions of :func:`register_hooks`
+  (closing the cards on erasure; issuing/closing a card when the loyalty consent is given or
+  withdrawn, whatever the door: ``services.on_consent_changed``).
 """
 
 from __future__ import annotations
@@ -33,10 +33,11 @@ from django.utils.dates import WEEKDAYS
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from cueillette.core.audit import Actor
+from cueillette.core import consequences
+from cueillette.core.consequences import Consequence, Fired, Phase
 from cueillette.core.models import Organization
 from cueillette.core.tenancy import current_org
-from cueillette.customers.models import Customer, Purpose
+from cueillette.customers.models import Customer
 from cueillette.loyalty import rules, services
 from cueillette.loyalty.models import (
     Card,
@@ -708,24 +709,9 @@ def export_files(customer: Customer) -> dict[str, bytes]:
 # --------------------------------------------------------------------------- hooks
 
 
-def on_consent(
-    customer: Customer, purpose: str, granted: bool, *, source: str, language: str
-) -> None:
-    """The loyalty consent given on the join page or in the space issues a card; withdrawn in
-    the space, it closes the card (leaving the program)."""
-    if purpose != Purpose.LOYALTY:
-        return
-    actor = Actor.customer("join page" if source == "join_page" else "customer space")
-    if granted:
-        services.join_from_consent(customer, actor=actor, source=source, language=language)
-        return
-    card = services.open_card_for(customer)
-    if card is not None:
-        services.leave_program(card, actor=actor, source="portal")
-
-
-def on_erase(customer: Customer) -> None:
-    services.close_cards_on_erasure(customer)
+def on_erase(fired: Fired) -> None:
+    """CUSTOMER_ERASED subscriber: the erased record's cards close (inside the erasure)."""
+    services.close_cards_on_erasure(fired["customer"])
 
 
 _REGISTERED = False
@@ -739,6 +725,9 @@ def register_hooks() -> None:
     from cueillette.customers import portal as customer_portal
 
     customer_portal.register_exporter(export_files)
-    customer_portal.register_eraser(on_erase)
-    customer_portal.register_consent_hook(on_consent)
+    consequences.subscribe(Consequence.CUSTOMER_ERASED, on_erase, phase=Phase.IN_TRANSACTION)
+    # The loyalty consent is the membership, whatever the door records it.
+    consequences.subscribe(
+        Consequence.CONSENT_CHANGED, services.on_consent_changed, phase=Phase.IN_TRANSACTION
+    )
     _REGISTERED = True

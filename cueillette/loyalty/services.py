@@ -10,21 +10,23 @@ Due expiries are always written before any other debit, so expired points are ne
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cueillette.core import audit
+from cueillette.core import audit, consequences
 from cueillette.core.audit import Actor
+from cueillette.core.consequences import Consequence
 from cueillette.core.errors import Conflict, NotFound, ServiceError
 from cueillette.core.tenancy import current_org
 from cueillette.customers import services as customer_services
 from cueillette.customers.models import Customer, Purpose
+from cueillette.customers.models import Source as CustomerSource
 from cueillette.loyalty import rules
 from cueillette.loyalty.errors import Code
 from cueillette.loyalty.models import (
@@ -43,26 +45,14 @@ from cueillette.loyalty.models import (
     Tier,
 )
 
+if TYPE_CHECKING:
+    from cueillette.core.consequences import Fired
+
 UNDO_WINDOW = dt.timedelta(minutes=5)
 
-# Later capabilities (referrals...) react to purchases and refunds inside their transaction:
-# ``fn(purchase, actor)`` after a new purchase is recorded, ``fn(purchase, refund, actor)``
-# after a refund. A hook that raises rolls the whole write back. Registered in AppConfig.ready.
-PurchaseHook = Callable[[Purchase, Actor], None]
-RefundHook = Callable[[Purchase, Refund, Actor], None]
-_purchase_hooks: list[PurchaseHook] = []
-_refund_hooks: list[RefundHook] = []
-
-
-def register_purchase_hook(fn: PurchaseHook) -> None:
-    if fn not in _purchase_hooks:
-        _purchase_hooks.append(fn)
-
-
-def register_refund_hook(fn: RefundHook) -> None:
-    if fn not in _refund_hooks:
-        _refund_hooks.append(fn)
-
+# Later capabilities (referrals, messaging, webhooks) react to purchases, refunds and
+# redemptions by subscribing to PURCHASE_RECORDED / PURCHASE_REFUNDED / REWARD_REDEEMED
+# (core.consequences); an IN_TRANSACTION subscriber that raises rolls the whole write back.
 
 # --------------------------------------------------------------------------- program
 
@@ -192,19 +182,20 @@ def join_program(
     language: str | None = None,
     now: dt.datetime | None = None,
 ) -> Card:
-    """Join = an explicit consent (purpose: loyalty program) and a new card."""
+    """Join = an explicit consent (purpose: loyalty program) and a new card.
+
+    The card is issued before the consent is recorded: the consent's CONSENT_CHANGED (heard by
+    :func:`on_consent_changed`) then finds the open card and issues no second one. Granted
+    elsewhere first (staff page, API, join page, import), the consent reaches here through
+    :func:`join_from_consent`, and recording it again is a no-op (same decision and wording).
+    """
     program = get_program()
     if not program.enabled:
         raise ServiceError(Code.PROGRAM_CLOSED, _("the loyalty program is closed"))
     if open_card_for(customer) is not None:
         raise Conflict(Code.ALREADY_MEMBER, _("this customer already has a card"), field="customer")
     now = now or timezone.now()
-    consent_source = {"api": "api", "portal": "portal"}.get(source, "counter")
-    if source == "join_page":
-        consent_source = "join_page"
-    customer_services.record_consent(
-        customer, Purpose.LOYALTY, True, source=consent_source, actor=actor, language=language
-    )
+    consent_source = source if source in CustomerSource.values else CustomerSource.COUNTER
     card = None
     for _attempt in range(5):
         try:
@@ -217,6 +208,9 @@ def join_program(
             continue
     if card is None:  # pragma: no cover - 5 collisions among 10^11 numbers
         raise ServiceError(Code.INVALID, _("could not issue a card number, try again"))
+    customer_services.record_consent(
+        customer, Purpose.LOYALTY, True, source=consent_source, actor=actor, language=language
+    )
     audit.record(actor, "loyalty.joined", customer, card=card.pk)
     if program.welcome_bonus:
         _append(
@@ -237,7 +231,7 @@ def leave_program(card: Card, *, actor: Actor, source: str = "counter") -> Card:
     if not card.is_open:
         return card
     Card.objects.filter(pk=card.pk).update(status=CardStatus.CLOSED, closed_at=timezone.now())
-    consent_source = source if source in ("counter", "portal", "api") else "counter"
+    consent_source = source if source in CustomerSource.values else CustomerSource.COUNTER
     customer_services.record_consent(
         card.customer, Purpose.LOYALTY, False, source=consent_source, actor=actor
     )
@@ -249,10 +243,31 @@ def leave_program(card: Card, *, actor: Actor, source: str = "counter") -> Card:
 def join_from_consent(
     customer: Customer, *, actor: Actor, source: str, language: str | None = None
 ) -> Card | None:
-    """When a customer grants the loyalty purpose elsewhere (join page), give them a card."""
+    """When a customer grants the loyalty purpose elsewhere (join page, staff page, API,
+    import, customer space), give them a card: the loyalty consent is the membership."""
     if open_card_for(customer) is not None or not get_program().enabled:
         return None
     return join_program(customer, actor=actor, source=source, language=language)
+
+
+def on_consent_changed(fired: Fired) -> None:
+    """CONSENT_CHANGED subscriber (in the consent's transaction), whatever the door: the
+    loyalty consent granted issues a card (program open), withdrawn closes the open card.
+
+    It follows the ledger's state after the entry, not the entry: a back-dated entry (an
+    import) older than the latest decision changes nothing."""
+    if fired["purpose"] != Purpose.LOYALTY:
+        return
+    customer: Customer = fired["customer"]
+    actor: Actor = fired["actor"]
+    if customer_services.has_consent(customer, Purpose.LOYALTY):
+        join_from_consent(
+            customer, actor=actor, source=fired["source"], language=fired["event"].wording.language
+        )
+        return
+    card = open_card_for(customer)
+    if card is not None:
+        leave_program(card, actor=actor, source=fired["source"])
 
 
 # --------------------------------------------------------------------------- ledger core
@@ -603,8 +618,14 @@ def record_purchase(
         amount=str(amount_d),
         points=earning.points + earning.birthday_points,
     )
-    for hook in _purchase_hooks:
-        hook(purchase, actor)
+    consequences.fire(
+        Consequence.PURCHASE_RECORDED,
+        organization_id=card.organization_id,
+        purchase=purchase,
+        card=card,
+        points=earning.points + earning.birthday_points,
+        actor=actor,
+    )
     return purchase
 
 
@@ -698,8 +719,14 @@ def refund_purchase(
         points=taken,
         shortfall=shortfall,
     )
-    for refund_hook in _refund_hooks:
-        refund_hook(purchase, refund, actor)
+    consequences.fire(
+        Consequence.PURCHASE_REFUNDED,
+        organization_id=card.organization_id,
+        refund=refund,
+        purchase=purchase,
+        card=card,
+        actor=actor,
+    )
     return refund
 
 
@@ -783,6 +810,14 @@ def redeem(card: Card, reward: Reward, *, actor: Actor, source: str = Source.COU
     )
     audit.record(
         actor, "loyalty.redeemed", card.customer, card=card.pk, reward=reward.pk, points=reward.cost
+    )
+    consequences.fire(
+        Consequence.REWARD_REDEEMED,
+        organization_id=card.organization_id,
+        redemption=redemption,
+        card=card,
+        reward=reward,
+        actor=actor,
     )
     return redemption
 

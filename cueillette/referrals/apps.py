@@ -8,7 +8,8 @@ class ReferralsConfig(AppConfig):
 
     def ready(self) -> None:
         # Rewards are granted when the friend's first qualifying purchase is recorded and
-        # reversed when it is fully refunded: loyalty calls these hooks inside its transaction.
+        # reversed when it is fully refunded: PURCHASE_RECORDED / PURCHASE_REFUNDED subscribers,
+        # inside the purchase's transaction.
         from cueillette.referrals import counter, rewards
 
         rewards.register_hooks()

@@ -45,8 +45,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from cueillette.core import audit
+from cueillette.core import audit, consequences
 from cueillette.core.audit import Actor
+from cueillette.core.consequences import Consequence, Fired, Phase
 from cueillette.core.errors import Conflict, ServiceError
 from cueillette.core.tenancy import current_org
 from cueillette.customers.models import Customer
@@ -67,8 +68,21 @@ UNDO_REASON = loyalty.UNDO_REASON
 
 
 def register_hooks() -> None:
-    loyalty.register_purchase_hook(on_purchase)
-    loyalty.register_refund_hook(on_refund)
+    """Subscribe, inside the purchase's or refund's transaction (a failure rolls it back)."""
+    consequences.subscribe(
+        Consequence.PURCHASE_RECORDED, _on_purchase_recorded, phase=Phase.IN_TRANSACTION
+    )
+    consequences.subscribe(
+        Consequence.PURCHASE_REFUNDED, _on_purchase_refunded, phase=Phase.IN_TRANSACTION
+    )
+
+
+def _on_purchase_recorded(fired: Fired) -> None:
+    on_purchase(fired["purchase"], fired["actor"])
+
+
+def _on_purchase_refunded(fired: Fired) -> None:
+    on_refund(fired["purchase"], fired["refund"], fired["actor"])
 
 
 def qualifies(purchase: Purchase, program: ReferralProgram) -> bool:
@@ -188,6 +202,12 @@ def confirm(
         referrer_points=referral.referrer_entry.points if referral.referrer_entry else 0,
         friend_points=referral.friend_entry.points if referral.friend_entry else 0,
         notes=[n["code"] for n in notes],
+    )
+    consequences.fire(
+        Consequence.REFERRAL_CONFIRMED,
+        organization_id=referral.organization_id,
+        referral=referral,
+        actor=actor,
     )
     return referral
 

@@ -41,8 +41,9 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cueillette.core import audit
+from cueillette.core import audit, consequences
 from cueillette.core.audit import Actor
+from cueillette.core.consequences import Consequence
 from cueillette.core.errors import Conflict, NotFound, ServiceError
 from cueillette.core.tenancy import current_org
 from cueillette.customers import queries as customer_queries
@@ -344,6 +345,12 @@ def record_referral(
         friend=friend.pk,
         source=source,
         flags=referral.flags,
+    )
+    consequences.fire(
+        Consequence.REFERRAL_RECORDED,
+        organization_id=referral.organization_id,
+        referral=referral,
+        actor=actor,
     )
     return referral
 

@@ -66,7 +66,15 @@ def test_export_zip_has_everything_and_no_formula(
     assert response["Content-Type"] == "application/zip"
     assert "attachment" in response["Content-Disposition"]
     archive = zipfile.ZipFile(io.BytesIO(response.content))
-    assert sorted(archive.namelist()) == ["consents.csv", "data.json", "profile.csv"]
+    # The loyalty consent is the membership wherever it is recorded: the staff's grant issued a
+    # card (closed by the withdrawal), whose history is part of the export.
+    assert sorted(archive.namelist()) == [
+        "consents.csv",
+        "data.json",
+        "loyalty.json",
+        "loyalty_entries.csv",
+        "profile.csv",
+    ]
 
     data = json.loads(archive.read("data.json"))
     assert data["profile"]["email"] == "dupont@example.net"

@@ -17,7 +17,15 @@ from cueillette.core.models import AuditEvent
 from cueillette.core.tests.factories import CustomerFactory, MembershipFactory, UserFactory
 from cueillette.customers.models import ConsentEvent
 from cueillette.loyalty import rules, services
-from cueillette.loyalty.models import Card, PointsEntry, Purchase, Redemption, Reward, Tier
+from cueillette.loyalty.models import (
+    Card,
+    PointsEntry,
+    Program,
+    Purchase,
+    Redemption,
+    Reward,
+    Tier,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -420,9 +428,15 @@ def test_customer_who_already_agreed_gets_the_card_in_one_tap(
     counter_client: Any, tenant: Any, owner: Any
 ) -> None:
     from cueillette.customers.services import record_consent
+    from cueillette.loyalty.services import get_program
 
     customer = CustomerFactory(organization=tenant)
+    # The loyalty consent issues the card wherever it is given, unless the program is closed
+    # then: that customer agreed, and their card is issued at the counter once it reopens.
+    Program.objects.filter(pk=get_program().pk).update(enabled=False)
     record_consent(customer, "loyalty", True, source="join_page", actor=Actor.customer())
+    assert not Card.objects.filter(customer=customer).exists()
+    Program.objects.filter(pk=get_program().pk).update(enabled=True)
     page = counter_client.get(url("counter_customer", customer.pk)).content.decode()
     assert "already agreed" in page and 'name="agreed"' not in page
     response = counter_client.post(url("counter_join", customer.pk))
