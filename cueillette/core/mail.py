@@ -1,8 +1,16 @@
-"""Sending email: rendered in the recipient's language, sent by a background task on commit."""
+"""Sending email: rendered in the recipient's language, sent by a background task on commit.
+
+A message about a business comes from that business: ``From: "Épicerie Voisine" <the sending
+address>`` and ``Reply-To`` its contact address, so a customer who answers reaches the shop,
+not a platform no-reply. Mail with no business behind it (a staff account's own confirmation)
+keeps the platform's ``DEFAULT_FROM_EMAIL``.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from email.headerregistry import Address
+from email.utils import parseaddr
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -11,6 +19,11 @@ from django.template import Context
 from django.template.loader import get_template, render_to_string
 from django.utils import translation
 from django_tasks import task
+
+from cueillette.core.tenancy import current_org_or_none
+
+if TYPE_CHECKING:
+    from cueillette.core.models import Organization
 
 
 @task(queue_name="emails")
@@ -21,11 +34,12 @@ def deliver_email(
     html: str | None = None,
     headers: dict[str, str] | None = None,
     reply_to: list[str] | None = None,
+    from_email: str | None = None,
 ) -> None:
     message = EmailMultiAlternatives(
         subject=subject,
         body=text,
-        from_email=settings.DEFAULT_FROM_EMAIL,
+        from_email=from_email or settings.DEFAULT_FROM_EMAIL,
         to=to,
         headers=headers or {},
         reply_to=reply_to or None,
@@ -53,6 +67,29 @@ def render_email(template: str, context: dict[str, Any], language: str) -> tuple
     return subject, text, html
 
 
+def sender_for(organization: Organization | None) -> str:
+    """``"<business name>" <sending address>``: the platform's address (the one its mail
+    server may send from), shown under the business's name. Non-ASCII names are encoded by
+    Django when the message is built; quotes and commas in a name are quoted here."""
+    default = str(settings.DEFAULT_FROM_EMAIL)
+    if organization is None or not organization.name.strip():
+        return default
+    _name, address = parseaddr(default)
+    if not address:
+        return default
+    name = " ".join(organization.name.split())  # no line breaks in a header
+    return str(Address(display_name=name, addr_spec=address))
+
+
+def reply_to_for(organization: Organization | None, explicit: str | None) -> str | None:
+    """Who an answer reaches: the one asked for (an inviter), else the business's contact."""
+    if explicit:
+        return explicit
+    if organization is not None and organization.contact_email:
+        return str(organization.contact_email)
+    return None
+
+
 def send_templated(
     template: str,
     to: str,
@@ -61,9 +98,15 @@ def send_templated(
     language: str = "fr",
     headers: dict[str, str] | None = None,
     reply_to: str | None = None,
+    organization: Organization | None = None,
 ) -> None:
-    """Render now (in the recipient's language), deliver after the transaction commits."""
+    """Render now (in the recipient's language), deliver after the transaction commits.
+
+    The message comes from ``organization`` (by default the current one, if any)."""
     subject, text, html = render_email(template, context, language)
+    org = organization if organization is not None else current_org_or_none()
+    from_email = sender_for(org)
+    answer_to = reply_to_for(org, reply_to)
 
     def enqueue() -> None:
         deliver_email.enqueue(
@@ -72,7 +115,8 @@ def send_templated(
             text=text,
             html=html,
             headers=headers,
-            reply_to=[reply_to] if reply_to else None,
+            reply_to=[answer_to] if answer_to else None,
+            from_email=from_email,
         )
 
     transaction.on_commit(enqueue)
