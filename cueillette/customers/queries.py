@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from django.db.models import BooleanField, Count, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
@@ -176,6 +177,38 @@ def pending_confirmations(customer: Customer) -> dict[str, EmailConfirmation]:
     ).order_by("-requested_at", "-id"):
         out.setdefault(pending.purpose, pending)
     return out
+
+
+ConsentState = Literal["granted", "awaiting", "withdrawn", "never"]
+
+
+@dataclass(frozen=True)
+class ConsentStatus:
+    """The one state of one purpose for one customer, as a person should read it."""
+
+    purpose: str
+    state: ConsentState
+    event: ConsentEvent | None  # the latest ledger entry, if any
+    pending: EmailConfirmation | None  # the confirmation email awaited, if that is the state
+
+    @property
+    def granted(self) -> bool:
+        return self.state == "granted"
+
+
+def consent_status(
+    purpose: str, event: ConsentEvent | None, pending: EmailConfirmation | None
+) -> ConsentStatus:
+    """One state per purpose: a consent given holds (an email sent before it no longer
+    matters); else an email awaiting confirmation is the state, whatever came before it (the
+    withdrawal or the silence it may follow); else the last withdrawal; else never asked."""
+    if event is not None and event.granted:
+        return ConsentStatus(purpose, "granted", event, None)
+    if pending is not None:
+        return ConsentStatus(purpose, "awaiting", event, pending)
+    if event is not None:
+        return ConsentStatus(purpose, "withdrawn", event, None)
+    return ConsentStatus(purpose, "never", None, None)
 
 
 def ledger(ids: list[int]) -> list[ConsentEvent]:

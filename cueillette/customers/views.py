@@ -256,17 +256,15 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     wordings = services.current_wordings(customer.language)
     consent_rows = []
     for p in Purpose.values:
-        event = state[p]
-        waiting = pending.get(p)
-        if waiting and event and event.granted and event.recorded_at > waiting.requested_at:
-            waiting = None  # granted since the email was sent
+        status = queries.consent_status(p, state[p], pending.get(p))
         consent_rows.append(
             {
                 "purpose": p,
                 "label": Purpose(p).label,
-                "event": event,
-                "granted": bool(event and event.granted),
-                "pending": waiting,
+                "status": status,
+                "event": status.event,
+                "granted": status.granted,
+                "pending": status.pending,
                 "wording": wordings[p],
                 "by_email": p == Purpose.NEWS_EMAIL,
             }

@@ -283,17 +283,21 @@ def _consent_rows(customer: Customer, lang: str) -> list[dict[str, Any]]:
     state = services.consent_state(customer)
     pending = queries.pending_confirmations(customer)
     wordings = services.current_wordings(lang)
-    return [
-        {
-            "purpose": p,
-            "label": Purpose(p).label,
-            "latest": state.get(p),
-            "granted": bool(state.get(p) and state[p].granted),  # type: ignore[union-attr]
-            "pending": pending.get(p),
-            "wording": wordings[p],
-        }
-        for p in Purpose.values
-    ]
+    rows = []
+    for p in Purpose.values:
+        status = queries.consent_status(p, state.get(p), pending.get(p))
+        rows.append(
+            {
+                "purpose": p,
+                "label": Purpose(p).label,
+                "status": status,
+                "latest": status.event,
+                "granted": status.granted,
+                "pending": status.pending,
+                "wording": wordings[p],
+            }
+        )
+    return rows
 
 
 @never_cache
