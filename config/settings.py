@@ -162,6 +162,8 @@ X_FRAME_OPTIONS = "DENY"
 LANGUAGE_CODE = "fr"
 LANGUAGES = [("fr", _("French")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "cueillette" / "locale"]
+# English pages use en-GB formats (day first, 24 h); the language code stays "en".
+FORMAT_MODULE_PATH = ["cueillette.formats"]
 USE_I18N = True
 USE_TZ = True
 TIME_ZONE = "Europe/Paris"

@@ -6,11 +6,13 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils import translation
+from django.utils.translation.trans_real import parse_accept_lang_header
 
 from cueillette.core import tenancy
 from cueillette.core.models import Organization
@@ -39,11 +41,35 @@ def staff_required(perm: Perm | None = None) -> Callable[[V], V]:
     return decorator
 
 
+SUPPORTED_LANGUAGES = ("fr", "en")
+PUBLIC_LANGUAGE_COOKIE = "cueillette_lang"
+
+
+def visitor_language(request: HttpRequest, *, default: str) -> str:
+    """The language a visitor reads: their choice (``?lang=``, then the cookie set by a
+    choice on a public or a staff page), else on a first visit their browser's
+    (``Accept-Language``, in its order of preference), else ``default`` (the business's)."""
+    for candidate in (
+        request.GET.get("lang", ""),
+        request.COOKIES.get(PUBLIC_LANGUAGE_COOKIE, ""),
+        request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME, ""),
+    ):
+        if candidate in SUPPORTED_LANGUAGES:
+            return candidate
+    for code, _quality in parse_accept_lang_header(request.headers.get("Accept-Language", "")):
+        if code == "*":
+            break
+        primary = code.split("-")[0].lower()
+        if primary in SUPPORTED_LANGUAGES:
+            return primary
+    return default if default in SUPPORTED_LANGUAGES else "fr"
+
+
 def public_org(view: V) -> V:
     """A public page of one organization, found by the ``slug`` URL argument.
 
-    Makes it the current tenant for the view and speaks the organization's language unless
-    the visitor chose another (``?lang=`` or the language cookie).
+    Makes it the current tenant for the view and speaks the visitor's language
+    (:func:`visitor_language`), the organization's when nothing says otherwise.
     """
 
     @functools.wraps(view)
@@ -51,17 +77,16 @@ def public_org(view: V) -> V:
         org = Organization.objects.filter(slug=slug).first()
         if org is None:
             raise Http404
-        lang = request.GET.get("lang") or request.COOKIES.get("cueillette_lang") or org.language
-        if lang not in ("fr", "en"):
-            lang = org.language
+        lang = visitor_language(request, default=org.language)
         request.organization = org  # type: ignore[attr-defined]
         with tenancy.tenant_context(org), translation.override(lang):
             request.LANGUAGE_CODE = lang
             response = view(request, org, *args, **kwargs)
-            if "lang" in request.GET and request.GET["lang"] in ("fr", "en"):
-                response.set_cookie(
-                    "cueillette_lang", request.GET["lang"], max_age=365 * 24 * 3600, samesite="Lax"
-                )
+            chosen = request.GET.get("lang", "")
+            if chosen in SUPPORTED_LANGUAGES:
+                # The choice holds on every page, public or staff (Django's cookie too).
+                for name in (PUBLIC_LANGUAGE_COOKIE, settings.LANGUAGE_COOKIE_NAME):
+                    response.set_cookie(name, chosen, max_age=365 * 24 * 3600, samesite="Lax")
             # Render lazily-rendered responses while the tenant and language are active.
             if hasattr(response, "render") and not getattr(response, "is_rendered", True):
                 response.render()

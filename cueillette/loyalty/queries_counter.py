@@ -16,6 +16,7 @@ from typing import Any
 
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from cueillette.core.audit import Actor
 from cueillette.core.errors import ServiceError
@@ -160,18 +161,26 @@ def customer_with_consents(customer_id: int) -> Customer:
     return customer_queries.with_consents(Customer.objects.filter(pk=customer_id)).get()
 
 
+def points_text(n: int) -> str:
+    """ "0 point", "1 point", "1 250 points" (French plural: singular up to 1)."""
+    return ngettext("%(n)s point", "%(n)s points", abs(n)) % {
+        "n": formats.number_format(n, force_grouping=True)
+    }
+
+
 def undo_label(entry: PointsEntry) -> str:
     if entry.kind == EntryKind.REDEMPTION and entry.redemption is not None:
-        return _("reward “%(reward)s” (%(points)d points)") % {
+        return _("reward “%(reward)s” (%(points)s)") % {
             "reward": entry.redemption.reward.name,
-            "points": -entry.points,
+            "points": points_text(-entry.points),
         }
     if entry.purchase is not None:
-        return _("purchase of %(amount)s (+%(points)d points)") % {
+        return _("purchase of %(amount)s (+%(points)s)") % {
             "amount": money(entry.purchase.amount),
-            "points": entry.points,
+            "points": points_text(entry.points),
         }
-    return _("%(points)+d points") % {"points": entry.points}
+    sign = "+" if entry.points >= 0 else "-"
+    return sign + points_text(abs(entry.points))
 
 
 def member_view(card: Card, actor: Actor, now: dt.datetime | None = None) -> MemberView:

@@ -279,13 +279,18 @@ def purchase(request: HttpRequest, pk: int) -> HttpResponse:
         # What other apps added on the way (a referral's points) comes before the balance,
         # so that the sum adds up.
         notes = " ".join(note for note in (fn(done) for fn in _purchase_notes) if note)
-        values = {"points": done.points, "amount": q.money(done.amount), "balance": card.balance}
+        # Counts through ngettext: French says "0 point", "1 point", "2 points".
+        values = {
+            "points": q.points_text(done.points),
+            "amount": q.money(done.amount),
+            "balance": q.points_text(card.balance),
+        }
         messages.success(
             request,
-            _("+%(points)d points for %(amount)s. %(notes)s Balance: %(balance)d points.")
+            _("+%(points)s for %(amount)s. %(notes)s Balance: %(balance)s.")
             % {**values, "notes": notes}
             if notes
-            else _("+%(points)d points for %(amount)s. Balance: %(balance)d points.") % values,
+            else _("+%(points)s for %(amount)s. Balance: %(balance)s.") % values,
         )
     return redirect("loyalty:counter_card", pk=card.pk)
 
@@ -302,8 +307,12 @@ def redeem(request: HttpRequest, pk: int) -> HttpResponse:
     card.refresh_from_db(fields=["balance"])
     messages.success(
         request,
-        _("Reward given: %(reward)s (-%(cost)d points). Balance: %(balance)d points.")
-        % {"reward": reward.name, "cost": reward.cost, "balance": card.balance},
+        _("Reward given: %(reward)s (-%(cost)s). Balance: %(balance)s.")
+        % {
+            "reward": reward.name,
+            "cost": q.points_text(reward.cost),
+            "balance": q.points_text(card.balance),
+        },
     )
     return redirect("loyalty:counter_card", pk=card.pk)
 
@@ -333,7 +342,7 @@ def undo(request: HttpRequest, pk: int) -> HttpResponse:
     text = _("Undone: %(what)s.") % {"what": label}
     if linked < 0:
         text += " " + _("Points linked to it taken back too: %(n)d.") % {"n": -linked}
-    text += " " + _("Balance: %(balance)d points.") % {"balance": card.balance}
+    text += " " + _("Balance: %(balance)s.") % {"balance": q.points_text(card.balance)}
     messages.success(request, text)
     return redirect("loyalty:counter_card", pk=card.pk)
 
@@ -371,7 +380,7 @@ def adjust(request: HttpRequest, pk: int) -> HttpResponse:
     card.refresh_from_db(fields=["balance"])
     messages.success(
         request,
-        _("Points corrected: %(points)+d. Balance: %(balance)d points.")
-        % {"points": points, "balance": card.balance},
+        _("Points corrected: %(points)+d. Balance: %(balance)s.")
+        % {"points": points, "balance": q.points_text(card.balance)},
     )
     return redirect("loyalty:counter_card", pk=card.pk)
