@@ -40,7 +40,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import HttpError
@@ -48,6 +48,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.openapi.docs import DocsBase
 from ninja.security.base import AuthBase
 
+from cueillette import api_openapi
 from cueillette.core import tenancy
 from cueillette.core.errors import ServiceError
 from cueillette.core.models import ApiKey, IdempotencyRecord
@@ -62,6 +63,8 @@ IDEMPOTENCY_HEADER = "Idempotency-Key"
 IDEMPOTENCY_KEY_MAX = 200
 LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
 RATE_WINDOW_SECONDS = 60
+RATE_LIMIT_HEADER = "X-RateLimit-Limit"
+RATE_REMAINING_HEADER = "X-RateLimit-Remaining"
 MAX_PAGE_SIZE = 200
 DEFAULT_PAGE_SIZE = 50
 
@@ -111,14 +114,20 @@ def _service_error(request: HttpRequest, exc: ServiceError) -> HttpResponse:
     response = api.create_response(request, {"error": exc.as_dict()}, status=exc.status)
     if isinstance(exc, RateLimited):
         response["Retry-After"] = str(exc.retry_after)
+        response[RATE_LIMIT_HEADER] = str(int(settings.API_RATE_LIMIT))
+        response[RATE_REMAINING_HEADER] = "0"
     if exc.status == 401:
         response["WWW-Authenticate"] = 'Bearer realm="api"'
     return response
 
 
+# The member of a union pydantic names in an error's location ("amount", "str"): not a field.
+_UNION_TAGS = frozenset({"str", "int", "float", "bool", "none", "list", "dict", "decimal"})
+
+
 def _validation_field(loc: Sequence[Any]) -> str | None:
     """``("body", "payload", "email")`` -> ``"email"``; ``("query", "limit")`` -> ``"limit"``."""
-    parts = [str(p) for p in loc]
+    parts = [str(p) for p in loc if not (str(p) in _UNION_TAGS or "[" in str(p))]
     if parts and parts[0] in {"body", "query", "path", "header", "cookie", "form", "file"}:
         source, parts = parts[0], parts[1:]
         # A body schema is one parameter (named "payload" by convention): drop its name.
@@ -127,16 +136,67 @@ def _validation_field(loc: Sequence[Any]) -> str | None:
     return ".".join(parts) or None
 
 
+def _validation_message(field: str | None, kind: str, err: dict[str, Any]) -> str:
+    """A pydantic error worded in the active language (the key's business's): pydantic's own
+    messages are English only."""
+    name = field or _("the request body")
+    ctx = err.get("ctx") or {}
+    words: dict[str, str] = {
+        "missing": _("%(field)s is required"),
+        "int_parsing": _("%(field)s must be a whole number"),
+        "int_type": _("%(field)s must be a whole number"),
+        "int_from_float": _("%(field)s must be a whole number"),
+        "float_parsing": _("%(field)s must be a number"),
+        "float_type": _("%(field)s must be a number"),
+        "decimal_parsing": _("%(field)s must be a number"),
+        "decimal_type": _("%(field)s must be a number"),
+        "bool_parsing": _("%(field)s must be true or false"),
+        "bool_type": _("%(field)s must be true or false"),
+        "string_type": _("%(field)s must be text"),
+        "list_type": _("%(field)s must be a list"),
+        "dict_type": _("%(field)s must be an object"),
+        "model_type": _("%(field)s must be an object"),
+        "model_attributes_type": _("%(field)s must be an object"),
+        "json_invalid": _("the request body is not valid JSON"),
+        "date_parsing": _("%(field)s must be a date (YYYY-MM-DD)"),
+        "date_from_datetime_parsing": _("%(field)s must be a date (YYYY-MM-DD)"),
+        "datetime_parsing": _("%(field)s must be a date and time (ISO 8601)"),
+        "datetime_from_date_parsing": _("%(field)s must be a date and time (ISO 8601)"),
+        "uuid_parsing": _("%(field)s must be a UUID"),
+        "enum": _("%(field)s must be one of: %(expected)s"),
+        "literal_error": _("%(field)s must be one of: %(expected)s"),
+        "string_too_long": _("%(field)s is too long: %(max_length)s characters at most"),
+        "string_too_short": _("%(field)s is too short: %(min_length)s characters at least"),
+        "too_long": _("%(field)s has too many items: %(max_length)s at most"),
+        "too_short": _("%(field)s has too few items: %(min_length)s at least"),
+        "greater_than": _("%(field)s must be greater than %(gt)s"),
+        "greater_than_equal": _("%(field)s must be at least %(ge)s"),
+        "less_than": _("%(field)s must be less than %(lt)s"),
+        "less_than_equal": _("%(field)s must be at most %(le)s"),
+        "string_pattern_mismatch": _("%(field)s is not in the expected format"),
+    }
+    template = words.get(kind)
+    values: dict[str, Any] = {"field": name, **{k: str(v) for k, v in ctx.items()}}
+    if template is not None:
+        try:
+            return template % values
+        except (KeyError, TypeError, ValueError):
+            pass
+    return _("%(field)s is not valid") % {"field": name}
+
+
 def _validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
-    errors = []
+    errors: list[dict[str, Any]] = []
     for err in exc.errors:
         field = _validation_field(err.get("loc", ()))
         kind = str(err.get("type", ""))
         code = "required" if kind == "missing" else "invalid"
-        raw = str(err.get("msg", "invalid value"))
-        message = f"{field} {raw[:1].lower()}{raw[1:]}" if field else raw
-        if kind == "missing":
-            message = _("%(field)s is required") % {"field": field}
+        message = _validation_message(field, kind, err)
+        same = next((e for e in errors if e["field"] == field and field), None)
+        if same is not None:
+            # A union (text or number) fails once per member: one error for the field.
+            same["message"] = _("%(field)s is not valid") % {"field": field}
+            continue
         errors.append({"code": code, "field": field, "message": message})
     first = errors[0] if errors else {"code": "invalid", "field": None, "message": "invalid"}
     body = {"error": {**first, "errors": errors}}
@@ -199,8 +259,10 @@ def authenticate_key(raw: str) -> ApiKey:
     return key
 
 
-def check_rate_limit(key: ApiKey) -> None:
-    """Fixed one-minute window per key, counted in the cache (shared by every worker)."""
+def check_rate_limit(key: ApiKey) -> int:
+    """Fixed one-minute window per key, counted in the cache (shared by every worker).
+
+    Returns the requests left in the window (for ``X-RateLimit-Remaining``)."""
     limit = int(settings.API_RATE_LIMIT)
     now = time.time()
     window = int(now // RATE_WINDOW_SECONDS)
@@ -214,6 +276,7 @@ def check_rate_limit(key: ApiKey) -> None:
     if count > limit:
         retry_after = max(1, math.ceil(RATE_WINDOW_SECONDS - now % RATE_WINDOW_SECONDS))
         raise RateLimited(retry_after)
+    return max(0, limit - int(count))
 
 
 def _touch(key: ApiKey) -> None:
@@ -241,8 +304,9 @@ class ApiKeyAuth(AuthBase):
         key = authenticate_key(raw)
         # Reset by _operation_wrapper when the operation ends.
         tenancy.activate(key.organization)
+        speak_for(key)
         request.api_key = key  # type: ignore[attr-defined]
-        check_rate_limit(key)
+        request._cueillette_rate_remaining = check_rate_limit(key)  # type: ignore[attr-defined]
         if request.method not in SAFE_METHODS and key.scope != ApiKey.Scope.WRITE:
             raise ApiError(
                 "insufficient_scope",
@@ -251,6 +315,20 @@ class ApiKeyAuth(AuthBase):
             )
         _touch(key)
         return key
+
+
+def speak_for(key: ApiKey) -> None:
+    """Error messages in the language of the key's business (reset by operation_wrapper)."""
+    language = key.organization.language
+    translation.activate(language if language in ("fr", "en") else settings.LANGUAGE_CODE)
+
+
+def _rate_headers(request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
+    remaining = getattr(request, "_cueillette_rate_remaining", None)
+    if remaining is not None and RATE_LIMIT_HEADER not in response:
+        response[RATE_LIMIT_HEADER] = str(int(settings.API_RATE_LIMIT))
+        response[RATE_REMAINING_HEADER] = str(remaining)
+    return response
 
 
 def api_key(request: HttpRequest) -> ApiKey:
@@ -391,12 +469,14 @@ def operation_wrapper(run: Callable[..., HttpResponseBase]) -> Callable[..., Htt
     @functools.wraps(run)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         token = tenancy.activate(None)
+        language = translation.get_language()
         try:
             if request.method in IDEMPOTENT_METHODS and request.headers.get(IDEMPOTENCY_HEADER):
-                return _run_idempotent(run, request, args, kwargs)
-            return run(request, *args, **kwargs)
+                return _rate_headers(request, _run_idempotent(run, request, args, kwargs))
+            return _rate_headers(request, run(request, *args, **kwargs))
         finally:
             tenancy.deactivate(token)
+            translation.activate(language)
 
     return wrapper
 
@@ -490,7 +570,17 @@ class LocalSwagger(DocsBase):
 
 # --------------------------------------------------------------------------- the API
 
-api = NinjaAPI(
+
+class CueilletteAPI(NinjaAPI):
+    """The NinjaAPI whose schema also declares what every operation shares (errors, rate
+    limit, Idempotency-Key): see cueillette/api_openapi.py."""
+
+    def get_openapi_schema(self, *args: Any, **kwargs: Any) -> Any:
+        schema = super().get_openapi_schema(*args, **kwargs)
+        return api_openapi.document(dict(schema), rate_limit=int(settings.API_RATE_LIMIT))
+
+
+api = CueilletteAPI(
     title="Cueillette API",
     version="1",
     description=(

@@ -10,12 +10,14 @@ from django.http import Http404, HttpRequest, JsonResponse
 from django.http.response import HttpResponseBase
 from django.urls import URLPattern, URLResolver, include, path, re_path
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 
 from cueillette.api import api, error_body, mount_routers
 
 mount_routers()
 
 
+@csrf_exempt  # keys, not cookies: an unknown route answers 404 JSON, not a CSRF page
 def not_found(request: HttpRequest, rest: str = "") -> JsonResponse:
     return JsonResponse(error_body("not_found", _("no such API route")), status=404)
 

@@ -1,5 +1,9 @@
 """Shapes of the customers API. Inputs are loose (strings): the services validate and name
-the field with a stable code, so the API and the pages give the same errors."""
+the field with a stable code, so the API and the pages give the same errors (400).
+
+The JSON schema still states what the services require (lengths, choices, "a first or a last
+name"), through ``json_schema_extra`` only: a client reads the rules in the schema, and the
+answer to a breach stays the service's 400 with its code, as on the pages."""
 
 from __future__ import annotations
 
@@ -7,30 +11,77 @@ import datetime as dt
 from typing import Any
 
 from ninja import Field, Schema
+from pydantic import ConfigDict
+from pydantic.config import JsonDict
+
+from cueillette.customers.models import HeardFrom, Purpose
+from cueillette.customers.services import MAX_TAG_LENGTH, MAX_TAGS, TEXT_FIELDS
+
+LANGUAGES = ["fr", "en"]
+
+
+def _text(name: str, description: str | None = None) -> Any:
+    """An optional text field, its length limit stated (the service refuses longer)."""
+    return Field(None, description=description, json_schema_extra={"maxLength": TEXT_FIELDS[name]})
+
+
+def _choice(values: list[str], description: str) -> Any:
+    """An optional choice; null or "" mean the default."""
+    return Field(None, description=description, json_schema_extra={"enum": [*values, "", None]})
 
 
 class CustomerFields(Schema):
-    first_name: str | None = None
-    last_name: str | None = None
-    email: str | None = None
-    phone: str | None = Field(None, description="any common format; stored as E.164")
-    postal_code: str | None = None
-    language: str | None = Field(None, description="fr or en")
-    birthday: str | None = Field(None, description="YYYY-MM-DD")
-    notes: str | None = None
-    tags: list[str] | None = None
-    heard_from: str | None = None
-    heard_from_detail: str | None = None
+    first_name: str | None = _text("first_name")
+    last_name: str | None = _text("last_name")
+    email: str | None = Field(
+        None,
+        description="an address with @ and a domain; stored in lowercase",
+        json_schema_extra={"maxLength": 254},
+    )
+    phone: str | None = Field(
+        None, description="any common format; stored as E.164", json_schema_extra={"maxLength": 32}
+    )
+    postal_code: str | None = _text("postal_code")
+    language: str | None = _choice(LANGUAGES, "fr or en (default: the business's)")
+    birthday: str | None = Field(
+        None,
+        description="YYYY-MM-DD, between 1900-01-01 and today",
+        json_schema_extra={
+            "anyOf": [{"type": "string", "format": "date"}, {"const": ""}, {"type": "null"}]
+        },
+    )
+    notes: str | None = _text("notes")
+    tags: list[str] | None = Field(
+        None,
+        description=f"at most {MAX_TAGS} tags of at most {MAX_TAG_LENGTH} characters",
+        json_schema_extra={"maxItems": MAX_TAGS},
+    )
+    heard_from: str | None = _choice(
+        [v for v in HeardFrom.values if v], "how the customer heard of the business"
+    )
+    heard_from_detail: str | None = _text("heard_from_detail")
+
+
+# A new customer needs a first or a last name (not blank): customers.services refuses `{}`.
+_NEEDS_A_NAME: JsonDict = {
+    "anyOf": [
+        {"required": [name], "properties": {name: {"type": "string", "pattern": r"\S"}}}
+        for name in ("first_name", "last_name")
+    ]
+}
 
 
 class CustomerCreateIn(CustomerFields):
+    model_config = ConfigDict(json_schema_extra=_NEEDS_A_NAME)
+
     consents: dict[str, bool] = Field(
         default_factory=dict,
+        json_schema_extra={"propertyNames": {"enum": list(Purpose.values)}},
         description='purposes the customer agreed to, e.g. {"loyalty": true}. A news_email '
         "grant sends a confirmation email first (double opt-in).",
     )
-    consent_language: str | None = Field(
-        None, description="language of the wording shown (default: the customer's)"
+    consent_language: str | None = _choice(
+        LANGUAGES, "language of the wording shown (default: the customer's)"
     )
 
 
@@ -75,10 +126,14 @@ class MergeIn(Schema):
 
 
 class ConsentIn(Schema):
-    purpose: str
+    purpose: str = Field(json_schema_extra={"enum": list(Purpose.values)})
     granted: bool
-    source: str = Field("api", description="api, counter or import")
-    language: str | None = Field(None, description="language of the wording shown")
+    source: str = Field(
+        "api",
+        description="api, counter or import",
+        json_schema_extra={"enum": ["api", "counter", "import"]},
+    )
+    language: str | None = _choice(LANGUAGES, "language of the wording shown")
 
 
 class ConsentEventOut(Schema):

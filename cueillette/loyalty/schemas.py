@@ -1,6 +1,8 @@
 """Shapes of the loyalty API (tills). Inputs are loose (amounts as strings or numbers): the
 services validate and name the field with a stable code, so the API, the counter screen and
-the tests share one set of errors."""
+the tests share one set of errors (400). The JSON schema states what they require (one card
+reference, lengths, the amount's shape) through ``json_schema_extra``, without moving the
+check out of the services."""
 
 from __future__ import annotations
 
@@ -8,26 +10,64 @@ import datetime as dt
 from typing import Any
 
 from ninja import Field, Schema
+from pydantic import ConfigDict
+from pydantic.config import JsonDict, JsonValue
 
 Amount = str | int | float
+# What parse_amount accepts: a decimal with at most two decimals, a dot or a comma.
+_AMOUNT_FORMS: list[JsonValue] = [
+    {"type": "string", "pattern": r"^\s*\d+([.,]\d{1,2})?\s*$"},
+    {"type": "integer", "minimum": 0},
+    {"type": "number", "minimum": 0},
+]
+AMOUNT_SCHEMA: JsonDict = {"anyOf": _AMOUNT_FORMS}
+# The till names the card by its number or by its customer: one of the two, not both.
+ONE_CARD_REFERENCE: JsonDict = {
+    "oneOf": [
+        {
+            "required": ["card_number"],
+            "properties": {"card_number": {"type": "string"}, "customer_id": {"type": "null"}},
+        },
+        {
+            "required": ["customer_id"],
+            "properties": {"customer_id": {"type": "integer"}, "card_number": {"type": "null"}},
+        },
+    ]
+}
 
 
 class CardRef(Schema):
+    model_config = ConfigDict(json_schema_extra=ONE_CARD_REFERENCE)
+
     card_number: str | None = Field(
-        None, description="the 12 digits printed on the card (spaces allowed)"
+        None,
+        description="the 12 digits printed on the card (spaces allowed)",
+        json_schema_extra={"maxLength": 32},
     )
     customer_id: int | None = Field(None, description="or the customer, if they have a card")
 
 
 class PurchaseLineIn(Schema):
-    amount: Amount = Field(description='decimal with at most two decimals, e.g. "12.50"')
+    amount: Amount = Field(
+        description='decimal with at most two decimals, e.g. "12.50"',
+        json_schema_extra=AMOUNT_SCHEMA,
+    )
     category: str | None = Field(None, description="product category (category multipliers)")
 
 
 class PurchaseIn(CardRef):
-    amount: Amount = Field(description='total paid, e.g. "42.50"; 0 records a visit')
-    currency: str | None = Field(None, description="ISO code; the business's currency")
-    receipt_id: str = Field(description="unique per organization: a retried sale credits once")
+    amount: Amount = Field(
+        description='total paid, e.g. "42.50"; 0 records a visit', json_schema_extra=AMOUNT_SCHEMA
+    )
+    currency: str | None = Field(
+        None,
+        description="ISO code; the business's currency",
+        json_schema_extra={"pattern": "^[A-Za-z]{3}$"},
+    )
+    receipt_id: str = Field(
+        description="unique per organization: a retried sale credits once",
+        json_schema_extra={"minLength": 1, "maxLength": 100, "pattern": r"\S"},
+    )
     occurred_at: dt.datetime | None = Field(None, description="when the sale happened (now)")
     lines: list[PurchaseLineIn] | None = Field(
         None, description="optional lines with their category, summing to at most the amount"
@@ -66,9 +106,20 @@ class PurchaseOut(Schema):
 
 
 class RefundIn(Schema):
-    receipt_id: str = Field(description="the receipt of the purchase being refunded")
-    amount: Amount | None = Field(None, description="omitted: everything not yet refunded")
-    refund_id: str | None = Field(None, description="your refund's id: a retry applies once")
+    receipt_id: str = Field(
+        description="the receipt of the purchase being refunded",
+        json_schema_extra={"minLength": 1, "maxLength": 100},
+    )
+    amount: Amount | None = Field(
+        None,
+        description="omitted: everything not yet refunded",
+        json_schema_extra={"anyOf": [*_AMOUNT_FORMS, {"type": "null"}]},
+    )
+    refund_id: str | None = Field(
+        None,
+        description="your refund's id: a retry applies once",
+        json_schema_extra={"maxLength": 100},
+    )
     reason: str | None = None
 
 
@@ -146,7 +197,11 @@ class CardOut(Schema):
 
 class CardCreateIn(Schema):
     customer_id: int
-    language: str | None = Field(None, description="language of the consent wording shown")
+    language: str | None = Field(
+        None,
+        description="language of the consent wording shown",
+        json_schema_extra={"enum": ["fr", "en", "", None]},
+    )
 
 
 class EntryOut(Schema):
