@@ -259,6 +259,16 @@ def audit_actions() -> list[str]:
     return list(AuditEvent.objects.order_by("action").values_list("action", flat=True).distinct())
 
 
+def audit_object_types() -> list[str]:
+    """The kinds of things the organization's log speaks of (for the "On" filter)."""
+    return list(
+        AuditEvent.objects.exclude(object_type="")
+        .order_by("object_type")
+        .values_list("object_type", flat=True)
+        .distinct()
+    )
+
+
 def _start_of(day: dt.date) -> dt.datetime:
     """Midnight of ``day`` in the organization's time zone."""
     return dt.datetime.combine(day, dt.time.min, tzinfo=current_org().tz)

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from cueillette.accounts.models import Membership, User
+from cueillette.core import audit_words
 from cueillette.core.audit import Actor
 from cueillette.core.decorators import staff_required
 from cueillette.core.errors import ServiceError
@@ -283,8 +284,9 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_merge": _can(request, Perm.MERGE_CUSTOMERS),
         "can_erase": _can(request, Perm.ERASE_CUSTOMERS),
         "can_audit": can_audit,
-        "audit_rows": list(
-            queries.audit_log(object_type="customer", object_ids=[str(i) for i in ids])[:50]
+        "audit_rows": audit_words.worded(
+            list(queries.audit_log(object_type="customer", object_ids=[str(i) for i in ids])[:50]),
+            audit_words.staff_roles(),
         )
         if can_audit
         else [],
@@ -541,7 +543,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     query.pop("page", None)
     context = {
         "page": page,
-        "events": list(page.object_list),
+        "events": audit_words.worded(list(page.object_list), audit_words.staff_roles()),
         "filters": {
             "action": g.get("action", ""),
             "actor": actor,
@@ -553,7 +555,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         "querystring": query.urlencode(),
         "actions": queries.audit_actions(),
         "members": Membership.objects.select_related("user").order_by("user__full_name"),
-        "object_types": ["customer", "consentwording", "customers"],
+        "object_types": audit_words.object_type_choices(queries.audit_object_types()),
     }
     return render(request, "customers/audit.html", context)
 

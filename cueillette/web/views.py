@@ -7,6 +7,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
+from cueillette.core import audit_words
 from cueillette.core.decorators import staff_required
 from cueillette.core.models import AuditEvent
 from cueillette.customers import queries as customer_queries
@@ -23,7 +24,9 @@ def home(request: HttpRequest) -> HttpResponse:
     since = timezone.now() - dt.timedelta(days=30)
     context = {
         "figures": customer_queries.overview(since=since),
-        "recent": AuditEvent.objects.select_related("actor_user")[:8]
+        "recent": audit_words.worded(
+            list(AuditEvent.objects.select_related("actor_user")[:8]), audit_words.staff_roles()
+        )
         if request.membership.role == "owner"  # type: ignore[attr-defined]
         else [],
     }

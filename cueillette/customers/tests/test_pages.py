@@ -513,18 +513,16 @@ def test_owner_filters_the_audit_log(
     html = everything.content.decode()
     assert "customer.updated" in html and "consent.granted" in html
     by_action = owner_client.get(url("audit"), {"action": "consent.granted"}).content.decode()
-    assert (
-        "consent.granted" in by_action and '<code class="muted">customer.updated' not in by_action
-    )
+    assert "consent.granted" in by_action and 'data-action="customer.updated"' not in by_action
     by_actor = owner_client.get(url("audit"), {"actor": manager.pk}).content.decode()
-    assert '<code class="muted">customer.updated' in by_actor
-    assert '<code class="muted">consent.granted' not in by_actor
+    assert 'data-action="customer.updated"' in by_actor
+    assert 'data-action="consent.granted"' not in by_actor
     by_object = owner_client.get(
         url("audit"), {"object_type": "customer", "object_id": customer.pk}
     ).content.decode()
-    assert '<code class="muted">customer.updated' in by_object
+    assert 'data-action="customer.updated"' in by_object
     past = owner_client.get(url("audit"), {"until": "2000-01-01"}).content.decode()
-    assert '<code class="muted">' not in past
+    assert "data-action=" not in past
     # The record page shows its own audit rows to the owner only.
     assert "customer.updated" in owner_client.get(url("detail", customer.pk)).content.decode()
 
@@ -570,12 +568,12 @@ def test_audit_log_is_paginated_newest_first(
         oldest = AuditEvent.objects.order_by("created_at", "id").first()
     assert newest is not None and oldest is not None
     first = owner_client.get(url("audit"), {"action": "customer.created"}).content.decode()
-    assert f"customer #{newest.object_id}<" in first
-    assert f"customer #{oldest.object_id}<" not in first
+    assert f"Customer #{newest.object_id}<" in first
+    assert f"Customer #{oldest.object_id}<" not in first
     second = owner_client.get(
         url("audit"), {"action": "customer.created", "page": 2}
     ).content.decode()
-    assert f"customer #{oldest.object_id}<" in second
+    assert f"Customer #{oldest.object_id}<" in second
 
 
 def test_register_from_a_search_without_result_keeps_what_was_typed(
