@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import copy
 import datetime as dt
 import functools
 import hashlib
@@ -568,6 +569,48 @@ class LocalSwagger(DocsBase):
         return render(request, self.template, context)
 
 
+_ERROR_RESPONSES = (
+    ("400", "BadRequest"),
+    ("401", "Unauthorized"),
+    ("403", "Forbidden"),
+    ("404", "NotFound"),
+    ("409", "Conflict"),
+    ("422", "ValidationFailed"),
+    ("429", "RateLimited"),
+)
+
+
+class ApiReference(LocalSwagger):
+    """``/api/v1/docs``: the reference rendered on the server from the schema (light and
+    accessible, see cueillette/api_reference.py); ``?ui=swagger`` opens Swagger UI."""
+
+    def render_page(self, request: HttpRequest, api: NinjaAPI, **kwargs: Any) -> HttpResponse:
+        if request.GET.get("ui") == "swagger":
+            return super().render_page(request, api, **kwargs)
+        from cueillette import api_reference
+
+        openapi_url = reverse(f"{api.urls_namespace}:openapi-json", kwargs=kwargs)
+        schema = api.get_openapi_schema(path_prefix=openapi_url.rsplit("openapi.json", 1)[0])
+        responses = schema.get("components", {}).get("responses", {})
+        errors = [
+            {
+                "status": status,
+                "description": responses[name]["description"],
+                "headers": sorted(responses[name].get("headers", {})),
+            }
+            for status, name in _ERROR_RESPONSES
+            if name in responses
+        ]
+        ref = api_reference.build(schema)
+        context = {
+            "ref": ref,
+            "intro": [p for p in ref["description"].split("\n\n") if p.strip()],
+            "errors": errors,
+            "openapi_url": openapi_url,
+        }
+        return render(request, "apikeys/api_reference.html", context)
+
+
 # --------------------------------------------------------------------------- the API
 
 
@@ -576,8 +619,19 @@ class CueilletteAPI(NinjaAPI):
     limit, Idempotency-Key): see cueillette/api_openapi.py."""
 
     def get_openapi_schema(self, *args: Any, **kwargs: Any) -> Any:
-        schema = super().get_openapi_schema(*args, **kwargs)
-        return api_openapi.document(dict(schema), rate_limit=int(settings.API_RATE_LIMIT))
+        # Building the schema walks every operation (~0.2 s): once per process and settings,
+        # since the routers are all mounted at import. Callers get their own copy.
+        key = json.dumps([args, kwargs, int(settings.API_RATE_LIMIT)], sort_keys=True, default=str)
+        cached = self._cueillette_schemas.get(key)
+        if cached is None:
+            schema = super().get_openapi_schema(*args, **kwargs)
+            cached = api_openapi.document(dict(schema), rate_limit=int(settings.API_RATE_LIMIT))
+            self._cueillette_schemas[key] = cached
+        return copy.deepcopy(cached)
+
+    @functools.cached_property
+    def _cueillette_schemas(self) -> dict[str, dict[str, Any]]:
+        return {}
 
 
 api = CueilletteAPI(
@@ -591,7 +645,7 @@ api = CueilletteAPI(
     ),
     urls_namespace="api",
     auth=ApiKeyAuth(),
-    docs=LocalSwagger(),
+    docs=ApiReference(),
 )
 # Registered through the decorator form: its typing accepts handlers of a subclass.
 for _exc, _handler in (

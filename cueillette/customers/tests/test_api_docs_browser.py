@@ -50,7 +50,7 @@ def test_swagger_ui_renders_under_the_csp(live_server: Any) -> None:
                 ),
             )
             page.on("pageerror", lambda e: errors.append(str(e)))
-            response = page.goto(origin + "/api/v1/docs")
+            response = page.goto(origin + "/api/v1/docs?ui=swagger")
             assert response is not None and response.status == 200
             # Swagger UI fetched the schema and drew the customers operations.
             page.get_by_text("/api/v1/customers/{customer_id}/merge").first.wait_for(timeout=15_000)
