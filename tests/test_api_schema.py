@@ -47,7 +47,7 @@ CHECKS = [
     response_headers_conformance,
     response_schema_conformance,
 ]
-EXAMPLES_PER_OPERATION = 15
+EXAMPLES_PER_OPERATION = 10
 ERROR_STATUSES = {"400", "401", "403", "404", "422", "429"}
 
 

@@ -90,13 +90,21 @@ def gifts(program: ReferralProgram, org: Organization, referrer_name: str = "") 
         "referrer": "",
     }
     if program.friend_points:
-        out["friend"] = _("%(points)s welcome points on your loyalty card, %(condition)s.") % {
+        out["friend"] = ngettext(
+            "%(points)s welcome point on your loyalty card, %(condition)s.",
+            "%(points)s welcome points on your loyalty card, %(condition)s.",
+            program.friend_points,
+        ) % {
             "points": program.friend_points,
             "condition": condition,
         }
     if program.referrer_points:
         who = referrer_name or _("the person who invited you")
-        out["referrer"] = _("%(points)s points for %(name)s, to thank them, %(condition)s.") % {
+        out["referrer"] = ngettext(
+            "%(points)s point for %(name)s, to thank them, %(condition)s.",
+            "%(points)s points for %(name)s, to thank them, %(condition)s.",
+            program.referrer_points,
+        ) % {
             "points": program.referrer_points,
             "name": who,
             "condition": condition,

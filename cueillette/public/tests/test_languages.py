@@ -105,5 +105,22 @@ def test_counter_messages_count_points_in_french(
         follow=True,
     )
     text = done.content.decode()
-    assert "+0 point pour" in text and "Solde : 0 point." in text
+    assert "+0 point pour" in text and "Solde\u00a0: 0 point." in text
     assert "0 points" not in text
+
+
+def test_a_one_point_reward_is_offered_in_the_singular(
+    counter_client: Client, org: Organization, owner
+) -> None:
+    from cueillette.loyalty.models import Reward
+
+    with tenancy.tenant_context(org):
+        customer = CustomerFactory(organization=org)
+        card = loyalty_services.join_program(customer, actor=Actor.staff(owner))
+        loyalty_services.adjust(card, 1, reason="test", actor=Actor.staff(owner))
+        Reward.objects.create(name="Sucre d'orge", cost=1, stock=5)
+    html = counter_client.get(
+        f"/app/loyalty/card/{card.pk}/", HTTP_ACCEPT_LANGUAGE="fr"
+    ).content.decode()
+    assert "pour 1 point\u00a0?" in html
+    assert "1 points" not in html
