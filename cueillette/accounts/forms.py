@@ -166,7 +166,10 @@ class OrganizationSettingsForm(ServiceErrorMixin, forms.Form):
         max_length=254,
         required=False,
         widget=forms.EmailInput,
-        help_text=_("Shown to your customers on the public pages and in emails."),
+        help_text=_(
+            "Shown to your customers on the public pages; when they answer one of your "
+            "emails, the answer reaches this address."
+        ),
     )
     address = forms.CharField(label=_("Address"), max_length=255, required=False)
 
