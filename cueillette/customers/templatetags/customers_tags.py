@@ -65,6 +65,13 @@ def audit_label(action: str) -> str:
 
 
 @register.filter
+def actor_words(event: Any) -> str:
+    """Who recorded a ledger or log entry, worded: "Léa Martin", "API key «Caisse 1»", "the
+    customer themselves (in their space)" (cueillette/core/audit_words.py)."""
+    return audit_words.actor_text(event)
+
+
+@register.filter
 def join_if_list(value: Any) -> str:
     """Audit data values: lists as "a, b", the rest as text."""
     if isinstance(value, list | tuple):

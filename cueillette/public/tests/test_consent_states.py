@@ -96,3 +96,19 @@ def test_the_customer_space_shows_one_state_per_purpose_in_french(
     assert "En attente de votre confirmation" in news
     assert "jamais" not in news.lower()
     assert "nous vous avons envoyé un e-mail le" in news
+
+
+def test_who_recorded_a_consent_is_worded_for_a_person(
+    client: Client, owner_client: Client, org: Organization, django_capture_on_commit_callbacks
+) -> None:
+    customer = joined(client, org, django_capture_on_commit_callbacks, consent_loyalty="on")
+    with tenancy.tenant_context(org):
+        services.record_consent(
+            customer, Purpose.FEEDBACK, True, source="api", actor=Actor.api("Caisse 1")
+        )
+    html = owner_client.get(
+        f"/app/customers/{customer.pk}/", HTTP_ACCEPT_LANGUAGE="en"
+    ).content.decode()
+    assert "recorded by API key «Caisse 1»" in html
+    assert "recorded by the customer themselves (on the join page)" in html
+    assert "API: Caisse 1" not in html
