@@ -21,14 +21,17 @@ from typing import Any
 from django.db.models import Count
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Router, Schema
+from ninja import Field, Router, Schema
 from ninja.params.functions import Query
 from ninja.responses import Status
+from pydantic.config import JsonDict
 
 from cueillette.api import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, api_key, paginate
 from cueillette.community import services
 from cueillette.community.models import (
+    MAX_TEXT,
     Action,
+    HideReason,
     ModerationEvent,
     Post,
     PostKind,
@@ -120,8 +123,13 @@ class EventPage(Schema):
     next_cursor: str | None
 
 
+# The JSON schema states what the services check (they still answer a breach with their
+# 400 and its code): a text that is not blank, the closed lists of statuses and reasons.
+_TEXT: JsonDict = {"minLength": 1, "maxLength": MAX_TEXT, "pattern": r"\S"}
+
+
 class ReplyIn(Schema):
-    text: str
+    text: str = Field(json_schema_extra=_TEXT)
 
 
 class NoteIn(Schema):
@@ -129,13 +137,13 @@ class NoteIn(Schema):
 
 
 class StatusIn(Schema):
-    status: str
+    status: str = Field(json_schema_extra={"enum": list(PostStatus.values)})
     note: str = ""
 
 
 class HideIn(Schema):
     # A plain text, checked by the service: an unknown reason is a 400 on "reason".
-    reason: str
+    reason: str = Field(json_schema_extra={"enum": list(HideReason.values)})
     note: str = ""
 
 

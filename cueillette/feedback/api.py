@@ -81,7 +81,10 @@ class ResponsePage(Schema):
 
 
 class FollowUpIn(Schema):
-    status: str = Field(description="to_contact, contacted or resolved")
+    status: str = Field(
+        description="to_contact, contacted or resolved",
+        json_schema_extra={"enum": ["to_contact", "contacted", "resolved"]},
+    )
     note: str | None = Field(
         None,
         description="what was done, added to the notes (earlier ones are kept); "

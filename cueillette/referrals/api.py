@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema
 from ninja.params.functions import Query
 from ninja.responses import Status
+from pydantic import ConfigDict
 
 from cueillette.api import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, api_key, paginate
 from cueillette.core.audit import Actor
@@ -25,10 +26,30 @@ LIMIT = Query(DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE, description="page size,
 
 
 class ReferralIn(Schema):
+    # The service wants exactly one way to name the referrer: the schema says so.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "oneOf": [
+                {
+                    "required": ["referrer_id"],
+                    "properties": {"referrer_id": {"type": "integer"}, "code": {"type": "null"}},
+                },
+                {
+                    "required": ["code"],
+                    "properties": {"code": {"type": "string"}, "referrer_id": {"type": "null"}},
+                },
+            ]
+        }
+    )
+
     friend_id: int = Field(description="the new customer (already registered)")
     referrer_id: int | None = Field(None, description="the customer who sent them")
     code: str | None = Field(None, description="or the referrer's short code or link token")
-    source: str | None = Field(None, description="link, code or counter (default: counter)")
+    source: str | None = Field(
+        None,
+        description="link, code or counter (default: counter)",
+        json_schema_extra={"enum": [*ReferralSource.values, None]},
+    )
 
 
 class DecisionIn(Schema):
