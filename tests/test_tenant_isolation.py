@@ -665,7 +665,8 @@ def _example(schema: dict[str, Any], root: dict[str, Any], name: str, pk: int) -
         ref = schema["$ref"].rsplit("/", 1)[-1]
         return _example(root["components"]["schemas"][ref], root, name, pk)
     for key in ("anyOf", "oneOf", "allOf"):
-        if key in schema:
+        # Alternatives of type; an object's own anyOf/oneOf are rules across its fields.
+        if key in schema and "properties" not in schema:
             options = [s for s in schema[key] if s.get("type") != "null"]
             return _example(options[0], root, name, pk)
     kind = schema.get("type")
