@@ -63,3 +63,12 @@ def test_the_reference_is_lighter_than_swagger_and_links_to_it(site: Site, db: N
         f"ratio {reference / swagger:.2f}"
     )
     assert reference < swagger
+
+
+def test_swagger_ui_is_themed_to_pass_axe_too(site: Site, db: None) -> None:
+    """Our colours over Swagger's, and no deep links nested in its toggle buttons."""
+    page = site.new_page()
+    visit(page, site("/api/v1/docs?ui=swagger"))
+    page.locator(".opblock").first.wait_for(timeout=20_000)
+    found = axe_audit(page)
+    assert not found, "\n\n".join(found)

@@ -7,7 +7,9 @@
     url: node.getAttribute("data-openapi-url"),
     dom_id: "#swagger-ui",
     layout: "BaseLayout",
-    deepLinking: true,
+    // Deep links put a link inside each operation's toggle button (nested interactive
+    // controls for a screen reader): the reference page at /api/v1/docs has the anchors.
+    deepLinking: false,
     presets: [window.SwaggerUIBundle.presets.apis],
   });
 })();
