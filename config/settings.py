@@ -211,9 +211,17 @@ TASKS = {
     }
 }
 
-# Login rate limit: attempts per (email, IP) in the window.
+# The reverse proxies in front of the application, whose X-Forwarded-For is believed: a number
+# of proxies ("1" for one nginx) or their networks ("127.0.0.1/32,10.0.0.0/8"). Empty: the
+# header is ignored (anyone can write it) and the connecting address is the client's.
+TRUSTED_PROXIES = os.environ.get("CUEILLETTE_TRUSTED_PROXIES", "")
+# Login: failures per (account, client address) before that address is refused for that account
+# for the window; past LOGIN_SLOWDOWN_AFTER failures of one account (from anywhere) an address
+# that already failed waits 1, 2, 4... up to LOGIN_SLOWDOWN_MAX seconds between its tries.
 LOGIN_RATE_LIMIT = int(os.environ.get("CUEILLETTE_LOGIN_RATE_LIMIT", "5"))
 LOGIN_RATE_WINDOW = int(os.environ.get("CUEILLETTE_LOGIN_RATE_WINDOW", "900"))
+LOGIN_SLOWDOWN_AFTER = int(os.environ.get("CUEILLETTE_LOGIN_SLOWDOWN_AFTER", "10"))
+LOGIN_SLOWDOWN_MAX = int(os.environ.get("CUEILLETTE_LOGIN_SLOWDOWN_MAX", "60"))
 # API rate limit: requests per key per minute.
 API_RATE_LIMIT = int(os.environ.get("CUEILLETTE_API_RATE_LIMIT", "600"))
 

@@ -61,12 +61,6 @@ def _membership(request: HttpRequest) -> Membership:
     return cast(Membership, request.membership)  # type: ignore[attr-defined]
 
 
-def _client_ip(request: HttpRequest) -> str:
-    # REMOTE_ADDR only: X-Forwarded-For is written by the client unless a trusted proxy
-    # rewrites REMOTE_ADDR itself (gunicorn behind nginx with the real-ip module does).
-    return str(request.META.get("REMOTE_ADDR") or "unknown")
-
-
 def _safe_next(request: HttpRequest, default: str) -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
     if target and url_has_allowed_host_and_scheme(
@@ -74,6 +68,19 @@ def _safe_next(request: HttpRequest, default: str) -> str:
     ):
         return target
     return default
+
+
+def _landing(request: HttpRequest, user: User) -> str:
+    """Where a person lands after logging in: counter staff on the counter (the screen they
+    work on all day), the others on the overview. The organization is the one the session
+    will open (the middleware's rule: the chosen one, else the first joined)."""
+    memberships = Membership.objects.unscoped().filter(user=user)  # the person's own, by design
+    wanted = request.session.get(SESSION_ORG_KEY)
+    membership = memberships.filter(organization_id=wanted).first() if wanted else None
+    membership = membership or memberships.order_by("created_at").first()
+    if membership is not None and membership.role == "counter":
+        return reverse("loyalty:counter")
+    return reverse("web:home")
 
 
 def _speak(response: HttpResponse, user: User) -> HttpResponse:
@@ -110,16 +117,15 @@ def _ui_language() -> str:
 @never_cache
 @require_http_methods(["GET", "POST"])
 def login_view(request: HttpRequest) -> HttpResponse:
-    default_next = reverse("web:home")
     if request.method == "GET" and request.user.is_authenticated:
-        return redirect(_safe_next(request, default_next))
+        return redirect(_safe_next(request, _landing(request, _user(request))))
     form = LoginForm(request.POST if request.method == "POST" else None)
     error = ""
     status = 200
     if request.method == "POST":
         email = str(request.POST.get("email", "")).strip().lower()
-        keys = ratelimit.login_keys(email, _client_ip(request))
-        wait = ratelimit.retry_after(keys)
+        ip = ratelimit.client_ip(request)
+        wait = ratelimit.login_wait(email, ip)
         if wait:
             # Over the limit: refuse without even checking the password.
             error = _too_many_attempts(wait)
@@ -131,13 +137,13 @@ def login_view(request: HttpRequest) -> HttpResponse:
                 password=form.cleaned_data["password"],
             )
             if user is None:
-                ratelimit.hit(keys)
+                ratelimit.login_failed(email, ip)
                 error = _("Email or password is not correct.")
                 status = 400
             else:
-                ratelimit.reset(keys[:1])  # the person's own counter; the IP's keeps counting
+                ratelimit.login_succeeded(email, ip)
                 login(request, user)
-                return _speak(redirect(_safe_next(request, default_next)), user)
+                return _speak(redirect(_safe_next(request, _landing(request, user))), user)
         else:
             status = 400
     response = render(
@@ -541,8 +547,8 @@ def invite_accept(request: HttpRequest, token: str) -> HttpResponse:
                 membership = services.accept_invitation(token, user)
             elif mode == "login":
                 assert isinstance(form, InvitationPasswordForm)
-                keys = ratelimit.login_keys(invitation.email, _client_ip(request))
-                wait = ratelimit.retry_after(keys)
+                ip = ratelimit.client_ip(request)
+                wait = ratelimit.login_wait(invitation.email, ip)
                 if wait:
                     raise ServiceError("rate_limited", _too_many_attempts(wait), status=429)
                 if not form.is_valid():
@@ -553,7 +559,7 @@ def invite_accept(request: HttpRequest, token: str) -> HttpResponse:
                     password=form.cleaned_data["password"],
                 )
                 if authenticated is None:
-                    ratelimit.hit(keys)
+                    ratelimit.login_failed(invitation.email, ip)
                     raise ServiceError(
                         "wrong_password", _("password is not correct"), field="password"
                     )
@@ -586,8 +592,9 @@ def invite_accept(request: HttpRequest, token: str) -> HttpResponse:
                 _("Welcome to %(name)s! You joined as %(role)s.")
                 % {"name": org.name, "role": membership.get_role_display()},
             )
-            response = redirect("web:home")
-            return _speak(response, user) if current is None and user is not None else response
+            assert user is not None
+            response = redirect(_landing(request, user))
+            return _speak(response, user) if current is None else response
     return render(
         request,
         "accounts/invite_accept.html",
@@ -614,7 +621,9 @@ class PasswordResetView(auth_views.PasswordResetView):
     def form_valid(self, form: Any) -> HttpResponse:
         # Each request sends an email: limit them per address and per IP like login attempts,
         # so the form cannot be used to flood someone's inbox.
-        keys = ratelimit.password_reset_keys(form.cleaned_data["email"], _client_ip(self.request))
+        keys = ratelimit.password_reset_keys(
+            form.cleaned_data["email"], ratelimit.client_ip(self.request)
+        )
         wait = ratelimit.retry_after(keys)
         if wait:
             form.add_error(None, _too_many_attempts(wait))
@@ -636,7 +645,7 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     def form_valid(self, form: Any) -> HttpResponse:
         response = super().form_valid(form)
         # A new password lifts the lock on the person's own login counter.
-        ratelimit.reset(ratelimit.login_keys(form.user.email, "")[:1])
+        ratelimit.login_reset_account(form.user.email)
         return response
 
 

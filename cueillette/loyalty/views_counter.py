@@ -90,12 +90,10 @@ def counter(request: HttpRequest) -> HttpResponse:
             return redirect("loyalty:counter_card", pk=card.pk)
         return redirect("loyalty:counter_customer", pk=only.pk)
     results = [{"customer": c, "card": found.cards.get(c.pk)} for c in found.customers]
-    status = 404 if query and not results else 200
+    # Nothing found is an answer, not a missing page: 200 with the empty state (and its
+    # "Register a new customer"), so browsers, scanners and monitoring do not see an error.
     return render(
-        request,
-        "loyalty/counter/home.html",
-        {"q": query, "found": found, "results": results},
-        status=status,
+        request, "loyalty/counter/home.html", {"q": query, "found": found, "results": results}
     )
 
 

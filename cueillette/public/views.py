@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from cueillette.accounts.ratelimit import client_ip
 from cueillette.core.decorators import public_org
 from cueillette.core.errors import ServiceError
 from cueillette.core.models import Organization
@@ -46,13 +47,12 @@ RATE_LIMIT = int(getattr(settings, "PUBLIC_FORM_RATE_LIMIT", 20))
 RATE_WINDOW = int(getattr(settings, "PUBLIC_FORM_RATE_WINDOW", 3600))
 
 
-def _client_ip(request: HttpRequest) -> str:
-    return str(request.META.get("REMOTE_ADDR") or "unknown")
-
-
 def _rate_limited(request: HttpRequest, kind: str) -> bool:
-    """Count one submission from this IP; True once it is over the limit for the window."""
-    digest = hashlib.sha256(_client_ip(request).encode("utf-8")).hexdigest()[:32]
+    """Count one submission from this client; True once it is over the limit for the window.
+
+    The client is ``client_ip`` (behind the trusted proxies), not the connecting address: behind
+    a reverse proxy that one is the proxy's, shared by every visitor."""
+    digest = hashlib.sha256(client_ip(request).encode("utf-8")).hexdigest()[:32]
     key = f"ratelimit:public-{kind}:{digest}"
     cache.add(key, 0, RATE_WINDOW)
     try:

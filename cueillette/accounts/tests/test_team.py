@@ -60,7 +60,7 @@ def test_invite_flow_end_to_end_over_smtp(
     assert b'name="full_name"' in form.content and b"Counter staff" in form.content
     joined = newcomer.post(path, {"full_name": "Noé Nouvelle", "password": "un secret bien long"})
     assert joined.status_code == 302
-    assert joined["Location"] == "/app/"
+    assert joined["Location"] == "/app/loyalty/"  # counter staff land on the counter
     user = User.objects.get(email="nouvelle@example.org")
     assert user.full_name == "Noé Nouvelle" and user.email_confirmed_at is not None
     membership = Membership.objects.unscoped().get(organization=org, user=user)

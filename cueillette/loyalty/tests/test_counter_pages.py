@@ -144,7 +144,7 @@ def test_several_matches_are_listed(counter_client: Any, member: Card, tenant: A
 
 def test_no_match_has_a_real_empty_state(counter_client: Any, tenant: Any) -> None:
     response = counter_client.get(url("counter"), {"q": "Zyxwv"})
-    assert response.status_code == 404
+    assert response.status_code == 200
     assert "No customer matches" in response.content.decode()
 
 
@@ -419,7 +419,7 @@ def test_another_organizations_ids_are_404(
     assert response.status_code == 404
     # Their card number is not found here.
     response = counter_client.get(url("counter"), {"q": foreign.number})
-    assert response.status_code == 404 and "No card with the number" in response.content.decode()
+    assert response.status_code == 200 and "No card with the number" in response.content.decode()
     with tenancy.tenant_context(other_org):
         assert Purchase.objects.count() == 0
 
