@@ -120,12 +120,25 @@ test: system-deps $(VENV)/.installed messages check test-sqlite test-pg ## every
 
 # --------------------------------------------------------------------------- demo
 
-demo: $(VENV)/.installed messages ## SQLite, demo data, task worker and scheduler; serves http://127.0.0.1:8000
+# The demo shows the product as people will see it: its own error pages, not Django's debug
+# pages (which list every URL). DEBUG=1 make demo turns debugging on. Static files are served
+# by WhiteNoise either way. HOST=0.0.0.0 serves the local network: the machine's names and
+# addresses are then allowed hosts and the links in emails use its first address.
+DEBUG ?=
+demo: $(VENV)/.installed messages ## SQLite, demo data, worker and scheduler; HOST=, PORT=, DEBUG=1
 	mkdir -p var/mail
 	$(PY) manage.py migrate -v 0
 	$(PY) manage.py collectstatic --noinput -v 0
 	$(PY) manage.py load_demo
-	@export CUEILLETTE_DEBUG=1 CUEILLETTE_SITE_URL=http://$(HOST):$(PORT); \
+	@host="$(HOST)"; shown="$$host"; hosts="$$host,127.0.0.1,localhost"; \
+	case "$$host" in 0.0.0.0|::|"[::]") \
+	  addrs="$$(hostname -I 2>/dev/null || true)"; \
+	  shown="$$(echo $$addrs | cut -d' ' -f1)"; shown="$${shown:-127.0.0.1}"; \
+	  hosts="$$hosts,$$(hostname 2>/dev/null || true),$$(echo $$addrs | tr ' ' ',')";; \
+	esac; \
+	case "$$shown" in *:*) shown="[$$shown]";; esac; \
+	export CUEILLETTE_DEBUG="$(if $(DEBUG),1,0)" CUEILLETTE_SITE_URL="http://$$shown:$(PORT)" \
+	  CUEILLETTE_ALLOWED_HOSTS="$${CUEILLETTE_ALLOWED_HOSTS:-$$hosts}"; \
 	pids=""; \
 	trap 'kill $$pids 2>/dev/null; wait 2>/dev/null; echo "stopped"' EXIT; \
 	trap 'exit 0' INT TERM; \
@@ -134,7 +147,8 @@ demo: $(VENV)/.installed messages ## SQLite, demo data, task worker and schedule
 	  $(PY) manage.py run_scheduler >var/scheduler.log 2>&1 & pids="$$pids $$!"; \
 	fi; \
 	echo ""; \
-	echo "  Cueillette runs on http://$(HOST):$(PORT)/   (Ctrl-C to stop)"; \
+	echo "  Cueillette runs on $$CUEILLETTE_SITE_URL/   (Ctrl-C to stop)"; \
+	if [ "$$CUEILLETTE_DEBUG" = 1 ]; then echo "  Debug is on (Django's debug pages)."; fi; \
 	echo "  Demo logins, password: demo-cueillette"; \
 	echo "    claire@cabinet-martin.example   owner of the acupuncture practice and of the shop"; \
 	echo "    marc@epicerie-voisine.example   manager of the neighbourhood shop"; \
@@ -142,7 +156,7 @@ demo: $(VENV)/.installed messages ## SQLite, demo data, task worker and schedule
 	echo "  Emails land in var/mail/; worker and scheduler logs in var/*.log."; \
 	echo "  Production setup (PostgreSQL, gunicorn, worker, backups): docs/deploy.md"; \
 	echo ""; \
-	$(PY) manage.py runserver --noreload $(HOST):$(PORT)
+	$(PY) manage.py runserver --noreload $(if $(findstring :,$(HOST)),[$(HOST)],$(HOST)):$(PORT)
 
 # --------------------------------------------------------------------------- bench
 
