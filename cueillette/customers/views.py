@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from cueillette.accounts.models import Membership, User
 from cueillette.core import audit_words
@@ -475,13 +475,8 @@ def import_file(request: HttpRequest) -> HttpResponse:
     return render(request, "customers/import.html", context, status=200 if report.ok else 400)
 
 
-@staff_required(Perm.EXPORT_BASE)
-def export(request: HttpRequest) -> HttpResponse:
-    """The whole active base as CSV (see customers.export for the format), audited."""
-    org = current_org()
-    up_to_id, rows = csv_export.export_snapshot()
-    services.log_export(_actor(request), rows=rows)
-    header = [
+def _export_header() -> list[str]:
+    return [
         _("id"),
         _("first name"),
         _("last name"),
@@ -498,6 +493,23 @@ def export(request: HttpRequest) -> HttpResponse:
         _("last activity"),
         *[str(Purpose(p).label) for p in Purpose.values],
     ]
+
+
+@staff_required(Perm.EXPORT_BASE)
+@require_http_methods(["GET", "POST"])
+def export(request: HttpRequest) -> HttpResponse:
+    """GET says what the file will contain (columns, rows, what it may be used for) and offers
+    a button; only the button's POST builds the CSV and audits it — a crawler, a link preview
+    or a browser's prefetch follows links, it does not press buttons."""
+    header = _export_header()
+    if request.method == "GET" or request.POST.get("confirm") != "yes":
+        rows = csv_export.export_snapshot()[1]
+        status = 200 if request.method == "GET" else 400
+        context = {"columns": header, "rows": rows, "purposes": Purpose.labels}
+        return render(request, "customers/export_confirm.html", context, status=status)
+    org = current_org()
+    up_to_id, rows = csv_export.export_snapshot()
+    services.log_export(_actor(request), rows=rows)
     words: dict[bool | None, str] = {True: _("yes"), False: _("no"), None: ""}
     stamp = timezone.localdate().isoformat()
     response = StreamingHttpResponse(

@@ -396,7 +396,7 @@ def test_export_neutralises_formulas_and_is_audited(
     CustomerFactory(organization=org, first_name="Anne", last_name="Paisible")
     with tenancy.tenant_context(org):
         services.record_consent(evil, "loyalty", True, source="counter", actor=Actor.staff(manager))
-    response = manager_client.get(url("export"))
+    response = manager_client.post(url("export"), {"confirm": "yes"})
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
     assert "attachment" in response["Content-Disposition"]
@@ -415,6 +415,29 @@ def test_export_neutralises_formulas_and_is_audited(
     assert audit.actor_user_id == manager.pk
 
 
+def test_export_is_a_confirmed_post_that_says_what_it_contains(
+    org: Organization, manager_client: Client
+) -> None:
+    CustomerFactory.create_batch(3, organization=org)
+    # A link followed by a crawler or a prefetch: a page that says what the file holds.
+    page = manager_client.get(url("export"), HTTP_ACCEPT_LANGUAGE="en")
+    html = page.content.decode()
+    assert page.status_code == 200 and page["Content-Type"].startswith("text/html")
+    assert "The file will hold 3 customers" in html
+    assert "postal code" in html and "News by email" in html  # the columns, consents included
+    assert "Care notes are never in this file" in html
+    assert f'action="{url("export")}"' in html or 'method="post"' in html
+    # A POST without the button's confirmation does not export either.
+    assert manager_client.post(url("export")).status_code == 400
+    with tenancy.tenant_context(org):
+        assert not AuditEvent.objects.filter(action="customers.exported").exists()
+    done = manager_client.post(url("export"), {"confirm": "yes"})
+    assert done["Content-Type"].startswith("text/csv")
+    assert len(read_export(done)) == 4
+    with tenancy.tenant_context(org):
+        assert AuditEvent.objects.filter(action="customers.exported").count() == 1
+
+
 def test_export_leaves_out_merged_and_other_organizations(
     org: Organization, other_org: Organization, owner_client: Client, owner: User
 ) -> None:
@@ -423,7 +446,7 @@ def test_export_leaves_out_merged_and_other_organizations(
     CustomerFactory(organization=other_org)
     with tenancy.tenant_context(org):
         services.merge_customers(a, b, actor=Actor.staff(owner))
-    rows = read_export(owner_client.get(url("export")))
+    rows = read_export(owner_client.post(url("export"), {"confirm": "yes"}))
     assert [r[0] for r in rows[1:]] == [str(a.pk)]
 
 
