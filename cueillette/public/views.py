@@ -106,23 +106,82 @@ def join(request: HttpRequest, org: Organization) -> HttpResponse:
                     # A friend's code: the join and the referral in one transaction.
                     from cueillette.referrals import joining
 
-                    joining.join_with_invitation(
+                    result: Any = joining.join_with_invitation(
                         form.customer_data(), form.ticked(shown), language=lang, value=code
                     )
                 else:
-                    portal.join(form.customer_data(), form.ticked(shown), language=lang)
+                    result = portal.join(form.customer_data(), form.ticked(shown), language=lang)
             except ServiceError as exc:
                 add_service_errors(form, exc)
             else:
+                remember_joined(request, org, None if result.existing else result.customer)
                 return redirect("public:join_done", slug=org.slug)
     else:
         form = JoinForm(wordings=wordings)
     return render(request, "public/join.html", {"org": org, "form": form})
 
 
+JOINED_AGE = 3600  # the thank-you page shows the new card for an hour in this browser
+
+
+def _joined_key(org: Organization) -> str:
+    return f"public_joined_{org.pk}"
+
+
+def remember_joined(request: HttpRequest, org: Organization, customer: Customer | None) -> None:
+    """This browser just created ``customer``: its thank-you page may show the new card.
+
+    Only a record this browser created (never an existing one found by the email typed:
+    anyone can type an address), and only for a while.
+    """
+    if customer is None:
+        request.session.pop(_joined_key(org), None)
+        return
+    request.session[_joined_key(org)] = {
+        "customer": customer.pk,
+        "expires": time.time() + JOINED_AGE,
+    }
+
+
+def joined_card_context(request: HttpRequest, org: Organization) -> dict[str, Any]:
+    """The new member's card for a thank-you page (number, QR, the phone's wallet link) and
+    what still waits for an email confirmation; empty when this browser created no member."""
+    data = request.session.get(_joined_key(org))
+    if not isinstance(data, dict) or float(data.get("expires", 0)) < time.time():
+        return {}
+    customer = Customer.objects.filter(pk=data.get("customer"), status="active").first()
+    if customer is None:
+        return {}
+    from cueillette.loyalty import portal as loyalty_portal
+    from cueillette.loyalty import services as loyalty_services
+
+    pending = [str(Purpose(p).label) for p in queries.pending_confirmations(customer)]
+    context: dict[str, Any] = {"joined": customer, "pending": pending}
+    card = loyalty_services.open_card_for(customer)
+    if card is None:
+        return context
+    program = loyalty_services.get_program()
+    color = loyalty_portal.safe_color(program.card_color)
+    token = loyalty_portal.wallet_token(card)
+    context.update(
+        card=card,
+        customer=customer,
+        program=program,
+        color=color,
+        text_on=loyalty_portal.text_on(color),
+        qr=loyalty_portal.qr_svg(card.number, title=_("QR code of your card")),
+        wallet_url=reverse("public:wallet", kwargs={"slug": org.slug, "token": token}),
+    )
+    return context
+
+
+@never_cache
 @public_org
 def join_done(request: HttpRequest, org: Organization) -> HttpResponse:
-    return render(request, "public/join_done.html", {"org": org})
+    """Thank you; a new member sees their card at once (the loyalty consent needs no email
+    confirmation: only news by email waits for the click in the email)."""
+    context = {"org": org, **joined_card_context(request, org)}
+    return render(request, "public/join_done.html", context)
 
 
 @public_org
