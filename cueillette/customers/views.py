@@ -40,6 +40,7 @@ from cueillette.customers.models import (
     Purpose,
     Source,
 )
+from cueillette.loyalty import services as loyalty_services
 from cueillette.referrals import counter as referral_counter
 
 LANGUAGES = ("fr", "en")
@@ -113,12 +114,18 @@ def _registration_context(
         }
         for p in Purpose.values
     ]
+    source = request.POST if request.method == "POST" else request.GET
+    more = ("postal_code", "language", "birthday", "tags", "heard_from", "heard_from_detail")
     return {
         "form": form,
         "consent_rows": consent_rows,
         "wording_language": wording_language,
         "duplicates": duplicates,
         "staff_name": cast(User, request.user).display_name,
+        "from_counter": source.get("from") == "counter",
+        # The optional part opens by itself when it holds an error or a chosen referrer.
+        "more_open": any(name in form.errors for name in (*more, "notes", "referrer_q"))
+        or bool(source.get("referrer")),
     }
 
 
@@ -164,6 +171,18 @@ def customer_create(request: HttpRequest) -> HttpResponse:
                     )
                     if referrer is not None:
                         referral_counter.credit(referrer, customer, actor=_actor(request))
+                    # The card at once: a customer who agrees to the loyalty program has their
+                    # card now (the same call the join page's consent hook makes).
+                    card = (
+                        loyalty_services.join_from_consent(
+                            customer,
+                            actor=_actor(request),
+                            source="counter",
+                            language=wording_language,
+                        )
+                        if consents.get(Purpose.LOYALTY)
+                        else None
+                    )
             except ServiceError as exc:
                 add_service_errors(form, exc)
             else:
@@ -185,6 +204,11 @@ def customer_create(request: HttpRequest) -> HttpResponse:
                         )
                         % {"email": customer.email},
                     )
+                # Back on the counter with the new member open, ready for the purchase.
+                if card is not None:
+                    return redirect("loyalty:counter_card", pk=card.pk)
+                if request.POST.get("from") == "counter":
+                    return redirect("loyalty:counter_customer", pk=customer.pk)
                 return redirect("customers:detail", pk=customer.pk)
         status = 400 if form.errors else 200
         context = _registration_context(request, form, wording_language, duplicates)

@@ -38,6 +38,8 @@ def test_counter_staff_finds_and_registers_customers(
 
     page = site.new_page(viewport=TABLET, has_touch=True)
     login(page, site, lea.email)
+    assert page.url == site("loyalty:counter"), "counter staff land on the counter"
+    page.goto(site("web:home"))
 
     # Find the regular by the phone number as she says it.
     search = page.locator("main form[role=search] input[name=q]").first
@@ -61,6 +63,7 @@ def test_counter_staff_finds_and_registers_customers(
     form.locator("[name=first_name]").fill("Chloé")
     form.locator("[name=last_name]").fill("Lambert")
     form.locator("[name=phone]").fill("06 71 22 33 44")
+    form.locator("details.register-form__more summary").click()  # the optional part
     form.locator("[name=postal_code]").fill("69003")
     form.locator("input[name=consent_loyalty]").check()
     form.locator("input[name=consent_news_sms]").check()
@@ -79,8 +82,12 @@ def test_counter_staff_finds_and_registers_customers(
     assert chloe.phone == "+33671223344"
     assert granted == {("loyalty", "counter"), ("news_sms", "counter")}
 
+    # She joined the loyalty program: the counter opens on her new card, ready for a purchase.
+    with tenancy.tenant_context(lea.org):
+        card = chloe.cards.get()
+    assert page.url == site("loyalty:counter_card", pk=card.pk), page.url
     # Her page says where she was registered and who recorded her consents.
-    assert page.url == site("customers:detail", pk=chloe.pk), page.url
+    page.goto(site("customers:detail", pk=chloe.pk))
     text = page.locator("main").inner_text()
     assert "Chloé" in text and "Lambert" in text
     assert _label(Source.COUNTER.label) in text, text

@@ -150,6 +150,7 @@ def test_staff_credit_a_referral_at_the_counter(
     page.locator("input[name=first_name]").fill("Hugo")
     page.locator("input[name=last_name]").fill("Lefèvre")
     page.locator("input[name=phone]").fill("06 55 44 33 22")
+    page.locator("details.register-form__more summary").click()  # "who sent you?" is optional
     who = page.locator("input[name=referrer_q]")
     who.fill("Martin")
     who.press("Enter")  # searches, does not send the form

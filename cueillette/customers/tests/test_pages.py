@@ -23,6 +23,7 @@ from cueillette.customers.models import (
     CustomerStatus,
     EmailConfirmation,
 )
+from cueillette.loyalty.models import Card
 
 pytestmark = pytest.mark.django_db
 
@@ -74,7 +75,10 @@ def test_counter_registration_records_consents_with_staff_as_actor(
     )
     assert response.status_code == 302
     customer = only_customer(org, last_name="Dupont")
-    assert response["Location"] == url("detail", customer.pk)
+    # The card at once: back on the counter with the new member open, ready for the purchase.
+    with tenancy.tenant_context(org):
+        card = Card.objects.get(customer=customer, status="open")
+    assert response["Location"] == reverse("loyalty:counter_card", args=[card.pk])
     assert customer.phone == "+33612345678"
     assert customer.email == "helene@example.fr"
     assert customer.tags == ["yoga", "thé"]
@@ -89,7 +93,7 @@ def test_counter_registration_records_consents_with_staff_as_actor(
     assert all(e.actor_user_id == counter.pk for e in events)
     assert all(e.wording.version == 1 and e.wording.language == "fr" for e in events)
     # The detail page shows the derived state and who recorded it.
-    detail = counter_client.get(response["Location"]).content.decode()
+    detail = counter_client.get(url("detail", customer.pk)).content.decode()
     assert "Hélène Dupont" in detail
     assert "06 12 34 56 78" in detail
     assert counter.display_name in detail
