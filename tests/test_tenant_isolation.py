@@ -62,6 +62,7 @@ from cueillette.core.tests.factories import (
 from cueillette.core.tokens import hash_token
 from cueillette.customers.models import (
     AccessToken,
+    CareNote,
     ConsentEvent,
     ConsentWording,
     Customer,
@@ -93,6 +94,7 @@ SECRETS = (
     "7979 7979 7975",
     "Alpha secret reward",
     "alpha-secret-receipt",
+    "Alpha secret care note",
 )
 
 # Routes without an object id in the URL, and why a 404 is not the expected answer there.
@@ -241,6 +243,9 @@ def seed_a(a: Organization, owner_a: User, counter_a: User) -> None:
             request_hash="0" * 64,
             status_code=201,
             response_body="{}",
+        )
+        CareNote.objects.create(
+            pk=next_pk(CareNote), customer=ines, text=SECRETS[12], author_label="alpha staff"
         )
         seed_loyalty(a, ines, next_pk)
         seed_community(a, ines, owner_a, next_pk)

@@ -38,6 +38,7 @@ from cueillette.core.tokens import hash_token, new_token
 from cueillette.customers.bulk import RowInserter
 from cueillette.customers.models import (
     PURPOSE_CHANNEL,
+    CareNote,
     ConsentEvent,
     ConsentWording,
     Customer,
@@ -67,6 +68,8 @@ class Business:
     customers: int
     tags: tuple[str, ...]
     notes: tuple[str, ...]
+    # Health information a practice keeps to give care: care notes, never tags (GDPR art. 9).
+    care_notes: tuple[str, ...]
     contact: str
     address: str
 
@@ -75,12 +78,21 @@ PRACTICE = Business(
     slug="cabinet-martin",
     name="Cabinet d'acupuncture Claire Martin",
     customers=600,
-    tags=("sommeil", "stress", "dos", "migraines", "grossesse", "tabac", "fatigue", "sport"),
+    # Interests only: what the practice may use for news and offers (with consent).
+    tags=("ateliers", "bien-être", "sport", "méditation", "horaires du soir", "carte cadeau"),
     notes=(
         "Préfère les rendez-vous du matin.",
         "Vient sur recommandation de son médecin traitant.",
         "Souhaite être rappelée la veille du rendez-vous.",
         "Règle souvent par chèque.",
+    ),
+    care_notes=(
+        "Migraines depuis l'adolescence, deux à trois crises par mois.",
+        "Grossesse, deuxième trimestre : séances adaptées.",
+        "Sevrage tabagique en cours, depuis janvier.",
+        "Troubles du sommeil, réveils nocturnes.",
+        "Douleurs lombaires chroniques.",
+        "Stress et fatigue au travail.",
     ),
     contact="claire@cabinet-martin.example",
     address="12 rue Sainte-Catherine, 69001 Lyon",
@@ -96,6 +108,7 @@ SHOP = Business(
         "Livraison possible le samedi matin.",
         "Client depuis l'ouverture.",
     ),
+    care_notes=(),
     contact="marc@epicerie-voisine.example",
     address="48 rue de la Thibaudière, 69007 Lyon",
 )
@@ -324,6 +337,8 @@ def _customers(
     for row, pk in zip(rows, ids, strict=True):
         row["id"] = pk
     _consents(org, rows, staff, rng, now)
+    # Its own random stream: the rest of the demo draws the same numbers as before.
+    _care_notes(org, business, rows, staff, random.Random(SEED + 1))
     imported = sum(1 for r in rows if r["source"] == "import")
     audit.record(
         Actor.staff(staff[0]),
@@ -338,6 +353,31 @@ def _customers(
         all_or_nothing=False,
     )
     return rows
+
+
+def _care_notes(
+    org: Organization,
+    business: Business,
+    customers: list[dict[str, Any]],
+    staff: list[User],
+    rng: random.Random,
+) -> None:
+    """A third of the practice's patients have a care note, written by the practitioner."""
+    if not business.care_notes:
+        return
+    author = staff[0]
+    CareNote.objects.bulk_create(
+        CareNote(
+            organization_id=org.pk,
+            customer_id=c["id"],
+            text=rng.choice(business.care_notes),
+            author=author,
+            author_label=author.display_name,
+            created_at=c["created_at"] + dt.timedelta(minutes=rng.randint(5, 90)),
+        )
+        for c in customers
+        if rng.random() < 0.35
+    )
 
 
 def _consents(

@@ -27,6 +27,9 @@ class Perm(StrEnum):
     VIEW_COMMUNITY_DASHBOARD = "view_community_dashboard"  # listening figures, theme list
     MANAGE_REFERRALS = "manage_referrals"  # referral rules, review flagged referrals, thanks
     VIEW_ADVOCATES = "view_advocates"  # advocates leaderboard, referral trees and figures
+    # Care notes (health data, GDPR art. 9): read and add. Owner and manager — the people who
+    # give the care in a practice —, not counter staff, who serve and sell.
+    VIEW_CARE_NOTES = "view_care_notes"
 
 
 ROLE_PERMS: dict[str, frozenset[Perm]] = {
@@ -50,6 +53,7 @@ ROLE_PERMS: dict[str, frozenset[Perm]] = {
             Perm.VIEW_COMMUNITY_DASHBOARD,
             Perm.MANAGE_REFERRALS,
             Perm.VIEW_ADVOCATES,
+            Perm.VIEW_CARE_NOTES,
         }
     ),
     "counter": frozenset({Perm.SERVE_CUSTOMERS, Perm.REPLY_COMMUNITY}),

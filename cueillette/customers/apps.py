@@ -5,3 +5,8 @@ class CustomersConfig(AppConfig):
     name = "cueillette.customers"
     label = "customers"
     verbose_name = "Customers"
+
+    def ready(self) -> None:
+        from cueillette.customers import care
+
+        care.register_hooks()

@@ -14,6 +14,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from cueillette.core.errors import ServiceError
+from cueillette.customers import care
 from cueillette.customers.models import HeardFrom, Purpose
 
 LANGUAGE_CHOICES = [("fr", _("French")), ("en", _("English"))]
@@ -61,6 +62,35 @@ class CustomerForm(forms.Form):
         help_text=_("Only what helps serve this customer. The customer can read it."),
         widget=forms.Textarea(attrs={"rows": 4}),
     )
+
+    tags_confirmed = forms.BooleanField(
+        label=_("These are interests, not health information: keep them as interests"),
+        required=False,
+    )
+
+    def __init__(self, *args: Any, existing_tags: list[str] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.existing_tags = {t.strip().casefold() for t in existing_tags or []}
+        self.health_tags: list[str] = []
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        # A new interest that reads like health data (GDPR art. 9) asks for a second look: tags
+        # feed segments and offers; health information belongs in a care note.
+        typed = [t.strip() for t in str(cleaned.get("tags") or "").split(",")]
+        new = [t for t in typed if t and t.casefold() not in self.existing_tags]
+        self.health_tags = care.health_like(new)
+        if self.health_tags and not cleaned.get("tags_confirmed"):
+            self.add_error(
+                "tags",
+                _(
+                    "tags: “%(tags)s” looks like health information. Write it in a care note "
+                    "instead (only the people who give care read it, it never feeds offers), "
+                    "or tick the box below to keep it as an interest."
+                )
+                % {"tags": "”, “".join(self.health_tags)},
+            )
+        return cleaned
 
     def customer_data(self) -> dict[str, Any]:
         """What the service receives: every profile field, as typed."""

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from cueillette.core.tenancy import TenantModel
@@ -237,3 +238,26 @@ class AccessToken(TenantModel):
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)
+
+
+class CareNote(TenantModel):
+    """A care note about a customer: health data (GDPR art. 9), kept apart from tags.
+
+    Only roles with ``Perm.VIEW_CARE_NOTES`` read or add them; they never enter a segment, an
+    offer, a marketing export or an API filter; the customer's own export includes them and
+    erasure blanks them. Append-only: a correction is a new note naming the one it replaces.
+    """
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="care_notes")
+    text = models.TextField(_("care note"))
+    replaces = models.OneToOneField(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="replaced_by"
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    author_label = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["organization", "customer", "created_at"])]

@@ -18,4 +18,5 @@ urlpatterns = [
     path("<int:pk>/consent/", views.consent, name="consent"),
     path("<int:pk>/merge/", views.merge, name="merge"),
     path("<int:pk>/erase/", views.erase, name="erase"),
+    path("<int:pk>/care-notes/", views.care_note_add, name="care_note_add"),
 ]

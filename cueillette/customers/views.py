@@ -24,8 +24,8 @@ from cueillette.core.decorators import staff_required
 from cueillette.core.errors import ServiceError
 from cueillette.core.permissions import Perm, role_has
 from cueillette.core.tenancy import access, current_org
+from cueillette.customers import care, queries, services
 from cueillette.customers import export as csv_export
-from cueillette.customers import queries, services
 from cueillette.customers.forms import (
     CounterRegistrationForm,
     CustomerForm,
@@ -33,6 +33,7 @@ from cueillette.customers.forms import (
     add_service_errors,
 )
 from cueillette.customers.models import (
+    CareNote,
     ConsentEvent,
     ConsentWording,
     Customer,
@@ -253,7 +254,7 @@ def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if not customer.is_active:
         raise Http404
     if request.method == "POST":
-        form = CustomerForm(request.POST)
+        form = CustomerForm(request.POST, existing_tags=customer.tags)
         if form.is_valid():
             try:
                 services.update_customer(customer, form.customer_data(), actor=_actor(request))
@@ -274,7 +275,12 @@ def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @staff_required(Perm.SERVE_CUSTOMERS)
 def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    customer = access(Customer, pk)
+    return _render_detail(request, access(Customer, pk))
+
+
+def _render_detail(
+    request: HttpRequest, customer: Customer, *, status: int = 200, **care_form: str
+) -> HttpResponse:
     ids = services.history_ids(customer)
     state = services.consent_state(customer)
     pending = queries.pending_confirmations(customer) if customer.is_active else {}
@@ -315,7 +321,39 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
         if can_audit
         else [],
     }
-    return render(request, "customers/detail.html", context)
+    context.update(_care_context(request, customer, **care_form))
+    return render(request, "customers/detail.html", context, status=status)
+
+
+def _care_context(
+    request: HttpRequest, customer: Customer, *, text: str = "", error: str = ""
+) -> dict[str, Any]:
+    # Health data: not even the section shows to a role that may not read it.
+    if not _can(request, Perm.VIEW_CARE_NOTES):
+        return {"can_care": False}
+    return {
+        "can_care": True,
+        "care_notes": care.current_notes(customer),
+        "care_history": care.history(customer),
+        "care_text": text,
+        "care_error": error,
+    }
+
+
+@staff_required(Perm.VIEW_CARE_NOTES)
+@require_POST
+def care_note_add(request: HttpRequest, pk: int) -> HttpResponse:
+    """Add a care note, or correct one (``replaces``): the old text stays in the history."""
+    customer = access(Customer, pk)
+    replaces_id = request.POST.get("replaces", "")
+    replaces = access(CareNote, replaces_id, customer=customer) if replaces_id else None
+    text = request.POST.get("text", "")
+    try:
+        care.add_note(customer, text, actor=_actor(request), replaces=replaces)
+    except ServiceError as exc:
+        return _render_detail(request, customer, status=exc.status, text=text, error=exc.message)
+    messages.success(request, _("Care note saved. Only the people who give care can read it."))
+    return redirect(reverse("customers:detail", args=[customer.pk]) + "#care")
 
 
 @require_POST
