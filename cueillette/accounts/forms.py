@@ -12,9 +12,31 @@ from django.utils.translation import gettext_lazy as _
 from cueillette.accounts.models import Role
 from cueillette.core.errors import ServiceError
 from cueillette.core.mail import send_templated
+from cueillette.accounts import timezones
 from cueillette.core.models import CURRENCIES, TIMEZONES, Language
 
 TIMEZONE_CHOICES = [(tz, tz.replace("_", " ")) for tz in TIMEZONES]
+
+
+def timezone_field(form: forms.Form, country: str | None) -> None:
+    """A text box with a list (``<datalist>``, no JavaScript): the zones likely for
+    ``country`` first, then every zone; typing a city filters them. The value must be one
+    of the zones (the field's choices)."""
+    likely, rest = timezones.ordered_zones(country)
+    field = form.fields["timezone"]
+    field.widget = forms.TextInput(
+        attrs={
+            "list": "timezone-options",
+            "autocomplete": "off",
+            "spellcheck": "false",
+            "autocapitalize": "none",
+        }
+    )
+    field.help_text = _("Start typing a city (Paris, Montreal, Brussels...) and pick it.")
+    form.timezone_likely = likely  # type: ignore[attr-defined]
+    form.timezone_rest = rest  # type: ignore[attr-defined]
+
+
 CURRENCY_CHOICES = [(c, c) for c in CURRENCIES]
 
 
@@ -86,6 +108,10 @@ class OrganizationCreateForm(ServiceErrorMixin, forms.Form):
     )
     currency = forms.ChoiceField(label=_("Currency"), choices=CURRENCY_CHOICES, initial="EUR")
 
+    def __init__(self, *args: Any, country: str | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        timezone_field(self, country)
+
     def add_service_error(self, error: ServiceError) -> None:
         # The service names the organization's name "name"; the form calls it "org_name".
         if error.field == "name":
@@ -154,6 +180,11 @@ class OrganizationSettingsForm(ServiceErrorMixin, forms.Form):
     )
     timezone = forms.ChoiceField(label=_("Time zone"), choices=TIMEZONE_CHOICES)
     currency = forms.ChoiceField(label=_("Currency"), choices=CURRENCY_CHOICES)
+
+    def __init__(self, *args: Any, country: str | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        timezone_field(self, country)
+
     retention_days = forms.IntegerField(
         label=_("Retention period (days)"),
         min_value=30,

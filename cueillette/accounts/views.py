@@ -24,7 +24,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
-from cueillette.accounts import ratelimit, services
+from cueillette.accounts import ratelimit, services, timezones
 from cueillette.accounts.errors import Code
 from cueillette.accounts.forms import (
     InvitationAccountForm,
@@ -174,7 +174,10 @@ def signup(request: HttpRequest) -> HttpResponse:
     newcomer = not request.user.is_authenticated
     data = request.POST if request.method == "POST" else None
     person_form = PersonForm(data) if newcomer else None
-    org_form = OrganizationCreateForm(data, initial={"language": _ui_language()})
+    country = timezones.country_from_request(request)
+    likely = timezones.likely_zones(country)
+    initial = {"language": _ui_language(), "timezone": likely[0] if likely else "Europe/Paris"}
+    org_form = OrganizationCreateForm(data, initial=initial, country=country)
     status = 200
     if request.method == "POST":
         # Validate both so that every error shows at once.
@@ -364,7 +367,10 @@ def organization_settings(request: HttpRequest) -> HttpResponse:
     if can_edit:
         initial = {f: getattr(org, f) for f in services.ORGANIZATION_FIELDS}
         form = OrganizationSettingsForm(
-            request.POST if request.method == "POST" else None, initial=initial
+            request.POST if request.method == "POST" else None,
+            initial=initial,
+            country=timezones.country_of_zone(org.timezone)
+            or timezones.country_from_request(request),
         )
     if request.method == "POST":
         if form is None:

@@ -38,7 +38,7 @@ def test_signup_page_shows_both_parts_to_a_newcomer(client: Client) -> None:
     assert 'name="full_name"' in page and 'name="password"' in page
     assert 'name="org_name"' in page and 'name="slug"' in page
     assert "accounts/signup.js" in page
-    assert '<option value="Europe/Paris" selected>' in page
+    assert 'name="timezone" value="Europe/Paris"' in page and 'list="timezone-options"' in page
     assert '<option value="EUR" selected>' in page
     assert "<script>" not in page and "style=" not in page
 
@@ -241,3 +241,33 @@ def test_no_organization_page(client_for) -> None:
     assert response.status_code == 200
     assert b"/accounts/signup/" in response.content
     assert c.get("/accounts/switch/")["Location"] == "/accounts/no-business/"
+
+
+def test_time_zone_offers_the_likely_zones_first(client) -> None:
+    page = client.get("/accounts/signup/", HTTP_ACCEPT_LANGUAGE="fr-CA,fr;q=0.8").content.decode()
+    options = page.split('<datalist id="timezone-options">', 1)[1].split("</datalist>", 1)[0]
+    zones = [part.split('"', 1)[0] for part in options.split('<option value="')[1:]]
+    canadian = {"America/Toronto", "America/Vancouver", "America/Halifax"}
+    assert canadian <= set(zones[:30])  # Canada's zones come first ...
+    assert zones.index("America/Toronto") < zones.index("Africa/Abidjan")  # ... then A-Z
+    assert len(zones) == len(set(zones)) > 300  # and every other zone, once
+    assert 'name="timezone" value="America/' in page  # a Canadian zone by default
+    france = client.get("/accounts/signup/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    first = france.split('<datalist id="timezone-options">', 1)[1].split('"')[1]
+    assert first == "Europe/Paris"
+    assert "Indian/Reunion" in france  # overseas France is likely too
+
+
+def test_a_zone_outside_the_list_is_refused(owner_client) -> None:
+    response = owner_client.post(
+        "/accounts/settings/",
+        {
+            "name": "Cabinet",
+            "language": "fr",
+            "timezone": "Mars/Olympus",
+            "currency": "EUR",
+            "retention_days": "1095",
+        },
+    )
+    assert response.status_code == 400
+    assert 'id="id_timezone_error"' in response.content.decode()
