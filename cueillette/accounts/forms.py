@@ -9,10 +9,10 @@ from django.contrib.auth.forms import PasswordResetForm
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from cueillette.accounts import timezones
 from cueillette.accounts.models import Role
 from cueillette.core.errors import ServiceError
 from cueillette.core.mail import send_templated
-from cueillette.accounts import timezones
 from cueillette.core.models import CURRENCIES, TIMEZONES, Language
 
 TIMEZONE_CHOICES = [(tz, tz.replace("_", " ")) for tz in TIMEZONES]

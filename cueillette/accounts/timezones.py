@@ -61,7 +61,7 @@ def likely_zones(country: str | None) -> list[str]:
 
 
 def ordered_zones(country: str | None) -> tuple[list[str], list[str]]:
-    """(likely zones, every other zone A–Z)."""
+    """(likely zones, every other zone A to Z)."""
     likely = likely_zones(country)
     rest = [z for z in TIMEZONES if z not in set(likely)]
     return likely, rest
