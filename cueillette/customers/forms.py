@@ -138,6 +138,8 @@ class CounterRegistrationForm(CustomerForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # The examples of the help texts, where a phone screen has room for them.
+        self.fields["phone"].widget.attrs.setdefault("placeholder", "06 12 34 56 78")
         for purpose in Purpose.values:
             # Never pre-ticked, whatever the initial data says.
             self.fields[f"consent_{purpose}"] = forms.BooleanField(required=False, initial=False)

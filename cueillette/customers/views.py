@@ -115,6 +115,11 @@ def _registration_context(
         }
         for p in Purpose.values
     ]
+    # At the counter the three asked most come first; the others sit under "Other choices",
+    # open as soon as one is ticked.
+    main = (Purpose.LOYALTY, Purpose.NEWS_EMAIL, Purpose.NEWS_SMS)
+    rows_main = [r for p in main for r in consent_rows if r["purpose"] == p]
+    rows_other = [r for r in consent_rows if r["purpose"] not in main]
     source = request.POST if request.method == "POST" else request.GET
     more = ("postal_code", "language", "birthday", "tags", "heard_from", "heard_from_detail")
     return {
@@ -124,6 +129,9 @@ def _registration_context(
         "duplicates": duplicates,
         "staff_name": cast(User, request.user).display_name,
         "from_counter": source.get("from") == "counter",
+        "consent_rows_main": rows_main,
+        "consent_rows_other": rows_other,
+        "other_consents_open": any(source.get(f"consent_{r['purpose']}") for r in rows_other),
         # The optional part opens by itself when it holds an error or a chosen referrer.
         "more_open": any(name in form.errors for name in (*more, "notes", "referrer_q"))
         or bool(source.get("referrer")),
