@@ -66,7 +66,8 @@ def test_a_correction_keeps_the_history(org: Any, owner_client: Client, patient:
     with tenancy.tenant_context(org):
         first = CareNote.objects.get()
     _add(owner_client, patient, "Migraines ophtalmiques", replaces=str(first.pk))
-    html = owner_client.get(reverse("customers:detail", args=[patient.pk])).content.decode()
+    detail = reverse("customers:detail", args=[patient.pk])
+    html = owner_client.get(detail, HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "Migraines ophtalmiques" in html and "Every version, corrections included" in html
     # Correcting the same note twice: refused, nothing half-written.
     again = _add(owner_client, patient, "Autre", replaces=str(first.pk))
