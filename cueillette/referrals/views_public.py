@@ -43,7 +43,13 @@ from cueillette.customers.models import ConsentWording, Customer, HeardFrom, Pur
 from cueillette.loyalty import services as loyalty_services
 from cueillette.loyalty.portal import money
 from cueillette.public.forms import JoinForm, add_service_errors
-from cueillette.public.views import _rate_limited, _too_many, portal_required
+from cueillette.public.views import (
+    _rate_limited,
+    _too_many,
+    joined_card_context,
+    portal_required,
+    remember_joined,
+)
 from cueillette.referrals import joining, services
 from cueillette.referrals.models import ReferralCode, ReferralProgram
 
@@ -268,10 +274,14 @@ def landing(request: HttpRequest, org: Organization, code: str) -> HttpResponse:
             shown = {w.pk: w for w in ConsentWording.objects.filter(pk__in=ids)}
             data = {**form.customer_data(), "heard_from": HeardFrom.FRIEND}
             try:
-                joining.join_with_invitation(data, form.ticked(shown), language=lang, value=code)
+                result = joining.join_with_invitation(
+                    data, form.ticked(shown), language=lang, value=code
+                )
             except ServiceError as exc:
                 add_service_errors(form, exc)
             else:
+                # The card at once, for a record this browser created (public.views).
+                remember_joined(request, org, None if result.existing else result.customer)
                 return redirect("public:referral_joined", slug=org.slug, code=code)
         status = 400
     else:
@@ -293,6 +303,5 @@ def landing(request: HttpRequest, org: Organization, code: str) -> HttpResponse:
 def joined(request: HttpRequest, org: Organization, code: str) -> HttpResponse:
     """After the landing page's form: the same words whatever happened (nothing leaks)."""
     program = _program_read_only()
-    return render(
-        request, "referrals/public/joined.html", {"org": org, "program": program, "code": code}
-    )
+    context = {"org": org, "program": program, "code": code, **joined_card_context(request, org)}
+    return render(request, "referrals/public/joined.html", context)

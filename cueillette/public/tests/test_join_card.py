@@ -64,3 +64,21 @@ def test_another_browser_sees_no_card(client: Client, org) -> None:
     _join(client, org, consent_loyalty="on")
     html = Client().get(f"/o/{org.slug}/join/thanks/", HTTP_ACCEPT_LANGUAGE="en").content
     assert b"Your loyalty card is ready" not in html
+
+
+def test_a_friend_joining_from_an_invitation_sees_the_card_too(client: Client, org) -> None:
+    from cueillette.core.audit import Actor
+    from cueillette.loyalty import services as loyalty
+    from cueillette.referrals import services as referrals
+
+    claire = CustomerFactory(organization=org, first_name="Claire", email="claire@example.net")
+    with tenancy.tenant_context(org):
+        loyalty.join_program(claire, actor=Actor.system("test"))
+        code = referrals.code_for(claire)
+    client.cookies["cueillette_lang"] = "en"
+    response = client.post(f"/o/{org.slug}/r/{code.token}/", join_data(consent_loyalty="on"))
+    assert response.status_code == 302
+    html = client.get(response["Location"], HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    with tenancy.tenant_context(org):
+        card = Card.objects.get(customer__email="camille@example.net")
+    assert "Your loyalty card is ready" in html and card.display_number in html
