@@ -95,17 +95,25 @@ def can_read(role: str | None) -> bool:
     return role_has(role, Perm.VIEW_CARE_NOTES)
 
 
+def _ids(customer: Customer) -> list[int]:
+    # A merge keeps the other record (inactive): its notes are the same person's.
+    from cueillette.customers import services
+
+    return services.history_ids(customer)
+
+
 def current_notes(customer: Customer) -> list[CareNote]:
-    """The customer's notes that no later note replaces, newest first (with their history)."""
+    """The customer's notes (merged records included) that no later note replaces, newest
+    first."""
     return list(
-        CareNote.objects.filter(customer=customer, replaced_by__isnull=True)
+        CareNote.objects.filter(customer__in=_ids(customer), replaced_by__isnull=True)
         .select_related("replaces")
         .order_by("-created_at", "-pk")
     )
 
 
 def history(customer: Customer) -> list[CareNote]:
-    return list(CareNote.objects.filter(customer=customer).order_by("-created_at", "-pk"))
+    return list(CareNote.objects.filter(customer__in=_ids(customer)).order_by("-created_at", "-pk"))
 
 
 # --------------------------------------------------------------------------- writing
@@ -149,7 +157,7 @@ def add_note(
     if replaces is not None:
         # Lock the note being corrected: two corrections at once, one wins (one-to-one).
         replaces = CareNote.objects.select_for_update().get(pk=replaces.pk)
-        if replaces.customer_id != customer.pk or hasattr(replaces, "replaced_by"):
+        if replaces.customer_id not in _ids(customer) or hasattr(replaces, "replaced_by"):
             raise ServiceError(
                 Code.INVALID, _("this note was already corrected"), field="replaces", status=409
             )
@@ -176,7 +184,7 @@ def add_note(
 
 def export_files(customer: Customer) -> Mapping[str, bytes]:
     """``care_notes.json`` in the customer's own export: every note, corrections included."""
-    notes = CareNote.objects.filter(customer=customer).order_by("created_at", "pk")
+    notes = CareNote.objects.filter(customer__in=_ids(customer)).order_by("created_at", "pk")
     rows = [
         {
             "id": n.pk,

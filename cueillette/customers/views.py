@@ -354,7 +354,8 @@ def care_note_add(request: HttpRequest, pk: int) -> HttpResponse:
     """Add a care note, or correct one (``replaces``): the old text stays in the history."""
     customer = access(Customer, pk)
     replaces_id = request.POST.get("replaces", "")
-    replaces = access(CareNote, replaces_id, customer=customer) if replaces_id else None
+    ids = services.history_ids(customer)
+    replaces = access(CareNote, replaces_id, customer__in=ids) if replaces_id else None
     text = request.POST.get("text", "")
     try:
         care.add_note(customer, text, actor=_actor(request), replaces=replaces)

@@ -194,3 +194,16 @@ def test_the_counter_registration_warns_too(counter_client: Client) -> None:
     )
     assert response.status_code == 400
     assert "looks like health information" in response.content.decode()
+
+
+def test_a_merge_keeps_the_notes_with_the_person(
+    org: Any, owner: Any, owner_client: Client, patient: Any
+) -> None:
+    from cueillette.customers import services
+
+    twin = CustomerFactory(organization=org, first_name="Nadia", email="nadia.p@example.net")
+    _add(owner_client, twin, "Asthme léger")
+    with tenancy.tenant_context(org):
+        services.merge_customers(patient, twin, actor=Actor.staff(owner))
+    html = owner_client.get(reverse("customers:detail", args=[patient.pk])).content.decode()
+    assert "Asthme léger" in html
