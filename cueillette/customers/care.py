@@ -22,8 +22,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cueillette.core import audit
+from cueillette.core import audit, consequences
 from cueillette.core.audit import Actor
+from cueillette.core.consequences import Consequence, Fired, Phase
 from cueillette.core.errors import ServiceError
 from cueillette.core.permissions import Perm, role_has
 from cueillette.customers.errors import Code
@@ -204,8 +205,13 @@ def erase(customer: Customer) -> None:
     CareNote.objects.filter(customer=customer).update(text="", author_label="")
 
 
+def on_erase(fired: Fired) -> None:
+    """CUSTOMER_ERASED subscriber, inside the erasure (each merged record is erased too)."""
+    erase(fired["customer"])
+
+
 def register_hooks() -> None:
     from cueillette.customers import portal
 
     portal.register_exporter(export_files)
-    portal.register_eraser(erase)
+    consequences.subscribe(Consequence.CUSTOMER_ERASED, on_erase, phase=Phase.IN_TRANSACTION)

@@ -180,18 +180,9 @@ def customer_create(request: HttpRequest) -> HttpResponse:
                     )
                     if referrer is not None:
                         referral_counter.credit(referrer, customer, actor=_actor(request))
-                    # The card at once: a customer who agrees to the loyalty program has their
-                    # card now (the same call the join page's consent hook makes).
-                    card = (
-                        loyalty_services.join_from_consent(
-                            customer,
-                            actor=_actor(request),
-                            source="counter",
-                            language=wording_language,
-                        )
-                        if consents.get(Purpose.LOYALTY)
-                        else None
-                    )
+                    # The card at once: the loyalty consent issued it in this transaction
+                    # (loyalty hears CONSENT_CHANGED, whatever the door).
+                    card = loyalty_services.open_card_for(customer)
             except ServiceError as exc:
                 add_service_errors(form, exc)
             else:
