@@ -97,6 +97,13 @@ def _speak(response: HttpResponse, user: User) -> HttpResponse:
 
 
 def _too_many_attempts(wait_seconds: int) -> str:
+    if wait_seconds < 60:
+        # The per-account slow-down: seconds, not a lock.
+        return ngettext(
+            "Too many attempts: try again in %(n)d second.",
+            "Too many attempts: try again in %(n)d seconds.",
+            wait_seconds,
+        ) % {"n": wait_seconds}
     minutes = max(1, math.ceil(wait_seconds / 60))
     return ngettext(
         "Too many attempts: try again in %(n)d minute.",
