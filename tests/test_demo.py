@@ -39,3 +39,16 @@ def test_the_products_own_404_page_with_debug_off(settings) -> None:
     assert response.status_code == 404
     assert "Cueillette" in html and 'href="/static/web/css/app.css"' in html
     assert "URLconf" not in html and "urlpatterns" not in html  # not Django's technical page
+
+
+def test_the_acupuncture_demo_keeps_conditions_in_care_notes() -> None:
+    from cueillette.core.demo import PRACTICE, SHOP
+    from cueillette.customers import care
+
+    # Interests feed offers: none of the demo's reads like health data any more ...
+    assert care.health_like(PRACTICE.tags + SHOP.tags) == []
+    # ... pregnancy, smoking and migraines are care notes (load_demo writes them, a third of
+    # the practice's patients).
+    notes = " ".join(PRACTICE.care_notes).lower()
+    assert "grossesse" in notes and "tabagique" in notes and "migraines" in notes
+    assert all(care.health_like([n]) for n in PRACTICE.care_notes)
