@@ -278,7 +278,7 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _render_detail(
-    request: HttpRequest, customer: Customer, *, status: int = 200, **care_form: str
+    request: HttpRequest, customer: Customer, *, http_status: int = 200, **care_form: str
 ) -> HttpResponse:
     ids = services.history_ids(customer)
     state = services.consent_state(customer)
@@ -321,7 +321,7 @@ def _render_detail(
         else [],
     }
     context.update(_care_context(request, customer, **care_form))
-    return render(request, "customers/detail.html", context, status=status)
+    return render(request, "customers/detail.html", context, status=http_status)
 
 
 def _care_context(
@@ -351,7 +351,9 @@ def care_note_add(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         care.add_note(customer, text, actor=_actor(request), replaces=replaces)
     except ServiceError as exc:
-        return _render_detail(request, customer, status=exc.status, text=text, error=exc.message)
+        return _render_detail(
+            request, customer, http_status=exc.status, text=text, error=exc.message
+        )
     messages.success(request, _("Care note saved. Only the people who give care can read it."))
     return redirect(reverse("customers:detail", args=[customer.pk]) + "#care")
 
