@@ -49,9 +49,10 @@ def test_a_member_shares_a_friend_joins_and_buys_both_see_their_points(
 ) -> None:
     org = business
     _setup_programs(org)
+    # make_customer records the loyalty consent, which issues her card (its consequence).
     claire = make_customer(org, first_name="Claire", last_name="Martin", email="claire@ex.net")
     with tenancy.tenant_context(org):
-        loyalty.join_program(claire, actor=SYSTEM)
+        assert loyalty.open_card_for(claire) is not None
 
     # ---- the member, on their phone, finds "Refer a friend" in their space
     member = site.new_page(viewport=PHONE, is_mobile=True, has_touch=True)
