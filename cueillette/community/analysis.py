@@ -60,6 +60,7 @@ REASON_SHORT_NEGATIVE = "short_strong_negative"
 REASON_NEGATIVE_QUESTION = "negative_question"
 REASON_LOW_CONFIDENCE = "low_confidence"
 REASON_SHOUTING = "shouting"
+REASON_PLAIN_COMPLAINT = "plain_complaint"  # reports a problem with no emotive word
 REASONS = (
     REASON_MIXED,
     REASON_SARCASM,
@@ -67,6 +68,7 @@ REASONS = (
     REASON_NEGATIVE_QUESTION,
     REASON_LOW_CONFIDENCE,
     REASON_SHOUTING,
+    REASON_PLAIN_COMPLAINT,
 )
 
 # Scoring constants (VADER's where it has one).
@@ -287,11 +289,11 @@ FR_IDIOMS: dict[tuple[str, ...], float] = {
     ("on", "se", "moque"): -2.0,
     ("rien", "à", "redire"): 1.8,
     ("rien", "à", "dire"): 1.2,
-    ("pas", "de", "souci"): 0.8,
-    ("pas", "de", "soucis"): 0.8,
-    ("pas", "de", "problème"): 0.8,
-    ("aucun", "souci"): 0.8,
-    ("aucun", "problème"): 0.8,
+    ("pas", "de", "souci"): 1.5,
+    ("pas", "de", "soucis"): 1.5,
+    ("pas", "de", "problème"): 1.5,
+    ("aucun", "souci"): 1.5,
+    ("aucun", "problème"): 1.5,
     ("que", "demander", "de", "plus"): 1.8,
     ("serait", "bien"): 0.0,
     ("serait", "super"): 0.0,
@@ -325,9 +327,14 @@ EN_IDIOMS: dict[tuple[str, ...], float] = {
     ("stay", "away"): -2.2,
     ("waste", "of", "time"): -2.5,
     ("waste", "of", "money"): -2.5,
-    ("no", "problem"): 0.8,
-    ("no", "problems"): 0.8,
-    ("no", "worries"): 0.8,
+    ("no", "problem"): 1.5,
+    ("no", "problems"): 1.5,
+    ("no", "worries"): 1.5,
+    ("no", "complaints"): 1.5,
+    ("no", "complaint"): 1.5,
+    ("no", "more", "waiting"): 1.2,
+    ("no", "more", "queuing"): 1.2,
+    ("no", "more", "queueing"): 1.2,
     ("be", "back"): 1.2,
     ("went", "up"): -0.5,
     ("gone", "up"): -0.5,
@@ -1017,6 +1024,189 @@ def _score(tokens: list[_Token], language: LanguageCode, text: str) -> _Score:
     )
 
 
+# --------------------------------------------------------------------------- plain complaints
+
+# A complaint often carries no emotive word: "le bus gratuit n'existe plus", "nobody answered",
+# "still waiting for my refund", "prices went up and the portions are smaller". The lexicon
+# scores such text neutral (or positive: "gratuit", "free"), so these patterns read what the
+# sentence reports (a service that stopped, no answer, something broken or refused, money still
+# owed, a price rise or a quality drop) rather than how it feels. They match on the lowercased
+# text with accents folded one for one (positions stay those of the text), and never hide
+# anything: a match makes the post negative (mixed when it also praises) and flags it for a
+# human look. Built on complaints_dev.json; complaints_blind.json measures them (never tuned on).
+PLAIN_COMPLAINT_SCORE = -0.35  # the compound given to a neutral text that reports a problem
+MIXED_PRAISE = 0.5  # a text reporting a problem stays "mixed" (not negative) above this praise
+
+_FOLD = str.maketrans(
+    "àâäáãçéèêëíìîïñóòôöõúùûüýÿ\u2019\u2018\u02bc", "aaaaaceeeeiiiinooooouuuuyy'''"
+)
+
+# Verbs of things that work, pass, answer or exist: "ne ... plus / pas / jamais" after them is a
+# service that stopped or fails ("ne passe plus", "ne fonctionne pas", "n'existe plus").
+_FR_WORKING = (
+    r"(?:marche|marchent|fonctionne|fonctionnent|passe|passent|existe|existent|repond|repondent|"
+    r"decroche|decrochent|rappelle|rappellent|arrive|arrivent|charge|s'affiche|s'ouvre|ouvre|"
+    r"accepte|acceptent|acceptez|prend|prennent|prenez|propose|proposent|proposez|livre|livrez|"
+    r"livrent|vend|vendez|vendent|fait|faites|font|peux|peut|pouvons|pourrai|"
+    r"arrivons|trouve|trouvons|recois|recoit|reconnait|valide|marchait|fonctionnait)"
+)
+# Being and having: "n'est plus reconnue", "n'ont plus de goût"; not "jamais" ("le pain n'est
+# jamais sec" praises).
+_FR_BEING = r"(?:est|sont|a|ont|etait|etaient|avait|avaient)"
+_FR_PATTERNS = [
+    # n'existe plus, ne passe plus, je ne peux plus venir, n'ont plus de goût, n'y a plus de
+    rf"\bn(?:e\s+|')(?:(?:me|m'|se|s'|vous|nous|les|le|la|l'|y|en|lui)\s*)*{_FR_WORKING}\s+(?:plus|jamais)\b",
+    rf"\bn(?:e\s+|')(?:(?:y|en)\s*)?{_FR_BEING}\s+plus\b",
+    r"\bn(?:e\s+|')(?:\w+\s+){0,2}(?:plus|jamais)\s+(?:de|d'|du|des|rien|personne|aucun|aucune)\b",
+    r"\bne\s+(?:\w+'?\s*)?(?:marche|marchent|fonctionne|fonctionnent|passe|passent|repond|"
+    r"repondent|decroche|correspond|correspondent|s'affiche|charge)\s+pas\b",
+    r"\bn'(?:etai|etaie|etait|etaient|est|sont|a|ont)\w*\s+(?:pas|jamais)\s+(?:appliquee?s?|"
+    r"creditee?s?|pris|prise|reconnue?s?|arrivee?s?|livree?s?|recue?s?|rembourse|remboursee?s?|"
+    r"valide|validee?s?|venue?s?|traitee?s?|prevenue?s?|enregistree?s?)\b",
+    r"\bn'(?:est|sont|ai|a|avons|ont)\s+(?:toujours\s+)?(?:pas|jamais|rien)\s+(?:ete\s+|eu\s+)?"
+    r"(?:arrivee?s?|recue?s?|rembourse|remboursee?s?|livree?s?|creditee?s?|recu|eu de (?:nouvelles|"
+    r"reponse|retour))\b",
+    r"(?:^|[.,;:!?]\s*|\bet\s+)plus\s+(?:de|d')\s*(?!probleme|souci|attente|queue|stress)\w+",
+    r"\bil\s+n'y\s+a\s+(?:plus|pas|jamais)\b(?!\s+(?:de\s+)?(?:probleme|souci|attente|queue))",
+    # still waiting: "toujours pas", "toujours rien", "j'attends toujours", "toujours en attente"
+    r"\btoujours\s+(?:pas|rien|aucun|aucune|en attente|en panne|ferme|fermee|bloque|bloquee)\b",
+    r"\b(?:j'attends|nous attendons|on attend|attends|attendons)\s+(?:toujours|encore|depuis)\b",
+    r"\b(?:il faut|on doit|j'ai du|nous avons du|on a du)\s+attendre\b",
+    r"\b(?:on attend|attendu|attente de|attendre)\s+(?:plus d'|plus de\s+)?(?:une|un|\d+|deux|"
+    r"trois|quatre|cinq|dix|vingt|trente|quarante)\s+(?:minutes?|heures?|h|jours?|semaines?|mois)\b",
+    # nobody answers, no news
+    r"\bpersonne\s+ne\s+(?:\w+\s+)?(?:repond|decroche|rappelle|rappelait|m'a|nous a|a|sait|"
+    r"s'occupe|vient|est venu|previent|previent|m'avait|repondait)\b",
+    r"\b(?:aucune?|pas de|sans|jamais de)\s+(?:reponse|nouvelles?|retour|rappel|suite|"
+    r"explication|remboursement|solution|geste)\b",
+    r"\bpas\s+eu\s+de\s+(?:reponse|nouvelles?|retour|rappel)\b",
+    r"\bsans\s+(?:prevenir|avertir|explication|nous prevenir|me prevenir)\b",
+    # broken, refused, missing, wrong
+    r"\b(?:en panne|hors service|hors d'usage|bloquee?s?|plante|plantent|bugge|buggue|"
+    r"refusee?s?|pas pris en compte|pas appliquee?s?|pas creditee?s?|impossible de|impossible "
+    r"pour|abimee?s?|endommagee?s?|cassee?s?|ouvert et|ouverte et|perime|perimee?s?|en rupture|"
+    r"rupture de stock|introuvables?)\b",
+    r"\b(?:il\s+)?manqu(?:e|ait|aient|ent|ants?|antes?)\b",
+    r"\b(?:mauvaise?s?|faux|fausse|erronee?s?)\s+(?:taille|article|produit|commande|prix|"
+    r"horaires?|adresse|monnaie|montant|information|pointure|couleur|facture)\b",
+    r"\b(?:facturee?s?|debitee?s?|paye|payee?s?|preleve|prelevee?s?)\s+deux\s+fois\b",
+    r"\bdeux\s+fois\s+(?:de suite|que|la meme)\b",
+    r"\bne\s+correspond(?:ent)?\s+pas\b",
+    r"\b(?:venue?s?|deplacee?s?|deplace)\s+pour\s+rien\b",
+    r"\b(?:ont|a|avez|avons)\s+(?:ete\s+)?(?:supprimee?s?|arretee?s?|disparue?s?|reduite?s?|"
+    r"retiree?s?|annulee?s?)\b",
+    r"\b(?:vous avez|on a|ils ont|elle a|ils ont)\s+(?:supprime|arrete|retire|enleve|reduit|"
+    r"change|modifie)\b",
+    r"\b(?:ont|a)\s+disparu\b",
+    # prices up, quality down, less for more
+    r"\b(?:prix|tarifs?|cout)\b[^.!?]{0,40}\b(?:augmente|augmentent|augmentes?|ont augmente|a "
+    r"augmente|grimpe|double|passe de|en hausse|plus eleves?|plus chers?)\b",
+    r"\b(?:augmentation|hausse)\s+(?:des|du|de)\s+(?:prix|tarifs?)\b",
+    r"\b(?:qualite|gout|portions?|quantites?)\b[^.!?]{0,30}\b(?:baisse|a baisse|diminue|en baisse|"
+    r"moins bonne?s?|plus petite?s?|reduite?s?)\b",
+    r"\b(?:plus petite?s?|moins bonne?s?|moins de choix|moins de gout)\s+qu'avant\b",
+    r"\bde plus en plus\s+(?:petite?s?|chere?s?|longue?s?|rare|rares|cher|sales?|lente?s?)\b",
+    r"\b(?:payer|payant|payante)\b[^.!?]{0,40}\b(?:offert|gratuit|gratuite|inclus)\b",
+    r"\b(?:maintenant|desormais|depuis)\b[^.!?]{0,30}\b(?:ferme|fermee|payant|payante|plus cher|"
+    r"impossible)\b",
+    r"\b(?:ferme|fermee)\s+(?:desormais|maintenant|depuis)\b",
+    r"\bune seule caisse\b",
+    r"\bencore une fois\b",
+]
+_EN_PATTERNS = [
+    r"\b(?:no longer|not any ?more|any ?more|nomore)\b",
+    r"\b(?:there(?:'s| is| are)|is|are)\s+no more\b",
+    r"\b(?:stopped|has stopped|have stopped|quit|discontinued)\s+(?:working|running|doing|"
+    r"taking|accepting|selling|making|delivering|opening|answering|offering|coming)\b",
+    r"\b(?:you|they|the \w+)\s+(?:stopped|discontinued|removed|scrapped|dropped|cut)\b",
+    r"\b(?:was|were|has been|have been|got)\s+(?:removed|taken away|discontinued|cancell?ed|"
+    r"cut|scrapped|dropped|refused|declined|rejected|lost|closed|reduced)\b",
+    r"\b(?:doesn't|does not|don't|do not|didn't|did not|isn't|is not|aren't|wasn't|won't|will not|"
+    r"can't|cannot|couldn't)\s+(?:\w+\s+)?(?:work|working|let me|load|open|accept|scan|apply|"
+    r"applied|show|arrive|arrived|come|register|connect|log|charge|print|read|turn|answer|reply|"
+    r"respond|get|find|use|order|pay|reach|redeem)\b",
+    r"\b(?:unable to|impossible to|no way to)\b",
+    r"\b(?:nobody|no one|no-one|noone)\s+(?:\w+\s+)?(?:answered|answers|answer|picked|picks|"
+    r"replied|replies|called|calls|told|tells|got back|gets back|came|comes|responded|"
+    r"responds|helped|helps|was there|showed|cares|knew|knows|warned)\b",
+    r"\b(?:no|never an?|without any)\s+(?:answer|reply|response|call ?back|news|feedback|"
+    r"explanation|refund|word|notice|warning)\b",
+    r"\bwithout\s+(?:notice|warning|telling|asking)\b",
+    r"\bnever\s+(?:\w+\s+)?(?:heard|arrived|came|got|received|credited|answered|replied|"
+    r"called|showed|delivered|refunded|fixed|returned|turned up)\b",
+    r"\b(?:haven't|have not|hasn't|has not|didn't|did not)\s+(?:yet\s+)?(?:heard|received|got|"
+    r"gotten|arrived|been (?:refunded|credited|delivered|fixed|answered|contacted))\b",
+    r"\bstill\s+(?:waiting|no|not|nothing|haven't|hasn't|have not|has not|don't|didn't|"
+    r"can't|missing|broken|closed|out|unanswered|unpaid|pending)\b",
+    r"\b(?:nothing|none of it)\s+(?:has\s+|have\s+)?(?:arrived|come|came|yet|happened)\b",
+    r"\b(?:waited|waiting|wait(?:ed)? for|queued|queuing)\s+(?:for\s+)?(?:over\s+|more than\s+)?"
+    r"(?:an?|\d+|two|three|four|five|ten|twenty|thirty|forty)\s+(?:minutes?|mins?|hours?|days?|"
+    r"weeks?|months?)\b",
+    r"\b(?:out of order|out of stock|sold out|broken|broke down|damaged|crushed|torn|"
+    r"missing|faulty|defective|expired|stale|leaking|keeps? (?:freezing|crashing|failing))\b",
+    r"\bwrong\s+(?:size|item|order|price|change|address|hours|amount|product|colou?r|"
+    r"information|bill)\b",
+    r"\b(?:is|are|was|were)\s+(?:wrong|incorrect|out of date|outdated)\b",
+    r"\b(?:charged|billed|debited|paid)\s+(?:me\s+)?(?:twice|two times|double)\b",
+    r"\bdouble[- ]charged\b",
+    r"\b(?:prices?|costs?|fees?)\s+(?:\w+\s+){0,3}(?:went|gone|going|have gone|has gone|are|is)\s+"
+    r"(?:up|higher)\b",
+    r"\b(?:prices?|costs?)\s+up\b",
+    r"\b(?:price|fee|cost) (?:rise|increase|hike)s?\b",
+    r"\b(?:quality|portions?|taste|choice|selection)\s+(?:\w+\s+){0,3}(?:went down|gone down|"
+    r"dropped|down|worse|smaller|shrunk|is smaller|are smaller|got smaller|got worse)\b",
+    r"\b(?:portions?|servings?|packs?|bags?)\s+(?:are|is|got|have got)\s+smaller\b",
+    r"\bused to\b[^.!?]{0,60}\bnow\b",
+    r"\bonly one\s+(?:register|till|cashier|checkout|counter|person|lane)\b",
+    r"\b(?:the door was locked|was closed|were closed|found it closed)\b",
+    r"\b(?:points?|balance|credit|stamps?)\s+(?:\w+\s+){0,2}(?:disappeared|vanished|gone|lost|"
+    r"missing|were never|never)\b",
+    r"\b(?:disappeared|vanished)\b",
+    r"\b(?:is|are|was)\s+gone\b",
+    r"\bnot\s+(?:replaced|refunded|credited|applied|delivered|fixed|working|there|available)\b",
+    r"\bnot\s+(?:\w+\s+)?yet\b",
+]
+_FR_RE = re.compile("|".join(f"(?:{p})" for p in _FR_PATTERNS))
+_EN_RE = re.compile("|".join(f"(?:{p})" for p in _EN_PATTERNS))
+# After a match, a negative word negated means praise: "je n'ai jamais été déçue", "il n'y a
+# plus d'attente", "never had a bad meal", "no more queuing". Such a match does not count.
+_LOOKAHEAD_WORDS = 3
+_RELIEF_WORDS = frozenset(
+    {
+        "queue", "queuing", "queueing", "waiting", "wait", "hassle", "stress", "worries",
+        "worry", "problem", "problems", "issue", "issues", "attente", "attendre",
+        "souci", "soucis", "probleme", "problemes", "peur", "besoin", "need",
+    }
+)  # fmt: skip
+_NEGATING = frozenset(
+    {"plus", "jamais", "pas", "rien", "aucun", "aucune", "no", "not", "never", "more"}
+)
+_THANKS_RE = re.compile(r"\b(?:thanks to|grace a|thank you for|merci pour)\b")
+
+
+def plain_complaint(text: str, language: LanguageCode) -> str:
+    """The passage of ``text`` that reports a problem without an emotive word, or ""."""
+    folded = text.lower().translate(_FOLD)
+    pattern = _FR_RE if language == "fr" else _EN_RE
+    table = lexicon(language)
+    for match in pattern.finditer(folded):
+        said = set(re.findall(r"[\w']+", folded[match.start() : match.end()]))
+        if said & _NEGATING:
+            near = re.findall(r"\w+", text.lower()[match.end() : match.end() + 60])
+            if any(
+                table.get(w, 0.0) < 0 or w.translate(_FOLD) in _RELIEF_WORDS
+                for w in near[:_LOOKAHEAD_WORDS]
+            ):
+                continue
+        clause_end = min(
+            [i for i in (folded.find(c, match.end()) for c in ".!?;") if i >= 0] or [len(folded)]
+        )
+        if _THANKS_RE.search(folded[match.start() : clause_end]):
+            continue
+        return text[match.start() : match.end()]
+    return ""
+
+
 # --------------------------------------------------------------------------- public API
 
 _EMERGING_POS = frozenset({"NOUN", "PROPN", "ADJ", "VERB"})
@@ -1059,11 +1249,21 @@ def _analysis(
     score = _score(tokens, language, text)
     themes, used = _match_themes(tokens, language, index)
     emerging = _emerging(tokens, language, used | score.sentiment_positions)
-    reasons = tuple(dict.fromkeys(score.reasons))
+    label, compound = score.label, score.compound
+    found = [*score.reasons]
+    if label in {"neutral", "positive"} and plain_complaint(text, language):
+        # A reported problem outweighs the lexicon's calm: praise beside it makes it mixed.
+        found.append(REASON_PLAIN_COMPLAINT)
+        if label == "positive" and compound >= MIXED_PRAISE and score.positive >= 2.0:
+            label = "mixed"
+        else:
+            label = "negative"
+            compound = min(compound, PLAIN_COMPLAINT_SCORE)
+    reasons = tuple(dict.fromkeys(found))
     return Analysis(
         language=language,
-        sentiment=score.label,
-        score=score.compound,
+        sentiment=label,
+        score=compound,
         positive=score.positive,
         negative=score.negative,
         needs_human_look=bool(reasons),

@@ -275,3 +275,95 @@ def test_analysis_is_immutable_and_compiled_themes_are_reused() -> None:
     index = compile_themes(DEFAULT_THEMES)
     assert compile_themes(dict(DEFAULT_THEMES)) is index
     assert analyse("Bon accueil.", themes=index) == result
+
+
+# --------------------------------------------------------------------------- plain complaints
+
+COMPLAINT_SETS = Path(__file__).parent / "fixtures"
+
+
+def _flagged(result: Analysis) -> bool:
+    return result.sentiment in ("negative", "mixed") or result.needs_human_look
+
+
+def _complaint_figures(name: str) -> tuple[float, float]:
+    rows = json.loads((COMPLAINT_SETS / name).read_text(encoding="utf-8"))["comments"]
+    results = analyse_many([row["text"] for row in rows])
+    right = sum(_flagged(r) == row["complaint"] for r, row in zip(results, rows, strict=True))
+    complaints = [r for r, row in zip(results, rows, strict=True) if row["complaint"]]
+    return right / len(rows), sum(_flagged(r) for r in complaints) / len(complaints)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "le bus gratuit n'existe plus, je ne peux plus venir",
+        "Personne ne répond quand j'appelle la boutique.",
+        "Ma carte ne fonctionne plus à la caisse.",
+        "J'attends toujours le remboursement promis.",
+        "Les prix ont augmenté et la qualité a baissé.",
+        "The free bus no longer runs.",
+        "Nobody answered my email.",
+        "My card stopped working.",
+        "Still waiting for my refund.",
+        "Prices went up and the portions got smaller.",
+    ],
+)
+def test_a_plain_complaint_is_read_as_negative_and_flagged(text: str) -> None:
+    result = analyse(text)
+    assert result.sentiment == "negative"
+    assert result.needs_human_look
+    # The lexicon may already read some as negative; the rule is what reads the calm ones.
+    assert analysis.plain_complaint(text, result.language)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Je n'ai jamais été déçue.",
+        "Toujours aussi bon.",
+        "Aucun souci, tout est arrivé.",
+        "Still the best bread in town.",
+        "Never had a bad meal here.",
+        "Refund received in two days, thank you.",
+    ],
+)
+def test_praise_that_looks_like_a_complaint_is_not_one(text: str) -> None:
+    result = analyse(text)
+    assert analysis.REASON_PLAIN_COMPLAINT not in result.reasons
+    assert result.sentiment in ("positive", "neutral")
+
+
+def test_no_more_of_a_nuisance_is_not_a_plain_complaint() -> None:
+    # (The lexicon still reads "queue" as negative here: a known gap, not this rule's.)
+    assert analysis.plain_complaint("Plus besoin de faire la queue, c'est pratique.", "fr") == ""
+    assert analysis.plain_complaint("Il n'y a plus d'attente le samedi.", "fr") == ""
+    assert analysis.plain_complaint("No more queuing thanks to the app.", "en") == ""
+
+
+def test_plain_complaint_names_the_passage() -> None:
+    assert analysis.plain_complaint("Bonjour, la navette ne passe plus le samedi.", "fr") == (
+        "ne passe plus"
+    )
+    assert analysis.plain_complaint("Merci pour tout !", "fr") == ""
+
+
+def test_praise_beside_a_plain_complaint_reads_mixed() -> None:
+    result = analyse("Super équipe, vraiment adorable, mais la navette n'existe plus.")
+    assert result.sentiment in ("mixed", "negative")
+    assert result.needs_human_look
+
+
+def test_dev_set_floor() -> None:
+    # The set the rules were built on (measured: accuracy 0.96, complaints flagged 0.97).
+    accuracy, recall = _complaint_figures("complaints_dev.json")
+    assert accuracy >= 0.9 and recall >= 0.9
+
+
+def test_blind_set_meets_the_target() -> None:
+    # Never tuned on (first pass before the rules: accuracy 0.60, recall 0.36; with them 0.92
+    # and 0.96). The target is 0.85 for both; a failure here means new rules hurt
+    # unseen text, not that the blind set should be edited.
+    accuracy, recall = _complaint_figures("complaints_blind.json")
+    print(f"blind: accuracy {accuracy:.2f}, complaints flagged {recall:.2f}")
+    assert accuracy >= 0.85 and recall >= 0.85
