@@ -359,10 +359,14 @@ def figures(request: HttpRequest) -> HttpResponse:
 # --------------------------------------------------------------------------- set a referrer
 
 
-@staff_required(Perm.MANAGE_REFERRALS)
+@staff_required(Perm.SERVE_CUSTOMERS)
 def set_referrer(request: HttpRequest, pk: int) -> HttpResponse:
     """Who sent this existing customer? Named afterwards (a wrong referrer was rejected, or
-    nobody asked at registration): search, choose, record (source counter, same checks)."""
+    nobody asked at registration): search, choose, record (source counter, same checks).
+
+    Anyone who serves customers may ask it, counter staff included, as at registration: the
+    fraud checks (self-referral, already referred, the review flags) are the service's, the
+    same for every role; reviewing a flagged referral stays with managers."""
     friend = access(Customer, pk)
     current = queries.counts_for(friend)["referred_by"]
     query = (request.POST.get("q") or request.GET.get("q") or "").strip()[:100]

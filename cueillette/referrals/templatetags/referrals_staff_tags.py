@@ -39,4 +39,6 @@ def referral_panel(context: dict[str, Any], customer: Customer) -> dict[str, Any
         "info": queries.counts_for(customer),
         "can_see_tree": "view_advocates" in perms,
         "can_manage": "manage_referrals" in perms,
+        # "Who sent them?" is asked at the counter too (the same checks as at registration).
+        "can_record": "serve_customers" in perms,
     }
