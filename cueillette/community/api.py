@@ -9,6 +9,12 @@ themes. Reading needs any key; writing needs a key with the write scope.
 * ``reason`` of a hide must be one of :class:`HideReason` (``insult_harassment``, ``hate``,
   ``spam_advertising``, ``personal_data``, ``illegal``); anything else answers 400 with
   ``field: "reason"`` and writes nothing.
+* Hiding **criticism** (a complaint, or a post read as negative or mixed) also takes
+  ``passage``, the exact words that break the rule, copied from the text: without it 400
+  ``passage_required``, words not in the text 400 ``passage_not_found`` (``field:
+  "passage"``). Criticism is not abuse.
+* Customers' answers in a thread are replies with ``author_role: "customer"``; they are
+  hidden through ``POST /replies/{id}/hide`` under the same rules.
 * **Appeals are decided by the owner, in the staff pages only** (``/app/community/``): an
   appeal is a person asking a person; no key may decide one.
 """
@@ -36,6 +42,7 @@ from cueillette.community.models import (
     Post,
     PostKind,
     PostStatus,
+    Reply,
     Sentiment,
 )
 from cueillette.core.errors import NotFound, ServiceError
@@ -61,6 +68,8 @@ class ReplyOut(Schema):
     text: str
     author_role: str
     created_at: dt.datetime
+    display_name: str = ""  # a customer's answer: the name they chose
+    hidden: bool = False
 
 
 class EventOut(Schema):
@@ -145,6 +154,8 @@ class HideIn(Schema):
     # A plain text, checked by the service: an unknown reason is a 400 on "reason".
     reason: str = Field(json_schema_extra={"enum": list(HideReason.values)})
     note: str = ""
+    # Required when the post reads as criticism: the exact passage that breaks the rule.
+    passage: str = ""
 
 
 class LinkIn(Schema):
@@ -222,7 +233,14 @@ def _detail(post: Post) -> dict[str, Any]:
             for v in post.versions.order_by("number")
         ],
         "replies": [
-            {"id": r.pk, "text": r.text, "author_role": r.author_role, "created_at": r.created_at}
+            {
+                "id": r.pk,
+                "text": r.text,
+                "author_role": r.author_role,
+                "created_at": r.created_at,
+                "display_name": r.shown_name if r.by_customer else "",
+                "hidden": r.hidden,
+            }
             for r in replies
         ],
         "events": _events(post),
@@ -355,8 +373,26 @@ def hide(request: HttpRequest, post_id: int, payload: HideIn) -> dict[str, Any]:
     """``reason``: insult_harassment, hate, spam_advertising, personal_data or illegal. The
     text is kept; the public page shows a notice with the reason; the author may appeal."""
     post = _post(post_id)
-    services.hide_post(post, _staff(request), reason=payload.reason, note=payload.note)
+    services.hide_post(
+        post, _staff(request), reason=payload.reason, note=payload.note, passage=payload.passage
+    )
     return _detail(post)
+
+
+@router.post(
+    "/replies/{int:reply_id}/hide",
+    response=PostDetailOut,
+    summary="Hide a customer's answer in a thread (the same rules as a post)",
+)
+def hide_reply(request: HttpRequest, reply_id: int, payload: HideIn) -> dict[str, Any]:
+    """Only customers' answers are moderated (400 ``not_customer_reply`` otherwise)."""
+    item = Reply.objects.filter(pk=reply_id).select_related("post").first()
+    if item is None:
+        raise NotFound("not_found", _("no reply with this id"), field="reply_id")
+    services.hide_reply(
+        item, _staff(request), reason=payload.reason, note=payload.note, passage=payload.passage
+    )
+    return _detail(item.post)
 
 
 @router.post("/posts/{int:post_id}/restore", response=PostDetailOut, summary="Show a post again")

@@ -110,6 +110,7 @@ BY_ORG: dict[str, list[Item]] = {
 
 SPAM = "Gagnez 500 € par jour depuis chez vous !!! Cliquez sur www.argent-facile.example et inscrivez-vous"
 INSULT = "Le vendeur est un incapable et un imbécile, honte à vous."
+INSULT_PASSAGE = "un incapable et un imbécile"
 ACKNOWLEDGED_NOTE = "Nous avons manqué à notre promesse : ce n'est pas acceptable, nous changeons notre organisation."
 RESOLVED_NOTE = "Nous avons changé de fournisseur et vérifions chaque livraison le matin."
 
@@ -209,7 +210,11 @@ def _load(
         now=now - dt.timedelta(days=12),
     )  # fmt: skip
     services.hide_post(
-        spam, other, reason=HideReason.SPAM_ADVERTISING, now=now - dt.timedelta(days=12, hours=-2)
+        spam,
+        other,
+        reason=HideReason.SPAM_ADVERTISING,
+        passage=SPAM[:40],
+        now=now - dt.timedelta(days=12, hours=-2),
     )
     angry = _author(pool, rng)
     insult = services.create_post(
@@ -221,6 +226,7 @@ def _load(
         other,
         reason=HideReason.INSULT_HARASSMENT,
         note="Vos critiques sont les bienvenues, pas les insultes envers une personne.",
+        passage=INSULT_PASSAGE,
         now=now - dt.timedelta(days=4, hours=-1),
     )
     services.appeal(

@@ -35,6 +35,7 @@ from cueillette.community.models import (
     Post,
     PostDraft,
     PostKind,
+    Reply,
     ThreadSubscription,
 )
 from cueillette.core import audit, scheduling
@@ -61,10 +62,11 @@ def actor() -> Actor:
 
 @dataclass(frozen=True)
 class Confirmed:
-    post: Post
+    post: Post  # the post published, or the thread answered
     customer: Customer
     subscription: ThreadSubscription | None
     created_customer: bool
+    reply: Reply | None = None  # the answer published, for a draft of an answer
 
 
 def _clean_email(value: Any) -> str:
@@ -148,6 +150,68 @@ def start_draft(
     return draft
 
 
+@transaction.atomic
+def start_reply_draft(
+    post: Post,
+    email: Any,
+    display_name: Any,
+    text: Any,
+    language: str = "fr",
+    *,
+    now: dt.datetime | None = None,
+) -> PostDraft:
+    """Check and hold an answer in a thread by someone not identified; email its link."""
+    errors: list[dict[str, Any]] = []
+    cleaned: dict[str, Any] = {}
+    checks: dict[str, Callable[[], Any]] = {
+        "text": lambda: services.clean_text(text),
+        "display_name": lambda: services.clean_text(
+            display_name, "display_name", max_length=MAX_DISPLAY_NAME
+        ),
+        "email": lambda: _clean_email(email),
+    }
+    for name, check in checks.items():
+        try:
+            cleaned[name] = check()
+        except ServiceError as exc:
+            errors.append({"code": exc.code, "field": exc.field or name, "message": exc.message})
+    if errors:
+        first = errors[0]
+        raise ServiceError(first["code"], first["message"], field=first["field"], errors=errors)
+    now = now or timezone.now()
+    org = current_org()
+    lang = language if language in ("fr", "en") else org.language
+    raw = new_token()
+    draft = PostDraft.objects.create(
+        email=cleaned["email"],
+        display_name=cleaned["display_name"],
+        kind=post.kind,
+        text=cleaned["text"],
+        language=lang,
+        reply_to=post,
+        token_hash=hash_token(raw),
+        created_at=now,
+        expires_at=now + DRAFT_MAX_AGE,
+    )
+    url = settings.SITE_URL + reverse(
+        "public:community_confirm", kwargs={"slug": org.slug, "token": raw}
+    )
+    send_templated(
+        "community/email/draft_confirm",
+        draft.email,
+        {
+            "organization": org,
+            "url": url,
+            "hours": int(DRAFT_MAX_AGE.total_seconds() // 3600),
+            "kind": _("Answer"),
+            "text": draft.text,
+        },
+        language=lang,
+    )
+    audit.record(actor(), "community.draft_started", draft, reply_to=post.pk)
+    return draft
+
+
 def draft_for_token(raw: Any, *, now: dt.datetime | None = None) -> PostDraft:
     """The draft behind a link, or a ServiceError saying why it cannot be used."""
     if not isinstance(raw, str) or not raw or len(raw) > 200:
@@ -190,6 +254,27 @@ def confirm_draft(raw: Any, *, now: dt.datetime | None = None) -> Confirmed:
             {"first_name": draft.display_name, "email": draft.email, "language": draft.language},
             actor=actor(),
             source=SOURCE,
+        )
+    if draft.reply_to_id is not None:
+        thread = Post.objects.get(pk=draft.reply_to_id)
+        answer = services.customer_reply(
+            thread,
+            customer,
+            text=draft.text,
+            display_name=draft.display_name,
+            actor=actor(),
+            now=now,
+        )
+        customer_services.touch_activity(customer, now)
+        audit.record(
+            actor(), "community.draft_confirmed", draft, reply=answer.pk, new_customer=created
+        )
+        return Confirmed(
+            post=thread,
+            customer=customer,
+            subscription=None,
+            created_customer=created,
+            reply=answer,
         )
     post = services.create_post(
         customer,

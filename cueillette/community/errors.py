@@ -24,3 +24,8 @@ class Code(StrEnum):
     ALREADY_ACKNOWLEDGED = "already_acknowledged"
     UNCHANGED = "unchanged"
     APPEAL_PENDING = "appeal_pending"
+    PASSAGE_REQUIRED = "passage_required"
+    PASSAGE_NOT_FOUND = "passage_not_found"
+    NOTE_REQUIRED = "note_required"
+    WITHDRAWN = "withdrawn"
+    NOT_CUSTOMER_REPLY = "not_customer_reply"

@@ -152,3 +152,58 @@ class AppealForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 3, "maxlength": services.MAX_NOTE}),
     )
+
+
+class ReplyForm(_Honeypot):
+    """A customer's answer in a thread. ``identified``: the visitor's space is open (no email
+    asked); otherwise the answer waits for the email's confirmation, like a first post."""
+
+    text = forms.CharField(
+        label=_("Your answer"),
+        required=False,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 4, "maxlength": MAX_TEXT}),
+    )
+    display_name = forms.CharField(
+        label=_("Name shown with your answer"),
+        required=False,
+        help_text=_("Your choice: a first name, initials or a nickname."),
+        widget=forms.TextInput(attrs={"maxlength": MAX_DISPLAY_NAME, "autocomplete": "nickname"}),
+    )
+    email = forms.CharField(
+        label=_("Your email"),
+        required=False,
+        help_text=_(
+            "Not shown. We send you a link to confirm your answer: it is published once you "
+            "press it."
+        ),
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "inputmode": "email"}),
+    )
+
+    def __init__(self, *args: Any, identified: bool, **kwargs: Any) -> None:
+        # Its own ids: the thread page carries other forms with a "text" field.
+        kwargs.setdefault("auto_id", "answer_%s")
+        super().__init__(*args, **kwargs)
+        self.identified = identified
+        if identified:
+            del self.fields["email"]
+
+    def clean_text(self) -> str:
+        return str(_check(services.clean_text, self.cleaned_data.get("text")))
+
+    def clean_display_name(self) -> str:
+        return str(
+            _check(
+                services.clean_text,
+                self.cleaned_data.get("display_name"),
+                "display_name",
+                max_length=MAX_DISPLAY_NAME,
+            )
+        )
+
+    def clean_email(self) -> str:
+        value = str(self.cleaned_data.get("email") or "")
+        email = _check(normalize_email, value)
+        if not email:
+            raise forms.ValidationError(_("email is required"))
+        return str(email)

@@ -11,6 +11,12 @@ append-only history:
 
 A post can be hidden only for a listed abuse reason (:class:`HideReason`): never for being
 negative. A hidden post keeps its text in the database; an upheld appeal shows it again.
+Hiding criticism (a complaint, or a negative or mixed post) also takes the exact passage that
+breaks the rule, kept in the hide event's ``data``.
+
+Customers answer in the thread too (:class:`Reply` with ``customer`` set), moderated like
+posts: a hide event names the reply. The author may withdraw their post (a stub stays, the
+business's replies too) and mark it resolved or open again; nobody deletes anything.
 """
 
 from __future__ import annotations
@@ -31,6 +37,8 @@ MAX_DISPLAY_NAME = 60
 MAX_THEMES = 10
 MAX_THEME_LENGTH = 40
 ANONYMOUS = "Anonymous"
+# An appeal rejected is explained publicly, in at least this many characters.
+MIN_REJECTION_NOTE = 20
 
 
 class PostKind(models.TextChoices):
@@ -57,6 +65,31 @@ class HideReason(models.TextChoices):
     ILLEGAL = "illegal", _("Illegal content")
 
 
+# What each reason covers, shown on the confirmation before hiding and on the public stub.
+HIDE_REASON_DEFINITIONS: dict[str, Any] = {
+    HideReason.INSULT_HARASSMENT: _(
+        "Words that attack a person (staff, customer or anyone else) rather than describe "
+        "what happened: insults, threats, mockery of someone, repeated harassment."
+    ),
+    HideReason.HATE: _(
+        "Contempt or hostility towards people for their origin, religion, sex, sexual "
+        "orientation, disability or another protected ground."
+    ),
+    HideReason.SPAM_ADVERTISING: _(
+        "A message that is not about this business: advertising for something else, links to "
+        "sell or promote, the same text posted again and again, automated messages."
+    ),
+    HideReason.PERSONAL_DATA: _(
+        "Someone else's personal details made public: a phone number, an address, an email, "
+        "a full name of a private person, health or money matters."
+    ),
+    HideReason.ILLEGAL: _(
+        "Content against the law: defamation (a false fact damaging someone), incitement to "
+        "violence, counterfeit, or anything a court would order removed."
+    ),
+}
+
+
 class Action(models.TextChoices):
     HIDE = "hide", _("Hidden")
     RESTORE = "restore", _("Shown again")
@@ -68,6 +101,8 @@ class Action(models.TextChoices):
     REPLY = "reply", _("Public reply")
     LINK_CUSTOMER = "link_customer", _("Linked to a customer record")
     TAG = "tag", _("Themes tagged")
+    WITHDRAW = "withdraw", _("Withdrawn by its author")
+    REDACT = "redact", _("An erased customer's name removed")
 
 
 # The actions that decide whether a post is hidden: the last one of them wins.
@@ -113,6 +148,9 @@ class Post(TenantModel):
     acknowledged = models.BooleanField(_("we got this wrong"), default=False)
     created_at = models.DateTimeField(db_index=True)
     edited_at = models.DateTimeField(null=True, blank=True)
+    # Set when the author withdrew it: the page shows a stub, the text stays in the history
+    # the author can export; the business's replies stay.
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
     linked_customer = models.ForeignKey(
         Customer,
         null=True,
@@ -145,11 +183,15 @@ class Post(TenantModel):
 
     @property
     def shown_name(self) -> str:
-        """The name shown with the post: an erased author's posts read "Anonymous" in the
-        reader's language (the stored marker is the English word)."""
+        """The name shown with the post: an erased author's posts read "A customer" in the
+        reader's language (the stored marker is the English word "Anonymous")."""
         if self.author_id is None and self.display_name == ANONYMOUS:
-            return gettext("Anonymous")
+            return gettext("A customer")
         return self.display_name
+
+    @property
+    def withdrawn(self) -> bool:
+        return self.withdrawn_at is not None
 
     def delete(self, *args: Any, **kwargs: Any) -> Any:
         return _no_delete("community posts")
@@ -180,15 +222,37 @@ class PostVersion(TenantModel):
 
 
 class Reply(TenantModel):
-    """A public reply as the business. Immutable: a correction is another reply."""
+    """A public answer in a thread, as the business or as a customer (``customer`` set,
+    ``author_role`` "customer"). Immutable: a correction is another reply; ``hidden`` is the
+    cache of the moderation log (updated beside its event), an erasure's redaction is logged."""
 
     post = models.ForeignKey(Post, on_delete=models.PROTECT, related_name="replies")
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     author_role = models.CharField(max_length=10)
+    customer = models.ForeignKey(
+        Customer,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="community_replies",
+        help_text="the customer who answered; null for the business, or once erased",
+    )
+    display_name = models.CharField(max_length=MAX_DISPLAY_NAME, blank=True)
     text = models.TextField()
     created_at = models.DateTimeField()
+    hidden = models.BooleanField(default=False, help_text="cache of the moderation log")
+
+    @property
+    def by_customer(self) -> bool:
+        return self.author_role == "customer"
+
+    @property
+    def shown_name(self) -> str:
+        if self.display_name == ANONYMOUS and self.customer_id is None:
+            return gettext("A customer")
+        return self.display_name
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -245,6 +309,10 @@ class ModerationEvent(TenantModel):
     """The append-only log of every moderation and staff act on a post."""
 
     post = models.ForeignKey(Post, on_delete=models.PROTECT, related_name="events")
+    # Set when the act is on a customer's reply in the thread rather than on the post.
+    reply = models.ForeignKey(
+        Reply, null=True, blank=True, on_delete=models.PROTECT, related_name="events"
+    )
     action = models.CharField(max_length=16, choices=Action.choices)
     reason = models.CharField(max_length=20, choices=HideReason.choices, blank=True)
     actor_user = models.ForeignKey(
@@ -340,5 +408,9 @@ class PostDraft(TenantModel):
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)
     post = models.ForeignKey(
+        Post, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # A draft of a reply in this thread (not a new post) when set.
+    reply_to = models.ForeignKey(
         Post, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )

@@ -7,7 +7,9 @@ nothing.
 * :func:`reply_posted`: a public reply reaches every active subscriber of the thread who still
   gives the "community" consent, with a link to the thread and a one-click unsubscribe link
   (``List-Unsubscribe`` + ``List-Unsubscribe-Post: List-Unsubscribe=One-Click``, RFC 8058);
+* :func:`reply_posted` also carries a customer's answer in the thread (``by_customer``);
 * :func:`post_hidden`: the author of a hidden post is told the reason and how to appeal;
+* :func:`reply_hidden`: the same for a customer's hidden answer;
 * :func:`appeal_decided`: the author is told the owner's decision;
 * :func:`send_digest`: the weekly digest to the owner(s) (see ``tasks.py``).
 
@@ -137,6 +139,7 @@ def reply_posted(post: Post, reply: Reply, subscriptions: Iterable[ThreadSubscri
                 "post": post,
                 "reply": reply,
                 "is_author": post.author_id == customer.pk,
+                "by_customer": reply.author_role == "customer",
                 "thread_url": thread,
                 "unsubscribe_url": unsubscribe,
             },
@@ -162,6 +165,7 @@ def post_hidden(post: Post, event: ModerationEvent) -> bool:
             "post": post,
             "event": event,
             "reason": event.get_reason_display(),
+            "passage": (event.data or {}).get("passage", ""),
             "thread_url": thread,
             # The thread, at its appeal form (the appeal URL itself only takes the form's POST).
             "appeal_url": f"{thread}#appeal",
@@ -171,9 +175,35 @@ def post_hidden(post: Post, event: ModerationEvent) -> bool:
     return True
 
 
+def reply_hidden(post: Post, reply: Reply, event: ModerationEvent) -> bool:
+    """Tell the writer of a hidden answer why, and that they may appeal from the thread."""
+    author = reply.customer
+    if author is None or not author.email:
+        return False
+    org = current_org()
+    lang = _language(author, org)
+    thread = public_url("community_post", org, lang, pk=post.pk)
+    _send(
+        "community/email/hidden",
+        author.email,
+        {
+            "organization": org,
+            "post": post,
+            "reply": reply,
+            "event": event,
+            "reason": event.get_reason_display(),
+            "passage": (event.data or {}).get("passage", ""),
+            "thread_url": thread,
+            "appeal_url": f"{thread}#reply-{reply.pk}",
+        },
+        language=lang,
+    )
+    return True
+
+
 def appeal_decided(item: Appeal, post: Post) -> bool:
     """Tell the author the owner's decision on their appeal."""
-    author = item.author or post.author
+    author = item.author or (post.author if item.hide_event.reply_id is None else None)
     if author is None or not author.email:
         return False
     org = current_org()

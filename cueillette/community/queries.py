@@ -49,6 +49,7 @@ class PublicSummary:
     upheld: int = 0
     rejected: int = 0
     pending: int = 0
+    criticism: int = 0  # of the hidden posts: complaints or posts read as criticism
 
     def text(self) -> str:
         """ "3 of 412 posts hidden: 2 spam, 1 insult; 1 appeal, upheld"."""
@@ -72,6 +73,13 @@ class PublicSummary:
                 for r, n in sorted(self.by_reason.items(), key=lambda kv: (-kv[1], kv[0]))
             )
             head = _("%(summary)s: %(reasons)s") % {"summary": head, "reasons": reasons}
+        if self.criticism:
+            # Counted apart: hiding criticism is what a reader most needs to be able to check.
+            head = ngettext(
+                "%(summary)s (including %(n)d criticism hidden)",
+                "%(summary)s (including %(n)d criticisms hidden)",
+                self.criticism,
+            ) % {"summary": head, "n": self.criticism}
         if not self.appeals:
             return head
         appeals = ngettext("%(n)d appeal", "%(n)d appeals", self.appeals) % {"n": self.appeals}
@@ -103,23 +111,32 @@ class PublicSummary:
 
 def visibility_from_log() -> dict[int, str]:
     """For each post that was ever hidden: the reason it is hidden now, or "" if shown."""
-    state: dict[int, str] = {}
+    return {pk: reason for pk, (reason, _criticism) in _hidings_from_log().items()}
+
+
+def _hidings_from_log() -> dict[int, tuple[str, bool]]:
+    """For each post ever hidden: (reason in force or "", whether that hiding was of
+    criticism). Acts on customers' answers in a thread are not the post's visibility."""
+    state: dict[int, tuple[str, bool]] = {}
     events = (
-        ModerationEvent.objects.filter(action__in=VISIBILITY_ACTIONS)
+        ModerationEvent.objects.filter(action__in=VISIBILITY_ACTIONS, reply__isnull=True)
         .order_by("id")
-        .values_list("post_id", "action", "reason")
+        .values_list("post_id", "action", "reason", "data")
     )
-    for post_id, action, reason in events:
-        state[post_id] = reason if action == Action.HIDE else ""
+    for post_id, action, reason, data in events:
+        hidden = action == Action.HIDE
+        state[post_id] = (reason if hidden else "", hidden and bool((data or {}).get("criticism")))
     return state
 
 
 def public_summary() -> PublicSummary:
     """What moderation did, from the append-only log (never from the cached flags)."""
-    hidden_reasons = [r for r in visibility_from_log().values() if r]
+    hidings = [state for state in _hidings_from_log().values() if state[0]]
+    hidden_reasons = [reason for reason, _criticism in hidings]
     counts = Counter(
         ModerationEvent.objects.filter(
-            action__in=[Action.APPEAL, Action.APPEAL_UPHELD, Action.APPEAL_REJECTED]
+            action__in=[Action.APPEAL, Action.APPEAL_UPHELD, Action.APPEAL_REJECTED],
+            reply__isnull=True,
         ).values_list("action", flat=True)
     )
     appeals = counts[Action.APPEAL]
@@ -133,6 +150,7 @@ def public_summary() -> PublicSummary:
         upheld=upheld,
         rejected=rejected,
         pending=appeals - upheld - rejected,
+        criticism=sum(1 for _reason, criticism in hidings if criticism),
     )
 
 
@@ -200,6 +218,7 @@ PUBLIC_ACTIONS = frozenset(
         Action.STATUS_CHANGE,
         Action.ACKNOWLEDGE,
         Action.REPLY,
+        Action.WITHDRAW,
     }
 )
 
@@ -305,16 +324,23 @@ def _attach_counts(posts: list[Post]) -> None:
 
 
 def _attach_hidings(posts: list[Post]) -> None:
-    """``post.hide_event``: the hiding in force for each hidden post (one query)."""
+    """``post.hide_event`` and ``post.hide_appeal``: the hiding in force for each hidden post
+    and its appeal, if any (two queries)."""
     hidden = [p.pk for p in posts if p.hidden]
     latest: dict[int, ModerationEvent] = {}
     if hidden:
         for event in ModerationEvent.objects.filter(
-            post_id__in=hidden, action=Action.HIDE
+            post_id__in=hidden, action=Action.HIDE, reply__isnull=True
         ).order_by("id"):
             latest[event.post_id] = event
+    appeals: dict[int, Appeal] = {}
+    if latest:
+        for item in Appeal.objects.filter(hide_event__in=list(latest.values())):
+            appeals[item.hide_event_id] = item
     for p in posts:
         p.hide_event = latest.get(p.pk)  # type: ignore[attr-defined]
+        event = latest.get(p.pk)
+        p.hide_appeal = appeals.get(event.pk) if event else None  # type: ignore[attr-defined]
 
 
 def wall(
@@ -368,6 +394,9 @@ class Thread:
     hide_event: ModerationEvent | None  # the hiding in force, if hidden
     status_note: str  # what was done: the note of the last status change that has one
     appealed: bool  # the author already appealed the hiding in force
+    appeal: Appeal | None = None  # the appeal of the hiding in force (pending or decided)
+    reply_hides: dict[int, ModerationEvent] = field(default_factory=dict)  # answer -> hiding
+    reply_appeals: dict[int, Appeal] = field(default_factory=dict)  # answer -> its appeal
 
     @property
     def earlier_versions(self) -> list[PostVersion]:
@@ -381,13 +410,24 @@ def thread(post: Post) -> Thread:
     events = list(post.events.filter(action__in=PUBLIC_ACTIONS).order_by("id"))
     hide_event = None
     if post.hidden:
-        hides = [e for e in events if e.action == Action.HIDE]
+        hides = [e for e in events if e.action == Action.HIDE and e.reply_id is None]
         hide_event = hides[-1] if hides else None
     status_note = ""
+    reply_hides: dict[int, ModerationEvent] = {}
+    hidden_replies = {r.pk for r in replies if r.hidden}
     for event in events:
         if event.action == Action.STATUS_CHANGE and event.note:
             status_note = event.note
-    appealed = hide_event is not None and Appeal.objects.filter(hide_event=hide_event).exists()
+        if event.action == Action.HIDE and event.reply_id in hidden_replies:
+            reply_hides[event.reply_id] = event
+    appeals = {a.hide_event_id: a for a in Appeal.objects.filter(post=post).order_by("id")}
+    current = appeals.get(hide_event.pk) if hide_event is not None else None
+    appealed = current is not None
+    reply_appeals = {
+        reply_id: appeals[event.pk]
+        for reply_id, event in reply_hides.items()
+        if event.pk in appeals
+    }
     return Thread(
         post=post,
         versions=versions,
@@ -397,4 +437,7 @@ def thread(post: Post) -> Thread:
         hide_event=hide_event,
         status_note=status_note,
         appealed=appealed,
+        appeal=current,
+        reply_hides=reply_hides,
+        reply_appeals=reply_appeals,
     )

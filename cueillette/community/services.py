@@ -4,7 +4,10 @@ Staff writes take the staff member's :class:`Membership` (its user acts, its rol
 
 * any staff member may reply publicly, link a post to a customer record and tag its themes;
 * a manager or the owner may hide or show again a post, set its status and acknowledge it;
-* only the owner decides an appeal.
+* only the owner decides an appeal, and a rejection is explained publicly in writing.
+
+Hiding criticism (a complaint, or a post or reply read as negative or mixed) takes the exact
+passage that breaks the rule: criticism is not abuse (:func:`is_criticism`).
 
 Customer writes take the :class:`Customer` acting for themselves (identified by the customer's
 space or a confirmed email: the pages' job). Each moderation or staff act appends a
@@ -36,6 +39,7 @@ from cueillette.community.models import (
     MAX_TEXT,
     MAX_THEME_LENGTH,
     MAX_THEMES,
+    MIN_REJECTION_NOTE,
     Action,
     Appeal,
     AppealDecision,
@@ -48,6 +52,7 @@ from cueillette.community.models import (
     PostStatus,
     PostVersion,
     Reply,
+    Sentiment,
     ThreadSubscription,
 )
 from cueillette.core import audit, consequences
@@ -76,6 +81,7 @@ FIELD_LABELS: dict[str, str] = {
     "display_name": gettext_noop("The display name"),
     "note": gettext_noop("The note"),
     "themes": gettext_noop("A theme"),
+    "passage": gettext_noop("The passage"),
 }
 
 
@@ -354,6 +360,8 @@ def edit_post(
         raise ServiceError(
             Code.POST_HIDDEN, _("a hidden post cannot be edited; you may appeal"), field="text"
         )
+    if post.withdrawn:
+        raise Conflict(Code.WITHDRAWN, _("you withdrew this post"), field="text")
     body = clean_text(text)
     stars = clean_rating_for(post.kind, rating)
     if body == post.text and stars == post.rating:
@@ -439,14 +447,28 @@ def subscribers(post: Post) -> list[Customer]:
 
 @transaction.atomic
 def appeal(
-    post: Post, customer: Customer, *, text: Any = "", now: dt.datetime | None = None
+    post: Post,
+    customer: Customer,
+    *,
+    text: Any = "",
+    reply: Reply | None = None,
+    now: dt.datetime | None = None,
 ) -> Appeal:
-    """The author appeals the hiding of their post, once per hiding."""
+    """The author appeals the hiding of their post (or of their answer), once per hiding;
+    until the owner decides, the public stub says an appeal waits."""
     post = _lock(post)
-    _require_author(post, customer)
-    if not post.hidden:
-        raise ServiceError(Code.NOT_HIDDEN, _("this post is not hidden"), field="post")
-    hide = post.events.filter(action=Action.HIDE).order_by("-id").first()
+    if reply is not None:
+        reply = Reply.objects.get(pk=reply.pk, post=post)
+        if reply.customer_id is None or reply.customer_id != customer.pk:
+            raise Forbidden(Code.NOT_AUTHOR, _("only the author of the answer may do this"))
+        if not reply.hidden:
+            raise ServiceError(Code.NOT_HIDDEN, _("this answer is not hidden"), field="reply")
+        hide = reply.events.filter(action=Action.HIDE).order_by("-id").first()
+    else:
+        _require_author(post, customer)
+        if not post.hidden:
+            raise ServiceError(Code.NOT_HIDDEN, _("this post is not hidden"), field="post")
+        hide = post.events.filter(action=Action.HIDE, reply__isnull=True).order_by("-id").first()
     if hide is None:  # pragma: no cover - hidden implies a hide event
         raise ServiceError(Code.NOT_HIDDEN, _("this post is not hidden"), field="post")
     if Appeal.objects.filter(hide_event=hide).exists():
@@ -463,19 +485,181 @@ def appeal(
     item = Appeal.objects.create(
         post=post, hide_event=hide, author=customer, text=body, created_at=now
     )
-    _event(post, Action.APPEAL, role="customer", now=now, appeal=item.pk)
+    ModerationEvent.objects.create(
+        post=post,
+        reply=reply,
+        action=Action.APPEAL,
+        actor_role="customer",
+        data={"appeal": item.pk},
+        created_at=now,
+    )
     audit.record(Actor.customer(), "community.appealed", post, appeal=item.pk)
     return item
 
 
+@transaction.atomic
+def customer_reply(
+    post: Post,
+    customer: Customer,
+    *,
+    text: Any,
+    display_name: Any,
+    actor: Actor | None = None,
+    now: dt.datetime | None = None,
+) -> Reply:
+    """A customer's answer in the thread (the author or anyone else), moderated like posts;
+    the thread's followers but its writer are emailed on commit (consent checked)."""
+    _require_active(customer)
+    body = clean_text(text)
+    name = _clean_display_name(display_name)
+    post = _lock(post)
+    if post.hidden or post.withdrawn:
+        raise Conflict(
+            Code.POST_HIDDEN,
+            _("this thread is closed: its post is hidden or was withdrawn"),
+            field="text",
+        )
+    now = now or timezone.now()
+    item = Reply.objects.create(
+        post=post,
+        author_role="customer",
+        customer=customer,
+        display_name=name,
+        text=body,
+        created_at=now,
+    )
+    _event(post, Action.REPLY, role="customer", now=now, reply=item.pk)
+    audit.record(actor or Actor.customer(), "community.customer_replied", post, reply=item.pk)
+    others = [s for s in active_subscriptions(post) if s.customer_id != customer.pk]
+    notify.reply_posted(post, item, others)
+    return item
+
+
+@transaction.atomic
+def withdraw_post(
+    post: Post, customer: Customer, *, actor: Actor | None = None, now: dt.datetime | None = None
+) -> Post:
+    """The author withdraws their post: a stub "withdrawn by its author" stays in its place,
+    the business's replies stay; nothing is deleted (the author's export keeps the text)."""
+    post = _lock(post)
+    _require_author(post, customer)
+    if post.withdrawn:
+        raise Conflict(Code.WITHDRAWN, _("you already withdrew this post"), field="post")
+    now = now or timezone.now()
+    post.withdrawn_at = now
+    post.save(update_fields=["withdrawn_at"])
+    _event(post, Action.WITHDRAW, role="customer", now=now)
+    audit.record(actor or Actor.customer(), "community.post_withdrawn", post)
+    return post
+
+
+@transaction.atomic
+def author_set_status(
+    post: Post,
+    customer: Customer,
+    *,
+    resolved: bool,
+    actor: Actor | None = None,
+    now: dt.datetime | None = None,
+) -> Post:
+    """The author says their question or complaint is resolved, or opens it again."""
+    post = _lock(post)
+    _require_author(post, customer)
+    if post.withdrawn:
+        raise Conflict(Code.WITHDRAWN, _("you withdrew this post"), field="status")
+    status = PostStatus.RESOLVED if resolved else PostStatus.OPEN
+    if post.status == status or (not resolved and post.status != PostStatus.RESOLVED):
+        raise ServiceError(Code.UNCHANGED, _("the post already has this status"), field="status")
+    now = now or timezone.now()
+    before = post.status
+    post.status = status
+    post.save(update_fields=["status"])
+    _event(post, Action.STATUS_CHANGE, role="customer", now=now, before=before, after=str(status))
+    audit.record(
+        actor or Actor.customer(), "community.status_changed", post, before=before, after=status
+    )
+    return post
+
+
+# Words that replace an erased customer's name inside other texts, in the text's language.
+A_CUSTOMER = {"fr": "un client", "en": "a customer"}
+MIN_NAME_LENGTH = 3
+
+
+def _names_of(customer: Customer) -> list[str]:
+    """How the customer may be named in a thread: their display names, full name, first
+    name and "First L.", longest first (so "Inès M." goes before "Inès")."""
+    names = set(Post.objects.filter(author=customer).values_list("display_name", flat=True))
+    names |= set(Reply.objects.filter(customer=customer).values_list("display_name", flat=True))
+    first = (customer.first_name or "").strip()
+    last = (customer.last_name or "").strip()
+    names |= {first, last and f"{first} {last}", last and first and f"{first} {last[0]}."}
+    names.discard(ANONYMOUS)
+    return sorted((n for n in names if n and len(n) >= MIN_NAME_LENGTH), key=len, reverse=True)
+
+
+def _redactor(names: list[str]) -> re.Pattern[str] | None:
+    if not names:
+        return None
+    alternatives = "|".join(re.escape(n) for n in names)
+    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
+
+
+def _redact(text: str, pattern: re.Pattern[str], language: str) -> str:
+    return pattern.sub(A_CUSTOMER.get(language[:2], A_CUSTOMER["fr"]), text)
+
+
 def erase_author(customer: Customer) -> None:
-    """On CUSTOMER_ERASED: the author's identity leaves their posts; the business's replies and
-    the posts' text stay. Runs inside ``erase_customer``'s transaction."""
+    """On CUSTOMER_ERASED: the author's identity leaves their posts and answers, and their name
+    leaves every text of the threads they took part in (posts, versions, replies, public
+    notes), each thread's redaction logged as an event. Runs inside ``erase_customer``'s
+    transaction."""
+    pattern = _redactor(_names_of(customer))
+    threads = set(Post.objects.filter(author=customer).values_list("pk", flat=True))
+    threads |= set(Reply.objects.filter(customer=customer).values_list("post_id", flat=True))
     Post.objects.filter(author=customer).update(author=None, display_name=ANONYMOUS)
+    Reply.objects.filter(customer=customer).update(customer=None, display_name=ANONYMOUS)
     Appeal.objects.filter(author=customer).update(author=None)
     ThreadSubscription.objects.filter(customer=customer, ended_at__isnull=True).update(
         ended_at=timezone.now()
     )
+    if pattern is None:
+        return
+    now = timezone.now()
+    for post in Post.objects.filter(pk__in=threads).order_by("pk"):
+        lang = post.language
+        changed: dict[str, list[int]] = {"post": [], "versions": [], "replies": [], "notes": []}
+        redacted = _redact(post.text, pattern, lang)
+        if redacted != post.text:
+            Post.objects.filter(pk=post.pk).update(text=redacted)
+            changed["post"].append(post.pk)
+        # The history is append-only, but an erased name must leave it too: the redaction is
+        # the one rewrite, and it is logged below (what changed, never the name).
+        for version in PostVersion.objects.filter(post=post):
+            new = _redact(version.text, pattern, lang)
+            if new != version.text:
+                PostVersion.objects.filter(pk=version.pk).update(text=new)
+                changed["versions"].append(version.number)
+        for item in Reply.objects.filter(post=post):
+            new = _redact(item.text, pattern, analysis.detect_language(item.text, lang))
+            if new != item.text:
+                Reply.objects.filter(pk=item.pk).update(text=new)
+                changed["replies"].append(item.pk)
+        for event in ModerationEvent.objects.filter(post=post).exclude(note=""):
+            new = _redact(event.note, pattern, lang)
+            if new != event.note:
+                ModerationEvent.objects.filter(pk=event.pk).update(note=new)
+                changed["notes"].append(event.pk)
+        for item in Appeal.objects.filter(post=post).exclude(decision_note=""):
+            new = _redact(item.decision_note, pattern, lang)
+            if new != item.decision_note:
+                Appeal.objects.filter(pk=item.pk).update(decision_note=new)
+                changed["notes"].append(item.hide_event_id)
+        if any(changed.values()):
+            ModerationEvent.objects.create(
+                post=post, action=Action.REDACT, actor_role="system", data=changed, created_at=now
+            )
+            audit.record(Actor.system("erasure"), "community.name_redacted", post, changed=changed)
 
 
 # --------------------------------------------------------------------------- staff
@@ -656,17 +840,60 @@ def tag_themes(
     return post
 
 
-@transaction.atomic
-def hide_post(
-    post: Post,
-    membership: StaffLike,
-    *,
-    reason: Any,
-    note: Any = "",
-    now: dt.datetime | None = None,
-) -> ModerationEvent:
-    """Hide a post for a listed abuse reason. The text stays; a placeholder shows the reason."""
-    staff = _require(membership, Perm.MODERATE_COMMUNITY, _("moderate posts"))
+CRITICISM_SENTIMENTS = frozenset({Sentiment.NEGATIVE, Sentiment.MIXED})
+
+
+def is_criticism(kind: str, sentiment: str, reasons: Iterable[str] = ()) -> bool:
+    """A complaint, or a text read as negative or mixed, or reporting a problem calmly:
+    hiding it takes the exact passage that breaks the rule."""
+    return (
+        kind == PostKind.COMPLAINT
+        or sentiment in CRITICISM_SENTIMENTS
+        or analysis.REASON_PLAIN_COMPLAINT in reasons
+    )
+
+
+def post_is_criticism(post: Post) -> bool:
+    return is_criticism(post.kind, post.sentiment, post.look_reasons or ())
+
+
+def reply_is_criticism(reply: Reply) -> bool:
+    result = analysis.analyse(reply.text, themes={}, lemmatizer="lookup")
+    return is_criticism("", result.sentiment, result.reasons)
+
+
+_SPACES = re.compile(r"\s+")
+
+
+def _squash(text: str) -> str:
+    return _SPACES.sub(" ", text).strip().casefold()
+
+
+def clean_passage(value: Any, text: str, *, required: bool) -> str:
+    """The quoted passage, which must be found in ``text`` (spaces and case aside)."""
+    passage = value.strip() if isinstance(value, str) else ""
+    if not passage:
+        if required:
+            raise ServiceError(
+                Code.PASSAGE_REQUIRED,
+                _(
+                    "this post reads as criticism, and criticism is not abuse: quote the exact "
+                    "passage that breaks the rule"
+                ),
+                field="passage",
+            )
+        return ""
+    _check_chars(passage, "passage")
+    if len(_squash(passage)) < min(3, len(_squash(text))) or _squash(passage) not in _squash(text):
+        raise ServiceError(
+            Code.PASSAGE_NOT_FOUND,
+            _("the passage must be copied exactly from the text: these words are not in it"),
+            field="passage",
+        )
+    return passage
+
+
+def _clean_reason(reason: Any) -> str:
     if reason not in HideReason.values:
         raise ServiceError(
             Code.UNKNOWN_REASON,
@@ -674,23 +901,48 @@ def hide_post(
             % {"r": ", ".join(str(label) for label in HideReason.labels)},
             field="reason",
         )
+    return str(reason)
+
+
+@transaction.atomic
+def hide_post(
+    post: Post,
+    membership: StaffLike,
+    *,
+    reason: Any,
+    note: Any = "",
+    passage: Any = "",
+    now: dt.datetime | None = None,
+) -> ModerationEvent:
+    """Hide a post for a listed abuse reason (criticism: with the exact passage quoted). The
+    text stays; the public stub keeps author, date, kind and the reason in words."""
+    staff = _require(membership, Perm.MODERATE_COMMUNITY, _("moderate posts"))
+    why = _clean_reason(reason)
     text = _clean_note(note)
     post = _lock(post)
     if post.hidden:
         raise Conflict(Code.ALREADY_HIDDEN, _("this post is already hidden"), field="post")
+    if post.withdrawn:
+        raise Conflict(
+            Code.WITHDRAWN, _("its author withdrew this post: nothing is shown"), field="post"
+        )
+    criticism = post_is_criticism(post)
+    quoted = clean_passage(passage, post.text, required=criticism)
     now = now or timezone.now()
     event = _event(
         post,
         Action.HIDE,
         role=staff.role,
         user=staff.user,
-        reason=str(reason),
+        reason=why,
         note=text,
         now=now,
+        criticism=criticism,
+        passage=quoted,
     )
     post.hidden = True
     post.save(update_fields=["hidden"])
-    audit.record(staff.actor, "community.post_hidden", post, reason=str(reason))
+    audit.record(staff.actor, "community.post_hidden", post, reason=why, criticism=criticism)
     notify.post_hidden(post, event)
     consequences.fire(
         Consequence.POST_HIDDEN,
@@ -699,6 +951,54 @@ def hide_post(
         event=event,
         actor=staff.actor,
     )
+    return event
+
+
+@transaction.atomic
+def hide_reply(
+    item: Reply,
+    membership: StaffLike,
+    *,
+    reason: Any,
+    note: Any = "",
+    passage: Any = "",
+    now: dt.datetime | None = None,
+) -> ModerationEvent:
+    """Hide a customer's answer in a thread, under the same rules as a post."""
+    staff = _require(membership, Perm.MODERATE_COMMUNITY, _("moderate posts"))
+    why = _clean_reason(reason)
+    text = _clean_note(note)
+    post = _lock(item.post)
+    item = Reply.objects.get(pk=item.pk)
+    if not item.by_customer:
+        raise ServiceError(
+            Code.NOT_CUSTOMER_REPLY,
+            _("the business's replies are not moderated: publish a correction instead"),
+            field="reply",
+        )
+    if item.hidden:
+        raise Conflict(Code.ALREADY_HIDDEN, _("this answer is already hidden"), field="reply")
+    criticism = reply_is_criticism(item)
+    quoted = clean_passage(passage, item.text, required=criticism)
+    now = now or timezone.now()
+    event = ModerationEvent.objects.create(
+        post=post,
+        reply=item,
+        action=Action.HIDE,
+        reason=why,
+        actor_user=staff.user,
+        actor_role=staff.role,
+        note=text,
+        data={"criticism": criticism, "passage": quoted, "reply": item.pk},
+        created_at=now,
+    )
+    # The cache of the log, written beside its event (replies are otherwise immutable).
+    Reply.objects.filter(pk=item.pk).update(hidden=True)
+    item.hidden = True
+    audit.record(
+        staff.actor, "community.reply_hidden", post, reply=item.pk, reason=why, criticism=criticism
+    )
+    notify.reply_hidden(post, item, event)
     return event
 
 
@@ -712,7 +1012,9 @@ def restore_post(
     post = _lock(post)
     if not post.hidden:
         raise ServiceError(Code.NOT_HIDDEN, _("this post is not hidden"), field="post")
-    if Appeal.objects.filter(post=post, decision=AppealDecision.PENDING).exists():
+    if Appeal.objects.filter(
+        post=post, hide_event__reply__isnull=True, decision=AppealDecision.PENDING
+    ).exists():
         raise Conflict(
             Code.APPEAL_PENDING,
             _("the author has appealed: the owner decides the appeal"),
@@ -735,12 +1037,23 @@ def decide_appeal(
     note: Any = "",
     now: dt.datetime | None = None,
 ) -> Appeal:
-    """The owner decides: upheld shows the post again, rejected keeps it hidden."""
+    """The owner decides: upheld shows the post (or answer) again; rejected keeps it hidden,
+    with a written reason of at least :data:`MIN_REJECTION_NOTE` characters shown publicly."""
     staff = _require(membership, Perm.DECIDE_APPEALS, _("decide appeals"))
     text = _clean_note(note)
     item = Appeal.objects.select_for_update().get(pk=item.pk)
     if item.decision != AppealDecision.PENDING:
         raise Conflict(Code.ALREADY_DECIDED, _("this appeal is already decided"), field="appeal")
+    if not upheld and len(text) < MIN_REJECTION_NOTE:
+        raise ServiceError(
+            Code.NOTE_REQUIRED,
+            _(
+                "say publicly why the appeal is rejected, in at least %(n)d characters: "
+                "the business decides an appeal against itself, so the reason is shown"
+            )
+            % {"n": MIN_REJECTION_NOTE},
+            field="note",
+        )
     post = _lock(item.post)
     now = now or timezone.now()
     item.decision = AppealDecision.UPHELD if upheld else AppealDecision.REJECTED
@@ -748,16 +1061,20 @@ def decide_appeal(
     item.decided_by = staff.user
     item.decision_note = text
     item.save(update_fields=["decision", "decided_at", "decided_by", "decision_note"])
-    _event(
-        post,
-        Action.APPEAL_UPHELD if upheld else Action.APPEAL_REJECTED,
-        role=staff.role,
-        user=staff.user,
+    reply_id = item.hide_event.reply_id
+    ModerationEvent.objects.create(
+        post=post,
+        reply_id=reply_id,
+        action=Action.APPEAL_UPHELD if upheld else Action.APPEAL_REJECTED,
+        actor_user=staff.user,
+        actor_role=staff.role,
         note=text,
-        now=now,
-        appeal=item.pk,
+        data={"appeal": item.pk},
+        created_at=now,
     )
-    if upheld and post.hidden:
+    if upheld and reply_id is not None:
+        Reply.objects.filter(pk=reply_id).update(hidden=False)
+    elif upheld and post.hidden:
         post.hidden = False
         post.save(update_fields=["hidden"])
     audit.record(

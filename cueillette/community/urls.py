@@ -18,6 +18,7 @@ urlpatterns = [
     path("posts/<int:pk>/themes/", views.tag_themes, name="themes"),
     path("posts/<int:pk>/hide/", views.hide, name="hide"),
     path("posts/<int:pk>/restore/", views.restore, name="restore"),
+    path("replies/<int:pk>/hide/", views.hide_reply, name="hide_reply"),
     path("appeals/<int:pk>/decide/", views.decide_appeal, name="decide_appeal"),
     path("dashboard/", views.dashboard, name="dashboard"),
     path("settings/", views.community_settings, name="settings"),

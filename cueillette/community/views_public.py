@@ -27,8 +27,16 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from cueillette.community import drafts, notify, queries, services
-from cueillette.community.forms_public import AppealForm, EditForm, PostForm
-from cueillette.community.models import MeToo, Post, PostKind, PostStatus, ThreadSubscription
+from cueillette.community.forms_public import AppealForm, EditForm, PostForm, ReplyForm
+from cueillette.community.models import (
+    HIDE_REASON_DEFINITIONS,
+    MeToo,
+    Post,
+    PostKind,
+    PostStatus,
+    Reply,
+    ThreadSubscription,
+)
 from cueillette.core.decorators import public_org
 from cueillette.core.errors import ServiceError
 from cueillette.core.models import Organization
@@ -142,6 +150,7 @@ def _render_thread(
     post: Post,
     *,
     appeal_form: AppealForm | None = None,
+    reply_form: ReplyForm | None = None,
     follow_error: str = "",
     status: int = 200,
 ) -> HttpResponse:
@@ -163,9 +172,19 @@ def _render_thread(
         "thread": data,
         "viewer": viewer,
         "is_author": is_author,
-        "can_edit": is_author and not post.hidden,
-        "can_appeal": is_author and post.hidden and not data.appealed,
+        "can_edit": is_author and not post.hidden and not post.withdrawn,
+        "can_appeal": is_author and post.hidden and not data.appealed and not post.withdrawn,
         "appeal_form": appeal_form or AppealForm(),
+        "reply_form": reply_form
+        or ReplyForm(
+            identified=viewer is not None,
+            initial={"display_name": _default_name(viewer) if viewer is not None else ""},
+        ),
+        "can_answer": not post.hidden and not post.withdrawn,
+        "can_resolve": is_author
+        and not post.withdrawn
+        and post.kind in (PostKind.QUESTION, PostKind.COMPLAINT, PostKind.SUGGESTION),
+        "definitions": HIDE_REASON_DEFINITIONS,
         "subscription": subscription,
         "has_consent": has_consent,
         "me_too": me_too,
@@ -191,7 +210,7 @@ def feed(request: HttpRequest, org: Organization) -> HttpResponse:
         feed_url=settings.SITE_URL + reverse("public:community_feed", kwargs={"slug": org.slug}),
     )
     for post in page.posts:
-        if post.hidden:
+        if post.hidden or post.withdrawn:
             continue
         url = settings.SITE_URL + _post_url(org, post)
         replies = post.reply_count  # type: ignore[attr-defined]
@@ -446,6 +465,114 @@ def appeal(request: HttpRequest, org: Organization, pk: int) -> HttpResponse:
     return redirect(_post_url(org, post))
 
 
+@public_org
+@require_POST
+def answer(request: HttpRequest, org: Organization, pk: int) -> HttpResponse:
+    """A customer's answer in the thread: published at once from an open space, otherwise
+    held until the email's link is pressed (rate limit and honeypot as for a post)."""
+    post = access(Post, pk)
+    if _rate_limited(request, "community"):
+        return _too_many(request, org)
+    viewer = _portal_customer(request, org)
+    form = ReplyForm(request.POST, identified=viewer is not None)
+    if form.is_bot:
+        return _draft_sent(request, org, str(request.POST.get("email", ""))[:254])
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            if viewer is not None:
+                item = services.customer_reply(
+                    post,
+                    viewer,
+                    text=data["text"],
+                    display_name=data["display_name"],
+                    actor=portal.portal_actor(),
+                )
+            else:
+                drafts.start_reply_draft(
+                    post,
+                    data["email"],
+                    data["display_name"],
+                    data["text"],
+                    language=request.LANGUAGE_CODE,
+                )
+        except ServiceError as exc:
+            add_service_errors(form, exc)
+        else:
+            if viewer is None:
+                return _draft_sent(request, org, data["email"])
+            messages.success(request, _("Thank you: your answer is published."))
+            return redirect(_post_url(org, post) + f"#reply-{item.pk}")
+    return _render_thread(request, org, post, reply_form=form, status=400)
+
+
+@public_org
+@require_POST
+def resolve(request: HttpRequest, org: Organization, pk: int) -> HttpResponse:
+    """The author marks their question or complaint resolved, or opens it again."""
+    post = access(Post, pk)
+    customer = _identified(request, org)
+    if customer is None:
+        return _to_space(org, post)
+    resolved = request.POST.get("resolved") == "1"
+    try:
+        services.author_set_status(post, customer, resolved=resolved, actor=portal.portal_actor())
+    except ServiceError as exc:
+        messages.info(request, exc.message)
+    else:
+        messages.success(
+            request,
+            _("Marked as resolved: thank you for saying so.")
+            if resolved
+            else _("Open again: the business sees it in its inbox."),
+        )
+    return redirect(_post_url(org, post) + "#resolve")
+
+
+@never_cache
+@public_org
+@require_http_methods(["GET", "POST"])
+def withdraw(request: HttpRequest, org: Organization, pk: int) -> HttpResponse:
+    """GET asks to confirm; POST withdraws the author's post (a stub stays in its place)."""
+    post = access(Post, pk)
+    customer = _identified(request, org)
+    if customer is None:
+        return _to_space(org, post)
+    if post.author_id != customer.pk:
+        raise Http404
+    if request.method == "POST":
+        try:
+            services.withdraw_post(post, customer, actor=portal.portal_actor())
+        except ServiceError as exc:
+            messages.info(request, exc.message)
+        else:
+            messages.success(request, _("Your post is withdrawn: a notice says so in its place."))
+        return redirect(_post_url(org, post))
+    return render(request, "community/public/withdraw.html", {"org": org, "post": post})
+
+
+@public_org
+@require_POST
+def appeal_answer(request: HttpRequest, org: Organization, pk: int) -> HttpResponse:
+    """The writer of a hidden answer appeals it, once."""
+    item = access(Reply, pk)
+    post = item.post
+    customer = _identified(request, org)
+    if customer is None:
+        return _to_space(org, post)
+    form = AppealForm(request.POST)
+    if form.is_valid():
+        try:
+            services.appeal(post, customer, text=form.cleaned_data["text"], reply=item)
+        except ServiceError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(
+                request, _("Your appeal is sent: the owner decides, and we will tell you.")
+            )
+    return redirect(_post_url(org, post) + f"#reply-{item.pk}")
+
+
 @never_cache
 @public_org
 @require_http_methods(["GET", "POST"])
@@ -462,5 +589,8 @@ def confirm(request: HttpRequest, org: Organization, token: str) -> HttpResponse
         context = {"org": org, "code": exc.code, "message": exc.message}
         return render(request, "community/public/link_problem.html", context, status=status)
     _open_space(request, org, done.customer)
+    if done.reply is not None:
+        messages.success(request, _("Thank you: your answer is published."))
+        return redirect(_post_url(org, done.post) + f"#reply-{done.reply.pk}")
     messages.success(request, _("Thank you: your post is published."))
     return redirect(_post_url(org, done.post))

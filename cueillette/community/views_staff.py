@@ -20,12 +20,14 @@ from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from cueillette.accounts.models import Membership
 from cueillette.community import dashboard as listening
 from cueillette.community import queries, services, tasks
 from cueillette.community.models import (
+    HIDE_REASON_DEFINITIONS,
+    MIN_REJECTION_NOTE,
     Appeal,
     AppealDecision,
     HideReason,
@@ -192,6 +194,7 @@ def _thread(
             "subscribers": len(services.active_subscriptions(post)),
             "statuses": PostStatus.choices,
             "reasons": HideReason.choices,
+            "min_rejection_note": MIN_REJECTION_NOTE,
             "theme_choices": theme_choices,
             "q": q,
             "results": results,
@@ -317,20 +320,95 @@ def tag_themes(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@require_POST
-@staff_required(Perm.MODERATE_COMMUNITY)
-def hide(request: HttpRequest, pk: int) -> HttpResponse:
-    post = access(Post, pk)
+def _reason_rows(chosen: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "value": value,
+            "label": label,
+            "definition": HIDE_REASON_DEFINITIONS[value],
+            "checked": value == chosen,
+        }
+        for value, label in HideReason.choices
+    ]
+
+
+def _hide_page(
+    request: HttpRequest,
+    post: Post,
+    target: Reply | None,
+    *,
+    error: ServiceError | None = None,
+) -> HttpResponse:
+    """The confirmation before hiding (a page of its own, no script needed): the listed
+    reasons with what each covers; for criticism, the warning and the passage to quote."""
+    source = request.POST if request.method == "POST" else request.GET
+    text = target.text if target is not None else post.text
+    criticism = (
+        services.reply_is_criticism(target)
+        if target is not None
+        else services.post_is_criticism(post)
+    )
+    status = 200
+    if error is not None:
+        status = error.status if error.status >= 400 else 400
+    return render(
+        request,
+        "community/staff/hide_confirm.html",
+        {
+            "post": post,
+            "target": target,
+            "text": text,
+            "criticism": criticism,
+            "reasons": _reason_rows(str(source.get("reason", ""))),
+            "passage": source.get("passage", ""),
+            "note": source.get("note", ""),
+            "error": error,
+            "section": "inbox",
+        },
+        status=status,
+    )
+
+
+def _confirmed_hide(request: HttpRequest, post: Post, target: Reply | None) -> HttpResponse:
+    if request.method == "GET" or request.POST.get("confirmed") != "1":
+        return _hide_page(request, post, target)
     reason = request.POST.get("reason", "")
     note = request.POST.get("note", "")
-    return _act(
+    passage = request.POST.get("passage", "")
+    try:
+        if target is None:
+            services.hide_post(
+                post, _membership(request), reason=reason, note=note, passage=passage
+            )
+        else:
+            services.hide_reply(
+                target, _membership(request), reason=reason, note=note, passage=passage
+            )
+    except ServiceError as exc:
+        post.refresh_from_db()
+        return _hide_page(request, post, target, error=exc)
+    messages.success(
         request,
-        post,
-        "hide",
-        lambda: services.hide_post(post, _membership(request), reason=reason, note=note),
-        _("The post is hidden; a notice with the reason is shown in its place."),
-        {"reason": reason, "hide_note": note},
+        _("The post is hidden; a notice with the reason is shown in its place.")
+        if target is None
+        else _("The answer is hidden; a notice with the reason is shown in its place."),
     )
+    return redirect("community:thread", pk=post.pk)
+
+
+@require_http_methods(["GET", "POST"])
+@staff_required(Perm.MODERATE_COMMUNITY)
+def hide(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET: the confirmation page; POST from it (``confirmed=1``): hide."""
+    return _confirmed_hide(request, access(Post, pk), None)
+
+
+@require_http_methods(["GET", "POST"])
+@staff_required(Perm.MODERATE_COMMUNITY)
+def hide_reply(request: HttpRequest, pk: int) -> HttpResponse:
+    """The same confirmation, for a customer's answer in a thread."""
+    target = access(Reply, pk)
+    return _confirmed_hide(request, target.post, target)
 
 
 @require_POST

@@ -107,3 +107,21 @@ def theme_label(name: str) -> str:
     from cueillette.community.dashboard import theme_label as label
 
     return label(name)
+
+
+@register.filter
+def reason_definition(value: Any) -> str:
+    """What a hiding reason covers, in the reader's language ("" for an unknown code)."""
+    from cueillette.community.models import HIDE_REASON_DEFINITIONS
+
+    definition = HIDE_REASON_DEFINITIONS.get(str(value))
+    return str(definition) if definition else ""
+
+
+@register.filter
+def hint(mapping: Any, key: Any) -> Any:
+    """``{{ thread.reply_hides|hint:reply.pk }}``: a value of a dict, or None."""
+    try:
+        return mapping.get(key)
+    except AttributeError:
+        return None

@@ -215,7 +215,10 @@ def test_hide_without_reason_is_refused(till: Till, post: Post) -> None:
 
 def test_hide_restore_and_appeal_pending(till: Till, post: Post, customer: Customer) -> None:
     text = post.text
-    r = till.post(f"/posts/{post.pk}/hide", {"reason": HideReason.PERSONAL_DATA, "note": "Nom"})
+    r = till.post(
+        f"/posts/{post.pk}/hide",
+        {"reason": HideReason.PERSONAL_DATA, "note": "Nom", "passage": text[:12]},
+    )
     assert r.status_code == 200 and r.json()["hidden"] and r.json()["text"] == text
     # The public placeholder says the business's software hid it, not "a staff member".
     org = post.organization
@@ -225,7 +228,9 @@ def test_hide_restore_and_appeal_pending(till: Till, post: Post, customer: Custo
     assert again.status_code == 409
     r = till.post(f"/posts/{post.pk}/restore", {})
     assert r.status_code == 200 and not r.json()["hidden"]
-    till.post(f"/posts/{post.pk}/hide", {"reason": HideReason.SPAM_ADVERTISING})
+    till.post(
+        f"/posts/{post.pk}/hide", {"reason": HideReason.SPAM_ADVERTISING, "passage": text[:12]}
+    )
     services.appeal(post, customer, text="Ce n'est pas de la publicité.")
     blocked = till.post(f"/posts/{post.pk}/restore", {})
     assert blocked.status_code == 409 and error(blocked)["code"] == "appeal_pending"

@@ -57,7 +57,13 @@ def board(tenant: Organization, customer: Customer, owner: User, manager: User) 
     services.reply(p2, staff, text="Suite", now=p2.created_at + 30 * H)  # not the first
     services.reply(p3, staff, text="Merci", now=p3.created_at + 10 * H)
     services.tag_themes(p3, staff, ["price"], now=NOW)
-    services.hide_post(p6, member(manager), reason=HideReason.SPAM_ADVERTISING, now=NOW - 4 * D)
+    services.hide_post(
+        p6,
+        member(manager),
+        reason=HideReason.SPAM_ADVERTISING,
+        passage=p6.text[:12],
+        now=NOW - 4 * D,
+    )
     services.appeal(p6, customer, now=NOW - 3 * D)
     return {"posts": [p1, p2, p3, p4, p5, p6, p7]}
 

@@ -108,7 +108,11 @@ def test_author_told_when_hidden_and_of_the_appeal_decision(
 ) -> None:
     with django_capture_on_commit_callbacks(execute=True):
         services.hide_post(
-            post, member(manager), reason=HideReason.INSULT_HARASSMENT, note="Insulte"
+            post,
+            member(manager),
+            reason=HideReason.INSULT_HARASSMENT,
+            note="Insulte",
+            passage=post.text[:12],
         )
     [hidden] = mailoutbox
     assert hidden.to == ["marie@example.net"]
@@ -130,7 +134,9 @@ def test_author_without_email_is_not_emailed(
     anonymous = CustomerFactory(organization=tenant, email="", phone="+33612345678")
     item = make_post(anonymous)
     with django_capture_on_commit_callbacks(execute=True):
-        services.hide_post(item, member(manager), reason=HideReason.SPAM_ADVERTISING)
+        services.hide_post(
+            item, member(manager), reason=HideReason.SPAM_ADVERTISING, passage=item.text[:12]
+        )
     assert mailoutbox == []
 
 

@@ -64,6 +64,8 @@ op = st.one_of(
     st.tuples(st.just("reply"), st.integers(0, 9), st.sampled_from(ROLES)),
 )
 
+REJECTION = "Le texte enfreint la règle citée, nous le laissons masqué."
+
 
 def recount() -> tuple[int, Counter[str], int, int, int]:
     """An independent fold of the log: hidden posts by reason, appeals and their outcomes."""
@@ -165,7 +167,7 @@ def run(
             services.edit_post(posts[item[1] % len(posts)], customers[item[2]], text=item[3])
         elif kind == "hide" and posts:
             post = posts[item[1] % len(posts)]
-            services.hide_post(post, staff[item[3]], reason=item[2])
+            services.hide_post(post, staff[item[3]], reason=item[2], passage=post.text[:12])
             assert item[2] in HideReason.values and item[3] != "counter"
             expected_hidden[post.pk] = True
         elif kind == "restore" and posts:
@@ -179,18 +181,18 @@ def run(
             services.appeal(post, post.author if item[3] else customers[item[2]])
         elif kind == "decide" and appeals:
             appeal = appeals[item[1] % len(appeals)]
-            services.decide_appeal(appeal, staff[item[3]], upheld=item[2])
+            services.decide_appeal(appeal, staff[item[3]], upheld=item[2], note=REJECTION)
             assert item[3] == "owner"
             if item[2]:
                 expected_hidden[appeal.post_id] = False
         elif kind == "flow" and posts:
             post = posts[item[1] % len(posts)]
             if not post.hidden:
-                services.hide_post(post, staff["manager"], reason=item[2])
+                services.hide_post(post, staff["manager"], reason=item[2], passage=post.text[:12])
                 expected_hidden[post.pk] = True
             if post.author is not None:
                 appeal = services.appeal(post, post.author)
-                services.decide_appeal(appeal, staff["owner"], upheld=item[3])
+                services.decide_appeal(appeal, staff["owner"], upheld=item[3], note=REJECTION)
                 if item[3]:
                     expected_hidden[post.pk] = False
         elif kind == "reply" and posts:

@@ -171,7 +171,7 @@ def test_wall_queries_do_not_grow_with_posts(
     with tenancy.tenant_context(org):
         p = services.create_post(known, kind="complaint", text="Un", display_name="I")
         services.reply(p, membership(owner), text="Réponse")
-        services.hide_post(p, membership(owner), reason="spam_advertising")
+        services.hide_post(p, membership(owner), reason="spam_advertising", passage=p.text[:12])
     few = wall_queries()
     with tenancy.tenant_context(org):
         for i in range(15):
@@ -179,7 +179,9 @@ def test_wall_queries_do_not_grow_with_posts(
             services.reply(p, membership(owner), text="Réponse")
             services.add_me_too(p, CustomerFactory(organization=org))
             if i % 3 == 0:
-                services.hide_post(p, membership(owner), reason="spam_advertising")
+                services.hide_post(
+                    p, membership(owner), reason="spam_advertising", passage=p.text[:12]
+                )
     assert wall_queries() == few
 
 
@@ -479,7 +481,7 @@ def test_unsubscribe_with_a_bad_or_foreign_token_is_404(
 def hidden(org: Organization, known: Customer, manager: User) -> Post:
     with tenancy.tenant_context(org):
         p = services.create_post(known, kind="complaint", text=SECRET, display_name="Inès M.")
-        services.hide_post(p, membership(manager), reason="personal_data")
+        services.hide_post(p, membership(manager), reason="personal_data", passage=p.text[:12])
         return p
 
 

@@ -67,7 +67,12 @@ def hidden(org: Organization, known: Customer, manager: User) -> Post:
         post = services.create_post(
             known, kind="complaint", text="Texte masqué", display_name="Inès M."
         )
-        services.hide_post(post, Membership.objects.get(user=manager), reason="spam_advertising")
+        services.hide_post(
+            post,
+            Membership.objects.get(user=manager),
+            reason="spam_advertising",
+            passage=post.text[:12],
+        )
         return post
 
 
@@ -99,7 +104,10 @@ def test_hidden_email_links_to_the_thread_which_answers_get(
         post = services.create_post(known, kind="complaint", text="Bof.", display_name="Inès")
         with django_capture_on_commit_callbacks(execute=True):
             services.hide_post(
-                post, Membership.objects.get(user=manager), reason="spam_advertising"
+                post,
+                Membership.objects.get(user=manager),
+                reason="spam_advertising",
+                passage=post.text[:12],
             )
     [mail] = mailoutbox
     html = mail.alternatives[0][0]

@@ -215,7 +215,9 @@ def test_subscription_needs_community_consent(post: Post, customer: Customer) ->
 
 def test_nothing_can_be_deleted(post: Post, customer: Customer, manager: User) -> None:
     services.reply(post, member(manager), text="Merci, nous regardons.")
-    event = services.hide_post(post, member(manager), reason=HideReason.SPAM_ADVERTISING)
+    event = services.hide_post(
+        post, member(manager), reason=HideReason.SPAM_ADVERTISING, passage=post.text[:12]
+    )
     for obj in [post, post.versions.get(), post.replies.get(), event]:
         with pytest.raises(ValueError):
             obj.delete()
@@ -325,7 +327,9 @@ def test_a_theme_that_left_the_list_may_stay_on_a_post(post: Post, owner: User) 
 def test_counter_cannot_hide(post: Post, counter: User) -> None:
     before = counts()
     with pytest.raises(ServiceError) as exc:
-        services.hide_post(post, member(counter), reason=HideReason.SPAM_ADVERTISING)
+        services.hide_post(
+            post, member(counter), reason=HideReason.SPAM_ADVERTISING, passage=post.text[:12]
+        )
     assert exc.value.code == "forbidden"
     assert exc.value.status == 403
     assert counts() == before
@@ -357,13 +361,17 @@ def test_hide_appeal_upheld_restores_the_same_text(
 ) -> None:
     text = post.text
     services.hide_post(
-        post, member(manager), reason=HideReason.INSULT_HARASSMENT, note="Propos injurieux"
+        post,
+        member(manager),
+        reason=HideReason.INSULT_HARASSMENT,
+        note="Propos injurieux",
+        passage=post.text[:12],
     )
     post.refresh_from_db()
     assert post.hidden
     assert Post.objects.get(pk=post.pk).text == text  # hidden, not deleted
     with pytest.raises(ServiceError) as exc:
-        services.hide_post(post, member(manager), reason=HideReason.HATE)
+        services.hide_post(post, member(manager), reason=HideReason.HATE, passage=post.text[:12])
     assert exc.value.code == "already_hidden"
     with pytest.raises(ServiceError) as exc:
         services.edit_post(post, customer, text="other")
@@ -407,19 +415,29 @@ def test_hide_appeal_upheld_restores_the_same_text(
 def test_rejected_appeal_keeps_hidden_and_only_author_appeals(
     post: Post, customer: Customer, manager: User, owner: User, org: Organization
 ) -> None:
-    services.hide_post(post, member(manager), reason=HideReason.SPAM_ADVERTISING)
+    services.hide_post(
+        post, member(manager), reason=HideReason.SPAM_ADVERTISING, passage=post.text[:12]
+    )
     with pytest.raises(ServiceError) as exc:
         services.appeal(post, CustomerFactory(organization=org))
     assert exc.value.code == "not_author"
     item = services.appeal(post, customer)
-    services.decide_appeal(item, member(owner), upheld=False)
+    services.decide_appeal(
+        item,
+        member(owner),
+        upheld=False,
+        note="Le texte enfreint la règle citée, nous le laissons masqué.",
+    )
     post.refresh_from_db()
     assert post.hidden
     with pytest.raises(ServiceError) as exc:
         services.appeal(post, customer)
     assert exc.value.code == "already_appealed"
     with translation.override("en"):
-        assert queries.public_summary().text() == "1 of 1 post hidden: 1 spam; 1 appeal, rejected"
+        assert (
+            queries.public_summary().text()
+            == "1 of 1 post hidden: 1 spam (including 1 criticism hidden); 1 appeal, rejected"
+        )
 
 
 def test_appeal_needs_a_hidden_post(post: Post, customer: Customer) -> None:
@@ -429,7 +447,9 @@ def test_appeal_needs_a_hidden_post(post: Post, customer: Customer) -> None:
 
 
 def test_restore_by_manager(post: Post, manager: User, counter: User) -> None:
-    services.hide_post(post, member(manager), reason=HideReason.PERSONAL_DATA)
+    services.hide_post(
+        post, member(manager), reason=HideReason.PERSONAL_DATA, passage=post.text[:12]
+    )
     with pytest.raises(ServiceError) as exc:
         services.restore_post(post, member(counter))
     assert exc.value.code == "forbidden"
@@ -446,10 +466,10 @@ def test_public_summary_wording(tenant: Organization, manager: User, owner: User
         for i in range(5)
     ]
     m = member(manager)
-    services.hide_post(posts[0], m, reason=HideReason.SPAM_ADVERTISING)
-    services.hide_post(posts[1], m, reason=HideReason.SPAM_ADVERTISING)
-    services.hide_post(posts[2], m, reason=HideReason.INSULT_HARASSMENT)
-    services.hide_post(posts[3], m, reason=HideReason.HATE)
+    services.hide_post(posts[0], m, reason=HideReason.SPAM_ADVERTISING, passage=posts[0].text[:12])
+    services.hide_post(posts[1], m, reason=HideReason.SPAM_ADVERTISING, passage=posts[1].text[:12])
+    services.hide_post(posts[2], m, reason=HideReason.INSULT_HARASSMENT, passage=posts[2].text[:12])
+    services.hide_post(posts[3], m, reason=HideReason.HATE, passage=posts[3].text[:12])
     item = services.appeal(posts[3], posts[3].author)  # type: ignore[arg-type]
     services.decide_appeal(item, member(owner), upheld=True)
     summary = queries.public_summary()
@@ -484,7 +504,9 @@ def test_erasure_anonymises_author_not_replies(
     post.refresh_from_db()
     assert post.author is None
     assert post.display_name == ANONYMOUS
-    assert post.replies.get().text == "Merci Marie, nous corrigeons."
+    # The name quoted in a reply is replaced in the text's language, and the redaction logged.
+    assert post.replies.get().text == "Merci un client, nous corrigeons."
+    assert post.events.filter(action="redact").count() == 1
     assert post.replies.get().author == manager
     assert services.subscribers(post) == []
     with pytest.raises(ServiceError):

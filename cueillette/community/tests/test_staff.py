@@ -43,7 +43,9 @@ def post(tenant: Organization, customer: Customer) -> Post:
 @pytest.fixture
 def hidden_post(tenant: Organization, customer: Customer, manager: User) -> Post:
     item = make_post(customer, kind="review", text="Achetez mes montres sur example.com !")
-    services.hide_post(item, member(manager), reason=HideReason.SPAM_ADVERTISING)
+    services.hide_post(
+        item, member(manager), reason=HideReason.SPAM_ADVERTISING, passage=item.text[:12]
+    )
     item.refresh_from_db()
     return item
 
@@ -60,7 +62,7 @@ ACTS: list[tuple[str, dict[str, str], frozenset[str]]] = [
     ("themes", {"themes": "waiting"}, frozenset({"owner", "manager", "counter"})),
     ("acknowledge", {"note": "Nous étions en sous-effectif."}, frozenset({"owner", "manager"})),
     ("status", {"status": "resolved", "note": "Un caissier de plus."}, frozenset({"owner", "manager"})),
-    ("hide", {"reason": "insult_harassment"}, frozenset({"owner", "manager"})),
+    ("hide", {"reason": "insult_harassment", "confirmed": "1", "passage": "vraiment lent"}, frozenset({"owner", "manager"})),
 ]  # fmt: skip
 
 
@@ -178,7 +180,7 @@ def test_every_act_appends_an_event_and_an_audit_row(
         ("status", {"status": "resolved", "note": "Réglé."}, Action.STATUS_CHANGE, "community.status_changed"),
         ("link", {"customer": str(record.pk)}, Action.LINK_CUSTOMER, "community.customer_linked"),
         ("themes", {"themes": ["waiting", "staff"]}, Action.TAG, "community.tagged"),
-        ("hide", {"reason": "hate", "note": "Propos haineux."}, Action.HIDE, "community.post_hidden"),
+        ("hide", {"reason": "hate", "note": "Propos haineux.", "confirmed": "1", "passage": "je suis déçu"}, Action.HIDE, "community.post_hidden"),
         ("restore", {"note": "Erreur de notre part."}, Action.RESTORE, "community.post_restored"),
     ]  # fmt: skip
     for name, data, action, audit_action in acts:
@@ -223,7 +225,9 @@ def test_hide_with_an_unlisted_reason_is_refused_and_writes_nothing(
 ) -> None:
     before = counts()
     response = owner_client.post(
-        url("hide", pk=post.pk), {"reason": reason}, HTTP_ACCEPT_LANGUAGE="en"
+        url("hide", pk=post.pk),
+        {"reason": reason, "confirmed": "1", "passage": "vraiment lent"},
+        HTTP_ACCEPT_LANGUAGE="en",
     )
     assert response.status_code == 400
     body = response.content.decode()
@@ -260,7 +264,8 @@ def test_restore_waits_for_the_owner_when_appealed(
 def test_owner_rejects_an_appeal(hidden_post: Post, owner_client: Client) -> None:
     item = services.appeal(hidden_post, hidden_post.author)  # type: ignore[arg-type]
     response = owner_client.post(
-        url("decide_appeal", pk=item.pk), {"decision": "rejected", "note": "Publicité."}
+        url("decide_appeal", pk=item.pk),
+        {"decision": "rejected", "note": "Publicité pour un autre site."},
     )
     assert response.status_code == 302
     item.refresh_from_db()
@@ -322,7 +327,7 @@ def test_inbox_filters(
                          now=now - dt.timedelta(days=5))  # fmt: skip
     services.reply(answered, member(owner), text="Merci à vous !")
     spam = make_post(customer, kind="review", text="Promo sur example.com", rating=5)
-    services.hide_post(spam, member(owner), reason="spam_advertising")
+    services.hide_post(spam, member(owner), reason="spam_advertising", passage=spam.text[:12])
     services.appeal(spam, customer)
 
     def ids(params: dict[str, str]) -> list[int]:
@@ -508,7 +513,10 @@ def test_random_sequences_through_the_pages(
                 except Exception as exc:  # hidden posts cannot be edited
                     assert getattr(exc, "code", "") in {"post_hidden", "empty"}
             elif kind == "hide" and post is not None:
-                r = staff_clients[op[2]].post(url("hide", pk=post.pk), {"reason": op[3]})
+                r = staff_clients[op[2]].post(
+                    url("hide", pk=post.pk),
+                    {"reason": op[3], "confirmed": "1", "passage": post.text[:12]},
+                )
                 assert r.status_code in {302, 400, 403, 409}
                 if r.status_code == 302:
                     assert op[3] in HideReason.values and op[2] != "counter"
@@ -526,7 +534,8 @@ def test_random_sequences_through_the_pages(
                     item = pending[op[1] % len(pending)]
                     decision = "upheld" if op[3] else "rejected"
                     r = staff_clients[op[2]].post(
-                        url("decide_appeal", pk=item.pk), {"decision": decision}
+                        url("decide_appeal", pk=item.pk),
+                        {"decision": decision, "note": "Le passage cité enfreint la règle."},
                     )
                     assert r.status_code == (302 if op[2] == "owner" else 403)
             elif kind == "reply" and post is not None:

@@ -53,8 +53,9 @@ def test_an_erased_authors_posts_read_anonymous_in_the_readers_language(
         portal.erase_customer(author, actor=Actor.customer(), reason="self")
     fr = client.get(f"/o/{org.slug}/community/{post.pk}/?lang=fr").content.decode()
     en = client.get(f"/o/{org.slug}/community/{post.pk}/?lang=en").content.decode()
-    assert "Anonyme" in fr and "Anonymous" not in fr
-    assert "Anonymous" in en
+    # "A customer" in the reader's language (issue 10): the name is gone everywhere.
+    assert "Un client" in fr and "A customer" not in fr and "Anonymous" not in fr
+    assert "A customer" in en
 
 
 def test_the_english_digest_names_themes_in_english(
