@@ -126,6 +126,11 @@ def test_spam_hidden_with_reason_appealed_and_restored(
     ]
     hide.locator("select[name=reason]").select_option("spam_advertising")
     _submit(page, hide)
+    # A second step: the confirmation page, with what the reason covers (not criticism here).
+    confirm = page.locator("#hide-confirm-form")
+    assert confirm.locator("#reason-spam_advertising").is_checked()
+    assert page.locator("#criticism-warning").count() == 0
+    _submit(page, confirm, "[data-action=confirm-hide]")
     assert page.locator("#post").get_attribute("data-hidden") == "true"
     assert page.locator("#post-text").inner_text().strip() == SPAM  # kept, unchanged
 
