@@ -24,7 +24,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema
@@ -286,7 +286,12 @@ def list_posts(
     needs_human_look: bool | None = None,
 ) -> dict[str, Any]:
     """Every post (hidden ones too, with ``hidden: true``: their text is kept)."""
-    qs = Post.objects.annotate(replies_count=Count("replies"))
+    qs = Post.objects.annotate(
+        replies_count=Count("replies", distinct=True),
+        business_replies=Count(
+            "replies", distinct=True, filter=~Q(replies__author_role="customer")
+        ),
+    )
     if value := _choice(kind, PostKind.values, "kind"):
         qs = qs.filter(kind=value)
     if value := _choice(status, PostStatus.values, "status"):
@@ -298,7 +303,8 @@ def list_posts(
     if needs_human_look is not None:
         qs = qs.filter(needs_human_look=needs_human_look)
     if unanswered is not None:
-        qs = qs.filter(replies_count=0) if unanswered else qs.filter(replies_count__gt=0)
+        # "Unanswered" by the business: customers' answers in the thread do not count.
+        qs = qs.filter(business_replies=0) if unanswered else qs.filter(business_replies__gt=0)
     rows, next_cursor = paginate(qs, cursor=cursor, limit=limit, order=("-created_at", "-id"))
     return {"items": [_post_body(p) for p in rows], "next_cursor": next_cursor}
 

@@ -85,6 +85,10 @@ class Dashboard:
         return sum(self.ratings.values())
 
 
+# "Answered" means the business answered: customers' answers in the thread do not count.
+BUSINESS_REPLIES = ~Q(replies__author_role="customer")
+
+
 def visible() -> QuerySet[Post]:
     return Post.objects.filter(hidden=False)
 
@@ -93,7 +97,7 @@ def unanswered(qs: QuerySet[Post] | None = None) -> QuerySet[Post]:
     """Visible posts without a public reply, oldest first."""
     base = visible() if qs is None else qs
     return (
-        base.annotate(reply_count=Count("replies"))
+        base.annotate(reply_count=Count("replies", filter=BUSINESS_REPLIES))
         .filter(reply_count=0)
         .order_by("created_at", "id")
     )
@@ -104,7 +108,9 @@ def median_first_reply(qs: QuerySet[Post] | None = None) -> dt.timedelta | None:
     base = visible() if qs is None else qs
     delays = [
         (first - created).total_seconds()
-        for created, first in base.annotate(first_reply_at=Min("replies__created_at"))
+        for created, first in base.annotate(
+            first_reply_at=Min("replies__created_at", filter=BUSINESS_REPLIES)
+        )
         .filter(first_reply_at__isnull=False)
         .values_list("created_at", "first_reply_at")
     ]
@@ -188,7 +194,9 @@ def build(now: dt.datetime | None = None) -> Dashboard:
     posts = visible()
     total = posts.count()
     waiting = unanswered(posts)
-    negative_qs = posts.filter(sentiment=Sentiment.NEGATIVE).annotate(n=Count("replies"))
+    negative_qs = posts.filter(sentiment=Sentiment.NEGATIVE).annotate(
+        n=Count("replies", filter=BUSINESS_REPLIES)
+    )
     negative = negative_qs.count()
     negative_answered = negative_qs.filter(n__gt=0).count()
     ratings = dict.fromkeys(range(1, 6), 0)
@@ -268,7 +276,9 @@ def digest(now: dt.datetime | None = None, *, days: int = 7) -> dict[str, Any]:
         # Keys, not labels: each owner's email names the themes in their own language.
         "themes": theme_counts(week)[:5],
         "appeals_pending": Appeal.objects.filter(decision=AppealDecision.PENDING).count(),
-        "replies": Post.objects.filter(Q(replies__created_at__gte=since), hidden=False)
+        "replies": Post.objects.filter(
+            Q(replies__created_at__gte=since) & BUSINESS_REPLIES, hidden=False
+        )
         .distinct()
         .count(),
     }

@@ -253,6 +253,7 @@ def responsiveness() -> Responsiveness:
     how many faults the business acknowledged. Three queries, whatever the number of posts."""
     rows = (
         Reply.objects.filter(post__hidden=False)
+        .exclude(author_role="customer")
         .order_by()
         .values("post_id")
         .annotate(first=Min("created_at"), posted=Min("post__created_at"))

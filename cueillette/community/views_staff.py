@@ -84,7 +84,7 @@ def _can(request: HttpRequest, perm: Perm) -> bool:
 
 def _filtered(params: dict[str, str]) -> QuerySet[Any]:
     qs = Post.objects.annotate(
-        reply_count=Count("replies", distinct=True),
+        reply_count=Count("replies", distinct=True, filter=listening.BUSINESS_REPLIES),
         me_too_count=Count("me_toos", distinct=True),
         pending_appeal=Exists(
             Appeal.objects.filter(post=OuterRef("pk"), decision=AppealDecision.PENDING)

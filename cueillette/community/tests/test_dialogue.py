@@ -18,7 +18,7 @@ from django.urls import reverse
 
 from cueillette.accounts.models import User
 from cueillette.apikeys.services import create_api_key
-from cueillette.community import services
+from cueillette.community import queries, services
 from cueillette.community.models import (
     Action,
     Appeal,
@@ -434,3 +434,14 @@ def test_after_erasure_the_name_appears_nowhere(
         redaction = ModerationEvent.objects.get(post=complaint, action=Action.REDACT)
     assert len(redaction.data["replies"]) == 3 and redaction.data["notes"]
     assert "Séraphine" not in json.dumps(redaction.data)
+
+
+def test_a_customer_answer_does_not_count_as_the_business_answering(
+    complaint: Post, author: Customer, org: Organization, manager_client: Client
+) -> None:
+    with tenancy.tenant_context(org):
+        services.customer_reply(complaint, author, text="Toujours rien ?", display_name="S.")
+        figures = queries.responsiveness()
+    assert figures.answered == 0
+    inbox = manager_client.get(staff("inbox"), {"show": "unanswered"}).content.decode()
+    assert f'data-post="{complaint.pk}"' in inbox
