@@ -161,11 +161,12 @@ def history(post: Post) -> list[ModerationEvent]:
 
 def export_files(customer: Customer) -> dict[str, bytes]:
     """``community.json`` for the customer's data export: their posts with every version,
-    their appeals and me-too marks (registered as an exporter in ``apps.py``)."""
+    their answers in threads, their appeals and me-too marks (registered in ``apps.py``)."""
     posts = list(Post.objects.filter(author=customer).order_by("created_at", "id"))
+    answers = list(Reply.objects.filter(customer=customer).order_by("created_at", "id"))
     appeals = list(Appeal.objects.filter(author=customer).order_by("created_at", "id"))
     me_toos = list(MeToo.objects.filter(customer=customer).order_by("created_at", "id"))
-    if not (posts or appeals or me_toos):
+    if not (posts or answers or appeals or me_toos):
         return {}
     data = {
         "posts": [
@@ -177,6 +178,7 @@ def export_files(customer: Customer) -> dict[str, bytes]:
                 "created_at": p.created_at.isoformat(),
                 "status": p.status,
                 "hidden": p.hidden,
+                "withdrawn_at": p.withdrawn_at.isoformat() if p.withdrawn_at else None,
                 "versions": [
                     {
                         "number": v.number,
@@ -188,6 +190,16 @@ def export_files(customer: Customer) -> dict[str, bytes]:
                 ],
             }
             for p in posts
+        ],
+        "answers": [
+            {
+                "post": r.post_id,
+                "display_name": r.display_name,
+                "text": r.text,
+                "created_at": r.created_at.isoformat(),
+                "hidden": r.hidden,
+            }
+            for r in answers
         ],
         "appeals": [
             {

@@ -525,3 +525,20 @@ def test_posts_are_in_the_customers_data_export(post: Post, customer: Customer) 
         "Le service était vraiment lent, je suis déçu.",
         "Deuxième version",
     ]
+
+
+def test_answers_and_withdrawals_are_in_the_customers_data_export(
+    post: Post, customer: Customer
+) -> None:
+    import io
+    import json
+    import zipfile
+
+    services.customer_reply(post, customer, text="Précision : c'était samedi.", display_name="M")
+    services.withdraw_post(post, customer)
+    with zipfile.ZipFile(io.BytesIO(portal.export_zip(customer))) as archive:
+        data = json.loads(archive.read("community.json"))
+    assert data["answers"][0]["text"] == "Précision : c'était samedi."
+    assert data["posts"][0]["withdrawn_at"]
+    # Withdrawn, the text is still the author's: it is in their export.
+    assert data["posts"][0]["versions"][0]["text"].startswith("Le service")
