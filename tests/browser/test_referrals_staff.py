@@ -29,9 +29,9 @@ def test_owner_reviews_flagged_referral_and_sees_tree(
     )
     paul = make_customer(org, email="paul.ref@example.net", first_name="Paul", phone="+33655443322")
     with tenancy.tenant_context(org):
-        loyalty.get_program()
-        card = loyalty.join_program(paul, actor=system)
-        loyalty.join_program(claire, actor=system)
+        # make_customer records the loyalty consent: both have their card already.
+        card = loyalty.open_card_for(paul)
+        assert card is not None and loyalty.open_card_for(claire) is not None
         loyalty.record_purchase(card, amount="12", actor=system)  # already a customer
         referral = services.record_referral(claire, paul, source="counter", actor=system)
     assert referral.under_review
