@@ -224,7 +224,7 @@ def seed_a(a: Organization, owner_a: User, counter_a: User) -> None:
             name=SECRETS[5],
             prefix="a1a1a1a1",
             hashed_key=hash_token("cue_a1a1a1a1_alpha"),
-            scope="write",
+            scopes=["customers:read"],
         )
         AuditEvent.objects.bulk_create(
             [
