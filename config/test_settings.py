@@ -2,7 +2,12 @@
 
 import os
 
-os.environ.setdefault("CUEILLETTE_VAR_DIR", "/tmp/cueillette-test-var")  # noqa: S108
+# One folder per pytest-xdist worker (gw0, gw1...): files written by one never meet another's.
+os.environ.setdefault(
+    "CUEILLETTE_VAR_DIR",
+    "/tmp/cueillette-test-var"  # noqa: S108
+    + (f"-{os.environ['PYTEST_XDIST_WORKER']}" if os.environ.get("PYTEST_XDIST_WORKER") else ""),
+)
 
 from config.settings import *  # noqa: F403
 
