@@ -16,7 +16,7 @@ One NinjaAPI with, in one place:
 Apps add a ``Router`` in their ``api.py`` and list it in :data:`ROUTERS`; the decorators
 registered on the API apply to every operation of every router, so new routes get the tenant
 reset, the permission check and idempotency without doing anything (but a route without
-``@requires`` is refused when the API is mounted).
+``@requires`` is refused to every key until it declares its permission).
 """
 
 from __future__ import annotations
@@ -315,7 +315,7 @@ class ApiKeyAuth(AuthBase):
         request._cueillette_rate_remaining = check_rate_limit(key)  # type: ignore[attr-defined]
         # The one place where a route's permission is checked, before the body is read.
         scope = getattr(request, "_cueillette_required_scope", None)
-        if scope is None:  # every operation declares one (scope_marker refuses to mount it)
+        if scope is None:  # a route without @requires is nobody's until it says whose
             raise ApiError("forbidden", _("this route declares no permission"), status=403)
         if not key.has_scope(scope):
             raise ApiError(
@@ -364,8 +364,8 @@ def requires(scope: ApiScope) -> Callable[[F], F]:
     """Declare the permission an operation needs; put it under ``@router.get(...)``.
 
     :func:`ApiKeyAuth` checks it for every request; the OpenAPI schema states it
-    (``x-required-permission`` and the description). An operation without it is refused when
-    the API is mounted.
+    (``x-required-permission`` and the description). An operation without it is refused to
+    every key, and the permission sweep (tests/test_permissions.py) names it.
     """
 
     def mark(func: F) -> F:
@@ -377,24 +377,26 @@ def requires(scope: ApiScope) -> Callable[[F], F]:
 
 def scope_marker(run: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     """View decorator registered first, so it receives the bound ``Operation.run``: it reads
-    the operation's ``@requires`` once and hands it to the authentication of each request."""
+    the operation's ``@requires`` once and hands it to the authentication of each request.
+
+    An operation without one is refused to every key (deny by default) and the permission
+    sweep names it; the schema says so too.
+    """
     operation = getattr(run, "__self__", None)
-    view = getattr(operation, "view_func", None)
-    scope = getattr(view, SCOPE_ATTR, None)
-    if operation is None or scope is None:
-        name = getattr(view, "__qualname__", repr(run))
-        raise ImproperlyConfigured(
-            f"API operation {getattr(view, '__module__', '')}.{name} declares no permission: "
-            "add @requires(ApiScope.X) under its @router decorator (cueillette/api.py)"
-        )
+    if operation is None:
+        raise ImproperlyConfigured("scope_marker must be the API's first view decorator")
+    scope = getattr(operation.view_func, SCOPE_ATTR, None)
     extra = dict(operation.openapi_extra or {})
     extra["x-required-permission"] = scope
     operation.openapi_extra = extra
-    note = f"Requires the API key permission `{scope}`."
-    if note not in (operation.description or ""):
-        operation.description = (
-            f"{operation.description}\n\n{note}" if operation.description else note
-        )
+    note = (
+        f"Requires the API key permission `{scope}`."
+        if scope
+        else "Declares no permission yet (`@requires`): refused to every key."
+    )
+    description = operation.description or ""
+    if note not in description:
+        operation.description = f"{description}\n\n{note}" if description else note
 
     @functools.wraps(run)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:

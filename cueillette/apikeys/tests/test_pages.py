@@ -8,7 +8,11 @@ from typing import Any
 import pytest
 from django.core.cache import cache
 from django.test import Client
+from django.utils import translation
+from django.utils.html import escape
+from django.utils.translation import gettext as _
 
+from cueillette.apikeys.scopes import TEXTS
 from cueillette.apikeys.services import create_api_key
 from cueillette.core import tenancy
 from cueillette.core.audit import Actor
@@ -23,7 +27,13 @@ def _fresh_rate_counters() -> None:
 
 
 def api_get(raw: str, path: str = "/api/v1/customers") -> Any:
-    return Client().get(path, headers={"Authorization": f"Bearer {raw}"})
+    return Client().get(path, headers={"Authorization": f"Bearer {raw}", "Accept-Language": "en"})
+
+
+def words(response: Any, scope: str) -> str:
+    """How the page names a permission, in the page's language."""
+    with translation.override(response.wsgi_request.LANGUAGE_CODE):
+        return str(TEXTS[scope].name)
 
 
 @pytest.mark.django_db
@@ -65,7 +75,8 @@ def test_create_shows_the_key_once_and_it_works(org: Organization, manager_clien
     html = response.content.decode()
     raw = KEY_RE.search(html).group(0)  # type: ignore[union-attr]
     assert 'data-copy="#new-key"' in html
-    assert "Record consents" in html and "Moderate" not in html
+    assert words(response, "consents:write") in html
+    assert words(response, "community:moderate") not in html
     assert "no-store" in response["Cache-Control"] or "no-cache" in response["Cache-Control"]
 
     key = ApiKey.objects.unscoped().get(organization=org)
@@ -73,9 +84,11 @@ def test_create_shows_the_key_once_and_it_works(org: Organization, manager_clien
     assert raw not in key.hashed_key and raw.split("_")[2] not in key.hashed_key
 
     # The list shows the prefix and the permissions, never the key.
-    listing = manager_client.get("/app/api-keys/").content.decode()
+    page = manager_client.get("/app/api-keys/")
+    listing = page.content.decode()
     assert "Front till" in listing and key.prefix in listing and raw not in listing
-    assert "Create and update customers" in listing and "Follow up on unhappy" not in listing
+    assert words(page, "customers:write") in listing
+    assert words(page, "feedback:manage") not in listing
 
     assert api_get(raw).status_code == 200
     # A permission the key was not given: 403 naming it.
@@ -116,7 +129,9 @@ def test_create_errors_name_the_field(org: Organization, owner_client: Client) -
     assert response.status_code == 400 and 'id="key-scopes-error"' in response.content.decode()
     response = owner_client.post("/app/api-keys/new/", {"name": "Till"})
     assert response.status_code == 400
-    assert "choose at least one permission" in response.content.decode()
+    with translation.override(response.wsgi_request.LANGUAGE_CODE):
+        expected = _("choose at least one permission: what may this key do?")
+    assert escape(expected) in response.content.decode()
     # Both mistakes at once are both shown.
     response = owner_client.post("/app/api-keys/new/", {"name": ""})
     html = response.content.decode()
