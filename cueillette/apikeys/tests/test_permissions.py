@@ -11,7 +11,8 @@ from django.core.cache import cache
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.test import Client
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Router
 
 from cueillette.api import api, requires, scope_marker
@@ -67,7 +68,10 @@ def test_a_till_key_cannot_follow_up_feedback(org: Organization) -> None:
     assert response.status_code == 403
     error = response.json()["error"]
     assert error["code"] == "forbidden" and error["field"] is None
-    assert error["message"] == "this key lacks the permission feedback:manage"
+    # Worded in the business's language (the API speaks it), naming the permission.
+    with translation.override(org.language):
+        expected = _("this key lacks the permission %(scope)s") % {"scope": "feedback:manage"}
+    assert error["message"] == expected
     survey.refresh_from_db()
     assert survey.follow_up == FollowUp.TO_CONTACT
     # Checked before the body is read: even an invalid body gets the 403, not a 422.
