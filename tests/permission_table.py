@@ -67,6 +67,7 @@ PAGES: dict[str, Rule] = {
     "customers:duplicates": MGR,  # MERGE_CUSTOMERS
     "customers:merge": MGR,
     "customers:erase": MGR,  # ERASE_CUSTOMERS
+    "customers:care_note_add": MGR,  # VIEW_CARE_NOTES (health data: not counter staff)
     "customers:export": MGR,  # EXPORT_BASE
     "customers:import": MGR,  # IMPORT_CUSTOMERS
     "customers:audit": OWN,  # VIEW_AUDIT
