@@ -14,6 +14,13 @@ PG_URL := postgres://cueillette@127.0.0.1:$(PG_PORT)/cueillette
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
+# The suite runs on 2 workers (pytest-xdist; the machines have 2 cores) and in a random order
+# (pytest-randomly), printed at the start and the end of each run: SEED=N replays an order.
+WORKERS ?= 2
+ifeq ($(origin SEED), undefined)
+SEED := $(shell od -An -N4 -tu4 /dev/urandom | tr -d ' ')
+endif
+PYTEST := $(VENV)/bin/pytest -q --randomly-seed=$(SEED)
 APT_INSTALL := DEBIAN_FRONTEND=noninteractive apt-get install -y -qq
 # manage.py defaults to config.settings; the tests always use config.test_settings.
 TEST_ENV := DJANGO_SETTINGS_MODULE=config.test_settings
@@ -100,18 +107,24 @@ pg-stop: ## stop the throwaway PostgreSQL
 
 # --------------------------------------------------------------------------- tests
 
+# Browser journeys run after the rest, one at a time: two Chromiums on two cores next to two
+# workers make timing-sensitive journeys flaky, and they are a small part of the time.
 test-sqlite: $(VENV)/.installed messages ## the whole suite on SQLite (browser journeys included)
-	$(TEST_ENV) $(VENV)/bin/pytest -q $(PYTEST_ARGS)
+	@echo "random order seed: $(SEED) (replay: make test-sqlite SEED=$(SEED))"
+	$(TEST_ENV) $(PYTEST) -n $(WORKERS) -m "not browser" $(PYTEST_ARGS)
+	$(TEST_ENV) $(PYTEST) -m browser $(PYTEST_ARGS)
 
+# Each worker gets its own test database (pytest-django: test_<name>_gw0, test_<name>_gw1).
 test-pg: $(VENV)/.installed messages ## the suite without browser journeys, on PostgreSQL
+	@echo "random order seed: $(SEED) (replay: make test-pg SEED=$(SEED))"
 	@if [ -n "$${DATABASE_URL:-}" ]; then \
-	  $(TEST_ENV) $(VENV)/bin/pytest -q -m "not browser" $(PYTEST_ARGS); exit; \
+	  $(TEST_ENV) $(PYTEST) -n $(WORKERS) -m "not browser" $(PYTEST_ARGS); exit; \
 	fi; \
 	started=""; \
 	if ! $(PG_BIN)/pg_isready -q -h 127.0.0.1 -p $(PG_PORT) 2>/dev/null; then \
 	  $(MAKE) --no-print-directory pg-start; started=1; \
 	fi; \
-	status=0; DATABASE_URL=$(PG_URL) $(TEST_ENV) $(VENV)/bin/pytest -q -m "not browser" $(PYTEST_ARGS) \
+	status=0; DATABASE_URL=$(PG_URL) $(TEST_ENV) $(PYTEST) -n $(WORKERS) -m "not browser" $(PYTEST_ARGS) \
 	  || status=$$?; \
 	if [ -n "$$started" ]; then $(MAKE) --no-print-directory pg-stop; fi; \
 	exit $$status

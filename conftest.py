@@ -34,6 +34,17 @@ settings.register_profile("cueillette", deadline=None, suppress_health_check=[He
 settings.load_profile("cueillette")
 
 
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: Any) -> None:
+    """Name the random order's seed at the end (``-q`` hides pytest-randomly's header line), so
+    that a failure seen once can be replayed: same seed, same order, same generated names."""
+    seed = getattr(config.option, "randomly_seed", None)
+    if isinstance(seed, int) and config.pluginmanager.hasplugin("randomly"):
+        terminalreporter.write_line(
+            f"random order: --randomly-seed={seed} (pass it to pytest, or SEED={seed} to make, "
+            "to replay this order and these generated names)"
+        )
+
+
 @pytest.fixture
 def org(db: None) -> Organization:
     return OrganizationFactory(name="Cabinet Lumière", slug="cabinet-lumiere")

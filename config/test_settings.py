@@ -2,7 +2,13 @@
 
 import os
 
+# One folder per pytest-xdist worker (gw0, gw1...): files written by one never meet another's.
+# The workers inherit the environment of the main process, which has already set the folder.
 os.environ.setdefault("CUEILLETTE_VAR_DIR", "/tmp/cueillette-test-var")  # noqa: S108
+if os.environ.get("PYTEST_XDIST_WORKER") and not os.environ["CUEILLETTE_VAR_DIR"].endswith(
+    "-" + os.environ["PYTEST_XDIST_WORKER"]
+):
+    os.environ["CUEILLETTE_VAR_DIR"] += "-" + os.environ["PYTEST_XDIST_WORKER"]
 
 from config.settings import *  # noqa: F403
 

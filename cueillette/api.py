@@ -4,7 +4,9 @@ One NinjaAPI with, in one place:
 
 * **key authentication** (``Authorization: Bearer cue_<prefix>_<secret>`` or ``X-Api-Key``):
   the key decides the organization, which becomes the current tenant for the request;
-* **scopes**: a read key may only read (any method but GET/HEAD/OPTIONS needs ``write``);
+* **permissions**: every operation declares the one permission it needs with
+  ``@requires(ApiScope.X)``; a key without it gets a 403 naming it (``forbidden``). Keys hold
+  the permissions chosen when they were created (``core.permissions.ApiScope``);
 * **a rate limit per key** (fixed one-minute window in Django's cache, 429 + Retry-After);
 * **one error format**: ``{"error": {"code": ..., "field": ..., "message": ...}}``;
 * **Idempotency-Key** on every POST and PATCH: the same key with the same body replays the
@@ -13,7 +15,8 @@ One NinjaAPI with, in one place:
 
 Apps add a ``Router`` in their ``api.py`` and list it in :data:`ROUTERS`; the decorators
 registered on the API apply to every operation of every router, so new routes get the tenant
-reset, the scope check and idempotency without doing anything.
+reset, the permission check and idempotency without doing anything (but a route without
+``@requires`` is refused to every key until it declares its permission).
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, models, transaction
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
@@ -51,14 +55,15 @@ from ninja.security.base import AuthBase
 
 from cueillette import api_openapi
 from cueillette.core import tenancy
+from cueillette.core.audit import Actor
 from cueillette.core.errors import ServiceError
 from cueillette.core.models import ApiKey, IdempotencyRecord
+from cueillette.core.permissions import ApiScope
 from cueillette.core.tokens import hash_token
 
 logger = logging.getLogger(__name__)
 
 KEY_PREFIX = "cue"
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 IDEMPOTENT_METHODS = frozenset({"POST", "PATCH"})
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 IDEMPOTENCY_KEY_MAX = 200
@@ -308,10 +313,14 @@ class ApiKeyAuth(AuthBase):
         speak_for(key)
         request.api_key = key  # type: ignore[attr-defined]
         request._cueillette_rate_remaining = check_rate_limit(key)  # type: ignore[attr-defined]
-        if request.method not in SAFE_METHODS and key.scope != ApiKey.Scope.WRITE:
+        # The one place where a route's permission is checked, before the body is read.
+        scope = getattr(request, "_cueillette_required_scope", None)
+        if scope is None:  # a route without @requires is nobody's until it says whose
+            raise ApiError("forbidden", _("this route declares no permission"), status=403)
+        if not key.has_scope(scope):
             raise ApiError(
-                "insufficient_scope",
-                _("this API key can only read: create a key with the write scope"),
+                "forbidden",
+                _("this key lacks the permission %(scope)s") % {"scope": scope},
                 status=403,
             )
         _touch(key)
@@ -337,6 +346,64 @@ def api_key(request: HttpRequest) -> ApiKey:
     key = request.auth  # type: ignore[attr-defined]
     assert isinstance(key, ApiKey)
     return key
+
+
+def api_actor(request: HttpRequest) -> Actor:
+    """The request's key as the actor of a service call, carrying the key's permissions."""
+    key = api_key(request)
+    return Actor.api(key.name, key.scopes)
+
+
+# --------------------------------------------------------------------------- permissions
+
+F = TypeVar("F", bound=Callable[..., Any])
+SCOPE_ATTR = "_cueillette_scope"
+
+
+def requires(scope: ApiScope) -> Callable[[F], F]:
+    """Declare the permission an operation needs; put it under ``@router.get(...)``.
+
+    :func:`ApiKeyAuth` checks it for every request; the OpenAPI schema states it
+    (``x-required-permission`` and the description). An operation without it is refused to
+    every key, and the permission sweep (tests/test_permissions.py) names it.
+    """
+
+    def mark(func: F) -> F:
+        setattr(func, SCOPE_ATTR, ApiScope(scope).value)
+        return func
+
+    return mark
+
+
+def scope_marker(run: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+    """View decorator registered first, so it receives the bound ``Operation.run``: it reads
+    the operation's ``@requires`` once and hands it to the authentication of each request.
+
+    An operation without one is refused to every key (deny by default) and the permission
+    sweep names it; the schema says so too.
+    """
+    operation = getattr(run, "__self__", None)
+    if operation is None:
+        raise ImproperlyConfigured("scope_marker must be the API's first view decorator")
+    scope = getattr(operation.view_func, SCOPE_ATTR, None)
+    extra = dict(operation.openapi_extra or {})
+    extra["x-required-permission"] = scope
+    operation.openapi_extra = extra
+    note = (
+        f"Requires the API key permission `{scope}`."
+        if scope
+        else "Declares no permission yet (`@requires`): refused to every key."
+    )
+    description = operation.description or ""
+    if note not in description:
+        operation.description = f"{description}\n\n{note}" if description else note
+
+    @functools.wraps(run)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        request._cueillette_required_scope = scope  # type: ignore[attr-defined]
+        return run(request, *args, **kwargs)
+
+    return wrapper
 
 
 # --------------------------------------------------------------------------- idempotency
@@ -657,6 +724,8 @@ for _exc, _handler in (
     (Exception, _server_error),
 ):
     api.exception_handler(_exc)(_handler)
+# scope_marker first: it must receive the operation's own bound run method.
+api.add_decorator(scope_marker, mode="view")
 api.add_decorator(operation_wrapper, mode="view")
 api.add_decorator(idempotency_check, mode="operation")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 
 from django.db import transaction
 from django.utils import timezone
@@ -13,6 +14,7 @@ from cueillette.core import audit
 from cueillette.core.audit import Actor
 from cueillette.core.errors import ServiceError
 from cueillette.core.models import ApiKey
+from cueillette.core.permissions import SCOPE_PRESETS, SCOPE_VALUES
 from cueillette.core.tokens import hash_token, new_token
 
 NAME_MAX = 100
@@ -28,29 +30,66 @@ def _new_prefix() -> str:
             return prefix
 
 
-@transaction.atomic
-def create_api_key(name: str, scope: str, *, actor: Actor) -> tuple[ApiKey, str]:
-    """A new key of the current organization; returns the row and the full key (shown once).
-
-    Only the SHA-256 of the full key is stored.
-    """
-    name = (name or "").strip()
-    if not name:
-        raise ServiceError("required", _("name is required: say which till uses it"), field="name")
-    if len(name) > NAME_MAX:
+def clean_scopes(scopes: str | Iterable[str]) -> list[str]:
+    """The sorted, known permissions of ``scopes``; a preset name ("till", "read", "write")
+    stands for its set. Unknown names are refused, and a key needs at least one permission."""
+    if isinstance(scopes, str):
+        if scopes not in SCOPE_PRESETS:
+            raise ServiceError(
+                "invalid",
+                _("unknown set of permissions: %(name)s") % {"name": scopes},
+                field="scopes",
+            )
+        wanted = {s.value for s in SCOPE_PRESETS[scopes]}
+    else:
+        wanted = {str(s) for s in scopes}
+    unknown = sorted(wanted - SCOPE_VALUES)
+    if unknown:
         raise ServiceError(
-            "too_long",
-            _("name is too long (%(n)d characters at most)") % {"n": NAME_MAX},
-            field="name",
+            "invalid",
+            _("unknown permission: %(names)s") % {"names": ", ".join(unknown)},
+            field="scopes",
         )
-    if scope not in ApiKey.Scope.values:
-        raise ServiceError("invalid", _("scope must be read or write"), field="scope")
+    if not wanted:
+        raise ServiceError(
+            "required",
+            _("choose at least one permission: what may this key do?"),
+            field="scopes",
+        )
+    return sorted(wanted)
+
+
+@transaction.atomic
+def create_api_key(name: str, scopes: str | Iterable[str], *, actor: Actor) -> tuple[ApiKey, str]:
+    """A new key of the current organization with exactly ``scopes``; returns the row and the
+    full key (shown once). Only the SHA-256 of the full key is stored."""
+    name = (name or "").strip()
+    errors: list[dict[str, str | None]] = []
+    if not name:
+        errors.append(
+            {"code": "required", "field": "name",
+             "message": _("name is required: say which till uses it")}
+        )  # fmt: skip
+    elif len(name) > NAME_MAX:
+        errors.append(
+            {"code": "too_long", "field": "name",
+             "message": _("name is too long (%(n)d characters at most)") % {"n": NAME_MAX}}
+        )  # fmt: skip
+    try:
+        chosen = clean_scopes(scopes)
+    except ServiceError as exc:
+        errors.append(exc.as_dict())
+    if errors:
+        first = errors[0]
+        raise ServiceError(
+            str(first["code"]), str(first["message"]), field=first["field"], errors=errors
+        )
     prefix = _new_prefix()
     raw = f"{KEY_PREFIX}_{prefix}_{new_token(32)}"
     key = ApiKey.objects.create(
-        name=name, prefix=prefix, hashed_key=hash_token(raw), scope=scope, created_by=actor.user
+        name=name, prefix=prefix, hashed_key=hash_token(raw), scopes=chosen, created_by=actor.user
     )
-    audit.record(actor, "api_key.created", key, prefix=prefix, scope=scope)
+    audit.record(actor, "api_key.created", key, prefix=prefix, scopes=chosen)
     return key, raw
 
 

@@ -32,7 +32,7 @@ from ninja.params.functions import Query
 from ninja.responses import Status
 from pydantic.config import JsonDict
 
-from cueillette.api import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, api_key, paginate
+from cueillette.api import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, api_key, paginate, requires
 from cueillette.community import services
 from cueillette.community.models import (
     MAX_TEXT,
@@ -46,6 +46,7 @@ from cueillette.community.models import (
     Sentiment,
 )
 from cueillette.core.errors import NotFound, ServiceError
+from cueillette.core.permissions import ApiScope
 from cueillette.customers.models import Customer
 
 router = Router(tags=["community"])
@@ -170,7 +171,8 @@ class ThemesIn(Schema):
 
 
 def _staff(request: HttpRequest) -> services.Staff:
-    return services.Staff.api(api_key(request).name)
+    key = api_key(request)
+    return services.Staff.api(key.name, key.scopes)
 
 
 def _post(post_id: int) -> Post:
@@ -274,6 +276,7 @@ def _choice(value: str | None, allowed: list[str], field: str) -> str | None:
 
 
 @router.get("/posts", response=PostPage, summary="The posts, newest first, with filters")
+@requires(ApiScope.COMMUNITY_READ)
 def list_posts(
     request: HttpRequest,
     cursor: str | None = None,
@@ -314,11 +317,13 @@ def list_posts(
     response=PostDetailOut,
     summary="One post with its versions, replies, moderation events and appeals",
 )
+@requires(ApiScope.COMMUNITY_READ)
 def get_post(request: HttpRequest, post_id: int) -> dict[str, Any]:
     return _detail(_post(post_id))
 
 
 @router.get("/moderation-log", response=EventPage, summary="The moderation log, oldest first")
+@requires(ApiScope.COMMUNITY_READ)
 def moderation_log(
     request: HttpRequest,
     cursor: str | None = None,
@@ -344,6 +349,7 @@ def moderation_log(
     response={201: PostDetailOut},
     summary="Reply publicly, as the business",
 )
+@requires(ApiScope.COMMUNITY_REPLY)
 def reply(request: HttpRequest, post_id: int, payload: ReplyIn) -> Any:
     """The reply is public and immutable; followers of the thread are emailed."""
     post = _post(post_id)
@@ -352,6 +358,7 @@ def reply(request: HttpRequest, post_id: int, payload: ReplyIn) -> Any:
 
 
 @router.post("/posts/{int:post_id}/status", response=PostDetailOut, summary="Set the status")
+@requires(ApiScope.COMMUNITY_MODERATE)
 def set_status(request: HttpRequest, post_id: int, payload: StatusIn) -> dict[str, Any]:
     """``open``, ``acknowledged`` or ``resolved``, with a public note of what was done."""
     post = _post(post_id)
@@ -364,6 +371,7 @@ def set_status(request: HttpRequest, post_id: int, payload: StatusIn) -> dict[st
     response=PostDetailOut,
     summary="“We got this wrong” (shown publicly)",
 )
+@requires(ApiScope.COMMUNITY_MODERATE)
 def acknowledge(request: HttpRequest, post_id: int, payload: NoteIn) -> dict[str, Any]:
     post = _post(post_id)
     services.acknowledge(post, _staff(request), note=payload.note)
@@ -375,6 +383,7 @@ def acknowledge(request: HttpRequest, post_id: int, payload: NoteIn) -> dict[str
     response=PostDetailOut,
     summary="Hide a post for a listed abuse reason (never for being negative)",
 )
+@requires(ApiScope.COMMUNITY_MODERATE)
 def hide(request: HttpRequest, post_id: int, payload: HideIn) -> dict[str, Any]:
     """``reason``: insult_harassment, hate, spam_advertising, personal_data or illegal. The
     text is kept; the public page shows a notice with the reason; the author may appeal."""
@@ -402,6 +411,7 @@ def hide_reply(request: HttpRequest, reply_id: int, payload: HideIn) -> dict[str
 
 
 @router.post("/posts/{int:post_id}/restore", response=PostDetailOut, summary="Show a post again")
+@requires(ApiScope.COMMUNITY_MODERATE)
 def restore(request: HttpRequest, post_id: int, payload: NoteIn) -> dict[str, Any]:
     """Refused (409 ``appeal_pending``) while an appeal waits: the owner decides it."""
     post = _post(post_id)
@@ -414,6 +424,7 @@ def restore(request: HttpRequest, post_id: int, payload: NoteIn) -> dict[str, An
     response=PostDetailOut,
     summary="Link the post to a customer record (null removes the link)",
 )
+@requires(ApiScope.COMMUNITY_REPLY)
 def link_customer(request: HttpRequest, post_id: int, payload: LinkIn) -> dict[str, Any]:
     post = _post(post_id)
     customer = None
@@ -426,6 +437,7 @@ def link_customer(request: HttpRequest, post_id: int, payload: LinkIn) -> dict[s
 
 
 @router.post("/posts/{int:post_id}/themes", response=PostDetailOut, summary="Tag themes")
+@requires(ApiScope.COMMUNITY_REPLY)
 def tag_themes(request: HttpRequest, post_id: int, payload: ThemesIn) -> dict[str, Any]:
     """Replace the staff's themes of the post (10 at most)."""
     post = _post(post_id)

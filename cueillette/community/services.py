@@ -59,7 +59,7 @@ from cueillette.core import audit, consequences
 from cueillette.core.audit import Actor
 from cueillette.core.consequences import Consequence
 from cueillette.core.errors import Conflict, Forbidden, ServiceError
-from cueillette.core.permissions import ROLE_PERMS, Perm
+from cueillette.core.permissions import ROLE_PERMS, Perm, scopes_perms
 from cueillette.customers import services as customer_services
 from cueillette.customers.models import Customer, CustomerStatus, Purpose
 
@@ -214,9 +214,11 @@ class Staff:
         )
 
     @classmethod
-    def api(cls, key_name: str) -> Staff:
-        """A till's key (write scope): replies and moderates; appeals stay with the owner."""
-        return cls(role=API_ROLE, user=None, actor=Actor.api(key_name), perms=API_PERMS)
+    def api(cls, key_name: str, scopes: Iterable[str] | None = None) -> Staff:
+        """An API key: replies and moderates as far as its permissions (community:reply,
+        community:moderate) allow; appeals stay with the owner."""
+        perms = API_PERMS if scopes is None else scopes_perms(scopes) & API_PERMS
+        return cls(role=API_ROLE, user=None, actor=Actor.api(key_name, scopes), perms=perms)
 
 
 StaffLike = Membership | Staff

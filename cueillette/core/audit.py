@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +20,9 @@ class Actor:
     kind: str  # "staff" | "customer" | "api" | "system"
     label: str = ""
     user: User | None = None
+    # An API key's permissions (``core.permissions.ApiScope`` values), which the services'
+    # permission checks read; None for the other kinds.
+    scopes: frozenset[str] | None = None
 
     @classmethod
     def staff(cls, user: User) -> Actor:
@@ -30,8 +34,13 @@ class Actor:
         return cls(kind="customer", label=label or "customer")
 
     @classmethod
-    def api(cls, key_name: str) -> Actor:
-        return cls(kind="api", label=f"API: {key_name}")
+    def api(cls, key_name: str, scopes: Iterable[str] | None = None) -> Actor:
+        """An API key; without ``scopes`` only the route's own scope check has applied."""
+        return cls(
+            kind="api",
+            label=f"API: {key_name}",
+            scopes=None if scopes is None else frozenset(scopes),
+        )
 
     @classmethod
     def system(cls, label: str = "system") -> Actor:

@@ -87,16 +87,13 @@ class AuditEvent(TenantModel):
 
 
 class ApiKey(TenantModel):
-    """A till's key: shown once, stored hashed, scoped, revocable."""
-
-    class Scope(models.TextChoices):
-        READ = "read", _("read")
-        WRITE = "write", _("read and write")
+    """A till's key: shown once, stored hashed, holding only the permissions chosen, revocable."""
 
     name = models.CharField(_("name"), max_length=100)
     prefix = models.CharField(max_length=12, unique=True)
     hashed_key = models.CharField(max_length=128)
-    scope = models.CharField(_("scope"), max_length=8, choices=Scope.choices, default=Scope.READ)
+    # Sorted ``core.permissions.ApiScope`` values; every API route requires one of them.
+    scopes = models.JSONField(_("permissions"), default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
@@ -113,6 +110,9 @@ class ApiKey(TenantModel):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+    def has_scope(self, scope: str) -> bool:
+        return scope in (self.scopes or ())
 
 
 class IdempotencyRecord(TenantModel):

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
+from typing import Any
+
+from django.utils.translation import gettext as _
 
 
 class Perm(StrEnum):
@@ -62,3 +66,110 @@ ROLE_PERMS: dict[str, frozenset[Perm]] = {
 
 def role_has(role: str | None, perm: Perm) -> bool:
     return role is not None and perm in ROLE_PERMS.get(role, frozenset())
+
+
+# --------------------------------------------------------------------------- API key permissions
+
+
+class ApiScope(StrEnum):
+    """What an API key may do, chosen one by one when the key is created.
+
+    Each API route declares the one scope it needs (``cueillette.api.requires``); a key without
+    it gets a 403 naming the scope. The list is closed: a new kind of route adds a scope here,
+    to :data:`SCOPE_PERMS`, and to the API keys page.
+    """
+
+    CUSTOMERS_READ = "customers:read"  # find customers, read a record, its consent ledger
+    CUSTOMERS_WRITE = "customers:write"  # create and update customers
+    CUSTOMERS_MERGE = "customers:merge"  # merge two records (managers, on the pages)
+    CONSENTS_WRITE = "consents:write"  # record a grant or a withdrawal
+    LOYALTY_READ = "loyalty:read"  # cards, their history, the rewards catalogue
+    LOYALTY_WRITE = "loyalty:write"  # purchases, refunds, redemptions, joining the program
+    REFERRALS_WRITE = "referrals:write"  # record "who sent you?"
+    REFERRALS_READ = "referrals:read"  # referrals and advocates (managers, on the pages)
+    REFERRALS_MANAGE = "referrals:manage"  # confirm or reject a referral
+    COMMUNITY_READ = "community:read"  # posts, their history, the moderation log
+    COMMUNITY_REPLY = "community:reply"  # public replies, customer link, themes
+    COMMUNITY_MODERATE = "community:moderate"  # status, "we got this wrong", hide, show again
+    FEEDBACK_READ = "feedback:read"  # NPS figures and answers
+    FEEDBACK_MANAGE = "feedback:manage"  # detractors' follow-up (managers, on the pages)
+
+
+READ_SCOPES: frozenset[ApiScope] = frozenset(s for s in ApiScope if s.value.endswith(":read"))
+
+# The staff permission a scope stands for, where a service checks one (community's Staff,
+# feedback's follow-up): an API actor has exactly the permissions of its key's scopes.
+SCOPE_PERMS: dict[ApiScope, frozenset[Perm]] = {
+    ApiScope.CUSTOMERS_READ: frozenset(),
+    ApiScope.CUSTOMERS_WRITE: frozenset({Perm.SERVE_CUSTOMERS}),
+    ApiScope.CUSTOMERS_MERGE: frozenset({Perm.MERGE_CUSTOMERS}),
+    ApiScope.CONSENTS_WRITE: frozenset({Perm.SERVE_CUSTOMERS}),
+    ApiScope.LOYALTY_READ: frozenset(),
+    ApiScope.LOYALTY_WRITE: frozenset(),
+    ApiScope.REFERRALS_WRITE: frozenset(),
+    ApiScope.REFERRALS_READ: frozenset({Perm.VIEW_ADVOCATES}),
+    ApiScope.REFERRALS_MANAGE: frozenset({Perm.MANAGE_REFERRALS}),
+    ApiScope.COMMUNITY_READ: frozenset(),
+    ApiScope.COMMUNITY_REPLY: frozenset({Perm.REPLY_COMMUNITY}),
+    ApiScope.COMMUNITY_MODERATE: frozenset({Perm.MODERATE_COMMUNITY}),
+    ApiScope.FEEDBACK_READ: frozenset({Perm.VIEW_FEEDBACK}),
+    ApiScope.FEEDBACK_MANAGE: frozenset({Perm.MANAGE_FEEDBACK}),
+}
+
+# Ready-made sets the API keys page offers (the person still sees and may change each box).
+# "read" and "write" are also what keys created before scopes existed could do (see the data
+# migration core 0003): every read scope, and everything.
+SCOPE_PRESETS: dict[str, frozenset[ApiScope]] = {
+    "till": frozenset(
+        {
+            ApiScope.CUSTOMERS_READ,
+            ApiScope.CUSTOMERS_WRITE,
+            ApiScope.CONSENTS_WRITE,
+            ApiScope.LOYALTY_READ,
+            ApiScope.LOYALTY_WRITE,
+            ApiScope.REFERRALS_WRITE,
+        }
+    ),
+    "read": READ_SCOPES,
+    "write": frozenset(ApiScope),
+}
+
+
+SCOPE_VALUES: frozenset[str] = frozenset(s.value for s in ApiScope)
+
+
+def scopes_perms(scopes: Iterable[str]) -> frozenset[Perm]:
+    """The staff permissions that a key with ``scopes`` holds (unknown names count for none)."""
+    out: set[Perm] = set()
+    for name in scopes:
+        if name in SCOPE_VALUES:
+            out |= SCOPE_PERMS[ApiScope(name)]
+    return frozenset(out)
+
+
+def scope_for(perm: Perm) -> ApiScope | None:
+    """The scope that grants ``perm`` (for an error message naming what a key lacks)."""
+    for scope, perms in SCOPE_PERMS.items():
+        if perm in perms:
+            return scope
+    return None
+
+
+def require_key_perm(actor: Any, perm: Perm) -> None:
+    """Refuse an API actor whose key lacks the scope granting ``perm`` (403 naming it).
+
+    Staff are checked by role where the service has a membership (community's ``Staff``) and
+    by the page's ``@staff_required``; the system and the customer's own actions are decided
+    by each service. An API actor built without scopes has passed the route's check only.
+    """
+    from cueillette.core.errors import Forbidden
+
+    if getattr(actor, "kind", None) != "api" or actor.scopes is None:
+        return
+    if perm in scopes_perms(actor.scopes):
+        return
+    scope = scope_for(perm)
+    raise Forbidden(
+        "forbidden",
+        _("this key lacks the permission %(scope)s") % {"scope": scope or perm.value},
+    )

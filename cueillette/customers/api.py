@@ -14,8 +14,16 @@ from ninja import Router
 from ninja.params.functions import Query
 from ninja.responses import Status
 
-from cueillette.api import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, ApiError, api_key, paginate
+from cueillette.api import (
+    DEFAULT_PAGE_SIZE,
+    MAX_PAGE_SIZE,
+    ApiError,
+    api_actor,
+    paginate,
+    requires,
+)
 from cueillette.core.audit import Actor
+from cueillette.core.permissions import ApiScope
 from cueillette.core.tenancy import access
 from cueillette.customers import queries, services
 from cueillette.customers.models import (
@@ -48,7 +56,7 @@ LIMIT = Query(DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE, description="page size,
 
 
 def _actor(request: HttpRequest) -> Actor:
-    return Actor.api(api_key(request).name)
+    return api_actor(request)
 
 
 def _pending_purposes(customer: Customer) -> set[str]:
@@ -60,6 +68,7 @@ def _pending_purposes(customer: Customer) -> set[str]:
 
 
 @router.get("", response=CustomerPage, summary="List or search customers")
+@requires(ApiScope.CUSTOMERS_READ)
 def list_customers(
     request: HttpRequest,
     q: str = Query("", description="email, phone or name prefix; one page, no cursor"),
@@ -74,6 +83,7 @@ def list_customers(
 
 
 @router.post("", response={201: CustomerCreatedOut}, summary="Create a customer")
+@requires(ApiScope.CUSTOMERS_WRITE)
 def create_customer(request: HttpRequest, payload: CustomerCreateIn) -> Status[dict[str, object]]:
     """Create a customer with the consents they gave; nothing is assumed."""
     data = payload.model_dump(exclude_unset=True, exclude={"consents", "consent_language"})
@@ -100,11 +110,13 @@ def create_customer(request: HttpRequest, payload: CustomerCreateIn) -> Status[d
 
 
 @router.get("/{int:customer_id}", response=CustomerOut, summary="Read a customer")
+@requires(ApiScope.CUSTOMERS_READ)
 def get_customer(request: HttpRequest, customer_id: int) -> Customer:
     return access(Customer, customer_id)
 
 
 @router.patch("/{int:customer_id}", response=CustomerOut, summary="Update a customer")
+@requires(ApiScope.CUSTOMERS_WRITE)
 def update_customer(request: HttpRequest, customer_id: int, payload: CustomerUpdateIn) -> Customer:
     """Change only the fields sent."""
     customer = access(Customer, customer_id)
@@ -114,6 +126,7 @@ def update_customer(request: HttpRequest, customer_id: int, payload: CustomerUpd
 
 
 @router.post("/{int:customer_id}/merge", response=CustomerOut, summary="Merge two customers")
+@requires(ApiScope.CUSTOMERS_MERGE)
 def merge_customers(request: HttpRequest, customer_id: int, payload: MergeIn) -> Customer:
     """Fold ``other_id`` into this customer; the other record stays, marked as merged."""
     survivor = access(Customer, customer_id)
@@ -124,6 +137,7 @@ def merge_customers(request: HttpRequest, customer_id: int, payload: MergeIn) ->
 @router.get(
     "/{int:customer_id}/consents", response=ConsentPage, summary="The consent ledger of a customer"
 )
+@requires(ApiScope.CUSTOMERS_READ)
 def consent_ledger(
     request: HttpRequest, customer_id: int, cursor: str | None = None, limit: int = LIMIT
 ) -> dict[str, object]:
@@ -139,6 +153,7 @@ def consent_ledger(
     response=ConsentStateOut,
     summary="Current consent state per purpose",
 )
+@requires(ApiScope.CUSTOMERS_READ)
 def consent_current(request: HttpRequest, customer_id: int) -> dict[str, object]:
     customer = access(Customer, customer_id)
     state = services.consent_state(customer)
@@ -172,6 +187,7 @@ def consent_current(request: HttpRequest, customer_id: int) -> dict[str, object]
     response={200: ConsentRecordedOut, 201: ConsentRecordedOut, 202: ConsentRecordedOut},
     summary="Record a grant or a withdrawal",
 )
+@requires(ApiScope.CONSENTS_WRITE)
 def record_consent(
     request: HttpRequest, customer_id: int, payload: ConsentIn
 ) -> Status[ConsentRecordedOut]:

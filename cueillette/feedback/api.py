@@ -14,9 +14,9 @@ from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema
 from ninja.params.functions import Query
 
-from cueillette.api import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, api_key, paginate
-from cueillette.core.audit import Actor
+from cueillette.api import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, api_actor, paginate, requires
 from cueillette.core.errors import NotFound, ServiceError
+from cueillette.core.permissions import ApiScope
 from cueillette.feedback import queries, services
 from cueillette.feedback.errors import Code
 from cueillette.feedback.models import Category, Survey
@@ -97,6 +97,7 @@ def _segment(rows: list[queries.SegmentNps]) -> list[dict[str, Any]]:
 
 
 @router.get("/nps", response=SummaryOut, summary="NPS over the last months and by segment")
+@requires(ApiScope.FEEDBACK_READ)
 def nps_summary(
     request: HttpRequest,
     months: int = Query(12, ge=1, le=36, description="how many calendar months, 36 at most"),
@@ -137,6 +138,7 @@ def response_body(s: Survey) -> dict[str, Any]:
 
 
 @router.get("/responses", response=ResponsePage, summary="Answers, newest first")
+@requires(ApiScope.FEEDBACK_READ)
 def list_responses(
     request: HttpRequest,
     category: str | None = Query(None, description="promoter, passive or detractor"),
@@ -170,6 +172,7 @@ def list_responses(
     response=ResponseOut,
     summary="Change a detractor's follow-up status and note",
 )
+@requires(ApiScope.FEEDBACK_MANAGE)
 def update_follow_up(request: HttpRequest, response_id: int, payload: FollowUpIn) -> dict[str, Any]:
     survey = queries.answered().filter(pk=response_id).first()
     if survey is None:
@@ -178,6 +181,6 @@ def update_follow_up(request: HttpRequest, response_id: int, payload: FollowUpIn
         survey,
         status=payload.status,
         note=payload.note,
-        actor=Actor.api(api_key(request).name),
+        actor=api_actor(request),
     )
     return response_body(updated)

@@ -40,12 +40,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from cueillette.core import audit, consequences
+from cueillette.core import audit, consequences, permissions
 from cueillette.core.audit import Actor
 from cueillette.core.consequences import Consequence
 from cueillette.core.errors import Conflict, ServiceError
 from cueillette.core.mail import send_templated
 from cueillette.core.models import Organization
+from cueillette.core.permissions import Perm
 from cueillette.core.tenancy import current_org
 from cueillette.core.tokens import hash_token, new_token, sign, unsign
 from cueillette.customers import services as customer_services
@@ -631,6 +632,7 @@ def update_follow_up(
     and never replaces an earlier one; ``follow_up_note`` shows the latest. No note (None or
     blank) or the latest note again adds nothing. The audit row carries the note's text.
     """
+    permissions.require_key_perm(actor, Perm.MANAGE_FEEDBACK)
     new_status = parse_follow_up(status)
     text = "" if note is None else str(note).strip()
     if len(text) > NOTE_MAX:

@@ -27,11 +27,13 @@ from cueillette.api import (
     IDEMPOTENCY_HEADER,
     MAX_PAGE_SIZE,
     ApiError,
-    api_key,
+    api_actor,
     paginate,
+    requires,
 )
 from cueillette.core.audit import Actor
 from cueillette.core.errors import NotFound, ServiceError
+from cueillette.core.permissions import ApiScope
 from cueillette.core.tenancy import current_org
 from cueillette.customers.models import Customer
 from cueillette.loyalty import rules, services
@@ -69,7 +71,7 @@ LIMIT = Query(DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE, description="page size,
 
 
 def _actor(request: HttpRequest) -> Actor:
-    return Actor.api(api_key(request).name)
+    return api_actor(request)
 
 
 def _require_idempotency_key(request: HttpRequest) -> None:
@@ -215,6 +217,7 @@ def _purchase_body(purchase: Purchase, card: Card, *, already: bool) -> dict[str
     response={200: PurchaseOut, 201: PurchaseOut},
     summary="Record a purchase (earns points)",
 )
+@requires(ApiScope.LOYALTY_WRITE)
 def record_purchase(request: HttpRequest, payload: PurchaseIn) -> Status[dict[str, Any]]:
     """201 with the points earned and why. The same ``receipt_id`` with the same details
     answers 200 with the first purchase (nothing credited again); with other details, 409
@@ -244,6 +247,7 @@ def record_purchase(request: HttpRequest, payload: PurchaseIn) -> Status[dict[st
 @router.post(
     "/refunds", response={200: RefundOut, 201: RefundOut}, summary="Refund a purchase (points back)"
 )
+@requires(ApiScope.LOYALTY_WRITE)
 def refund(request: HttpRequest, payload: RefundIn) -> Status[dict[str, Any]]:
     """Takes back the points of the purchase proportionally (all that remains when ``amount``
     is omitted); never credits. 404 ``unknown_receipt``; 400 ``refund_exceeds_purchase``.
@@ -284,6 +288,7 @@ def refund(request: HttpRequest, payload: RefundIn) -> Status[dict[str, Any]]:
 
 
 @router.post("/redemptions", response={201: RedemptionOut}, summary="Redeem a reward")
+@requires(ApiScope.LOYALTY_WRITE)
 def redeem(request: HttpRequest, payload: RedemptionIn) -> Status[dict[str, Any]]:
     """Spends the reward's cost. 400 ``insufficient_points``, ``out_of_stock``,
     ``reward_unavailable`` or ``tier_required``; nothing is written then. Requires an
@@ -311,6 +316,7 @@ def _redemption_body(redemption: Redemption, card: Card, reward: Reward) -> dict
 
 
 @router.post("/cards", response={201: CardOut}, summary="Join the program (consent + card)")
+@requires(ApiScope.LOYALTY_WRITE)
 def join(request: HttpRequest, payload: CardCreateIn) -> Status[dict[str, Any]]:
     """Joining is the customer's consent to the loyalty program; they get a card (and the
     welcome bonus, if any). 409 ``already_member``. Requires an ``Idempotency-Key``."""
@@ -327,6 +333,7 @@ def join(request: HttpRequest, payload: CardCreateIn) -> Status[dict[str, Any]]:
 
 
 @router.get("/cards/{number}", response=CardOut, summary="A card: balance, tier, expiring soon")
+@requires(ApiScope.LOYALTY_READ)
 def get_card(request: HttpRequest, number: str) -> dict[str, Any]:
     return card_body(_card_by_number(number, "number"))
 
@@ -334,6 +341,7 @@ def get_card(request: HttpRequest, number: str) -> dict[str, Any]:
 @router.get(
     "/cards/{number}/history", response=EntryPage, summary="Every point of a card, with its cause"
 )
+@requires(ApiScope.LOYALTY_READ)
 def card_history(
     request: HttpRequest, number: str, cursor: str | None = None, limit: int = LIMIT
 ) -> dict[str, Any]:
@@ -366,6 +374,7 @@ def _entry_body(e: PointsEntry) -> dict[str, Any]:
 
 
 @router.get("/customers/{int:customer_id}/card", response=CardOut, summary="A customer's card")
+@requires(ApiScope.LOYALTY_READ)
 def customer_card(request: HttpRequest, customer_id: int) -> dict[str, Any]:
     """The customer's open card; 404 ``not_a_member`` if they have none."""
     customer = _customer(customer_id)
@@ -378,6 +387,7 @@ def customer_card(request: HttpRequest, customer_id: int) -> dict[str, Any]:
 
 
 @router.get("/rewards", response=RewardPage, summary="The rewards catalogue, with availability")
+@requires(ApiScope.LOYALTY_READ)
 def list_rewards(
     request: HttpRequest,
     card_number: str | None = Query(None, description="availability for this card"),

@@ -13,9 +13,10 @@ from ninja.params.functions import Query
 from ninja.responses import Status
 from pydantic import ConfigDict
 
-from cueillette.api import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, api_key, paginate
+from cueillette.api import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, api_actor, paginate, requires
 from cueillette.core.audit import Actor
 from cueillette.core.errors import NotFound, ServiceError
+from cueillette.core.permissions import ApiScope
 from cueillette.customers.models import Customer
 from cueillette.referrals import queries, rewards, services
 from cueillette.referrals.errors import Code
@@ -98,7 +99,7 @@ class AdvocateList(Schema):
 
 
 def _actor(request: HttpRequest) -> Actor:
-    return Actor.api(api_key(request).name)
+    return api_actor(request)
 
 
 def _customer(pk: int | None, field: str) -> Customer:
@@ -146,6 +147,7 @@ def _cents(cents: int) -> str:
 
 
 @router.post("", response={200: ReferralOut, 201: ReferralOut}, summary="Record a referral")
+@requires(ApiScope.REFERRALS_WRITE)
 def record(request: HttpRequest, payload: ReferralIn) -> Status[dict[str, Any]]:
     """Name the referrer by ``referrer_id`` or ``code`` (exactly one). 201 when recorded (with
     ``flags`` if it goes to review), 200 if this referral already existed. 400
@@ -169,6 +171,7 @@ def record(request: HttpRequest, payload: ReferralIn) -> Status[dict[str, Any]]:
 
 
 @router.get("", response=ReferralPage, summary="Referrals, newest first")
+@requires(ApiScope.REFERRALS_READ)
 def list_referrals(
     request: HttpRequest,
     status: str | None = None,
@@ -193,11 +196,13 @@ def list_referrals(
 
 
 @router.get("/{int:referral_id}", response=ReferralOut, summary="One referral")
+@requires(ApiScope.REFERRALS_READ)
 def get_referral(request: HttpRequest, referral_id: int) -> dict[str, Any]:
     return body(_referral(referral_id))
 
 
 @router.post("/{int:referral_id}/confirm", response=ReferralOut, summary="Confirm a referral")
+@requires(ApiScope.REFERRALS_MANAGE)
 def confirm(request: HttpRequest, referral_id: int, payload: DecisionIn) -> dict[str, Any]:
     """A flagged referral: accept it (rewarded at once if the friend already bought). A
     pending one not under review: confirm it without a recorded purchase (``reason``
@@ -211,6 +216,7 @@ def confirm(request: HttpRequest, referral_id: int, payload: DecisionIn) -> dict
 
 
 @router.post("/{int:referral_id}/reject", response=ReferralOut, summary="Reject a referral")
+@requires(ApiScope.REFERRALS_MANAGE)
 def reject(request: HttpRequest, referral_id: int, payload: DecisionIn) -> dict[str, Any]:
     """Any pending referral, flagged or not (a wrong referrer named at the counter);
     ``reason`` is required (400 ``reason_required``). 409 ``referral_already_confirmed``: a
@@ -231,6 +237,7 @@ def _advocate_body(a: queries.Advocate) -> dict[str, Any]:
 
 
 @router.get("/advocates", response=AdvocateList, summary="Advocates leaderboard")
+@requires(ApiScope.REFERRALS_READ)
 def advocates(request: HttpRequest, sort: str = "reach", limit: int = LIMIT) -> dict[str, Any]:
     """``sort``: reach, direct, revenue or tree_revenue. Revenue: first-year spending of the
     referred customers, purchases minus refunds, as a decimal string."""
@@ -242,6 +249,7 @@ def advocates(request: HttpRequest, sort: str = "reach", limit: int = LIMIT) -> 
 
 
 @router.get("/advocates/{int:customer_id}", response=AdvocateOut, summary="One advocate")
+@requires(ApiScope.REFERRALS_READ)
 def advocate(request: HttpRequest, customer_id: int) -> dict[str, Any]:
     customer = _customer(customer_id, "customer_id")
     for a in queries.advocates(limit=10**9):

@@ -14,15 +14,17 @@ pytestmark = pytest.mark.django_db
 
 
 def test_switch_between_two_organizations(client_for) -> None:
-    person = UserFactory()
+    # Every name on these pages is fixed and distinctive: the test asserts some are absent, and
+    # a generated name (Faker has "Alphonsequartz") would make it fail by chance.
+    person = UserFactory(full_name="Quentin Témoinsuisse")
     shop = OrganizationFactory(name="Boutique Alpha", slug="alpha")
     studio = OrganizationFactory(name="Studio Beta", slug="beta")
     MembershipFactory(organization=shop, user=person, role=Role.OWNER)
     MembershipFactory(organization=studio, user=person, role=Role.COUNTER)
-    CustomerFactory(organization=shop, last_name="Alphonse")
-    CustomerFactory(organization=studio, last_name="Bettencourt")
+    CustomerFactory(organization=shop, first_name="Ysolde", last_name="Alphonsequartz")
+    CustomerFactory(organization=studio, first_name="Wendeline", last_name="Bettencourtzinc")
     foreign = OrganizationFactory(name="Pas à moi", slug="foreign")
-    CustomerFactory(organization=foreign, last_name="Etranger")
+    CustomerFactory(organization=foreign, first_name="Xavière", last_name="Etrangerplomb")
 
     c = client_for(person)
     page = c.get("/accounts/switch/").content.decode()
@@ -31,13 +33,13 @@ def test_switch_between_two_organizations(client_for) -> None:
 
     c.post("/accounts/switch/", {"organization": shop.pk})
     listing = c.get("/app/customers/").content.decode()
-    assert "Alphonse" in listing and "Bettencourt" not in listing
+    assert "Alphonsequartz" in listing and "Bettencourtzinc" not in listing
     assert c.get("/accounts/settings/").status_code == 200  # owner here
 
     response = c.post("/accounts/switch/", {"organization": studio.pk})
     assert response.status_code == 302
     listing = c.get("/app/customers/").content.decode()
-    assert "Bettencourt" in listing and "Alphonse" not in listing
+    assert "Bettencourtzinc" in listing and "Alphonsequartz" not in listing
     assert c.get("/accounts/settings/").status_code == 403  # counter there
 
     # Not a member: 404, and the session keeps the current organization.
@@ -45,4 +47,4 @@ def test_switch_between_two_organizations(client_for) -> None:
     assert c.post("/accounts/switch/", {"organization": "abc"}).status_code == 404
     assert c.session["cueillette_org_id"] == studio.pk
     listing = c.get("/app/customers/").content.decode()
-    assert "Etranger" not in listing
+    assert "Etrangerplomb" not in listing

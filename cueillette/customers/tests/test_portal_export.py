@@ -43,6 +43,10 @@ def open_space(client: Client, org: Organization, customer: Customer, capture, m
 def test_export_zip_has_everything_and_no_formula(
     client: Client, org: Organization, owner, django_capture_on_commit_callbacks, mailoutbox
 ) -> None:
+    # A fixed, distinctive staff name: the export must not contain it (a generated one could
+    # happen to be part of the customer's own data).
+    owner.full_name = "Gaspard Équipiersolo"
+    owner.save(update_fields=["full_name"])
     customer = CustomerFactory(
         organization=org,
         first_name='=HYPERLINK("http://evil")',

@@ -1,0 +1,219 @@
+"""Who may use each route: the one table the permission sweep (tests/test_permissions.py) checks.
+
+Pages: the people allowed (GET and POST alike, or per method). API: the key permission the
+route needs. A new route fails the sweep until it has a line here.
+"""
+
+from __future__ import annotations
+
+from cueillette.core.permissions import ApiScope
+
+ANONYMOUS = "anonymous"
+CUSTOMER = "customer"  # whose space is open in this browser (magic link)
+COUNTER = "counter"
+MANAGER = "manager"
+OWNER = "owner"
+
+Rule = frozenset[str] | dict[str, frozenset[str]]
+
+EVERYONE: frozenset[str] = frozenset({ANONYMOUS, CUSTOMER, COUNTER, MANAGER, OWNER})
+STAFF: frozenset[str] = frozenset({COUNTER, MANAGER, OWNER})
+MANAGERS: frozenset[str] = frozenset({MANAGER, OWNER})
+OWNERS: frozenset[str] = frozenset({OWNER})
+THE_CUSTOMER: frozenset[str] = frozenset({CUSTOMER})
+NOBODY: frozenset[str] = frozenset()
+
+
+def allowed(rule: Rule, method: str) -> frozenset[str]:
+    return rule.get(method, NOBODY) if isinstance(rule, dict) else rule
+
+
+S = ApiScope
+E, STF, MGR, OWN, CUS = EVERYONE, STAFF, MANAGERS, OWNERS, THE_CUSTOMER
+
+# The staff pages follow core/permissions.py's ROLE_PERMS (named in the comments); public pages
+# reached with a capability token (an emailed link) are everyone's: holding it is the right.
+PAGES: dict[str, Rule] = {
+    "set_language": E,
+    "web:landing": E,
+    "web:healthz": E,
+    "web:home": STF,
+    # --- accounts
+    "accounts:login": E,
+    "accounts:logout": STF,
+    "accounts:signup": E,
+    "accounts:resend_confirmation": STF,
+    "accounts:confirm_email": E,  # token
+    "accounts:no_organization": STF,
+    "accounts:switch": STF,
+    # Managers see the business's settings; changing them is the owner's (MANAGE_ORGANIZATION).
+    "accounts:settings": {"get": MGR, "post": OWN},
+    "accounts:staff": OWN,  # MANAGE_STAFF
+    "accounts:member_role": OWN,
+    "accounts:member_remove": OWN,
+    "accounts:invitation_revoke": OWN,
+    "accounts:invite_accept": E,  # token
+    "accounts:password_reset": E,
+    "accounts:password_reset_done": E,
+    "accounts:password_reset_confirm": E,  # token
+    "accounts:password_reset_complete": E,
+    # --- customers (SERVE_CUSTOMERS: every role)
+    "customers:list": STF,
+    "customers:create": STF,
+    "customers:duplicate_check": STF,
+    "customers:detail": STF,
+    "customers:edit": STF,
+    "customers:consent": STF,
+    "customers:duplicates": MGR,  # MERGE_CUSTOMERS
+    "customers:merge": MGR,
+    "customers:erase": MGR,  # ERASE_CUSTOMERS
+    "customers:care_note_add": MGR,  # VIEW_CARE_NOTES (health data: not counter staff)
+    "customers:export": MGR,  # EXPORT_BASE
+    "customers:import": MGR,  # IMPORT_CUSTOMERS
+    "customers:audit": OWN,  # VIEW_AUDIT
+    "customers:wordings": MGR,  # EDIT_WORDINGS
+    "customers:wording_edit": MGR,
+    # --- loyalty: the counter serves cards; the program and its figures are managers'
+    "loyalty:counter": STF,
+    "loyalty:counter_card": STF,
+    "loyalty:counter_preview": STF,
+    "loyalty:counter_purchase": STF,
+    "loyalty:counter_redeem": STF,
+    "loyalty:counter_undo": STF,
+    "loyalty:counter_customer": STF,
+    "loyalty:counter_join": STF,
+    "loyalty:adjust": MGR,  # ADJUST_POINTS
+    "loyalty:program_settings": MGR,  # MANAGE_PROGRAM
+    "loyalty:program_rewards": MGR,
+    "loyalty:program_reward_new": MGR,
+    "loyalty:program_reward_edit": MGR,
+    "loyalty:program_reward_active": MGR,
+    "loyalty:program_reward_delete": MGR,
+    "loyalty:program_tiers": MGR,
+    "loyalty:program_tier_new": MGR,
+    "loyalty:program_tier_edit": MGR,
+    "loyalty:program_simulate": MGR,
+    "loyalty:dashboard": MGR,  # VIEW_LOYALTY_REPORTS
+    "loyalty:dashboard_csv": MGR,
+    # --- feedback (VIEW_FEEDBACK, MANAGE_FEEDBACK)
+    "feedback:nps": MGR,
+    "feedback:comments": MGR,
+    "feedback:follow_up": MGR,
+    "feedback:follow_up_update": MGR,
+    "feedback:settings": MGR,
+    # --- referrals (MANAGE_REFERRALS, VIEW_ADVOCATES)
+    "referrals:list": MGR,
+    "referrals:review": MGR,
+    "referrals:decide": MGR,
+    "referrals:settings": MGR,
+    "referrals:advocates": MGR,
+    "referrals:advocate": MGR,
+    "referrals:thank": MGR,
+    "referrals:figures": MGR,
+    "referrals:set_referrer": MGR,
+    # --- API keys (MANAGE_API_KEYS)
+    "apikeys:list": MGR,
+    "apikeys:create": MGR,
+    "apikeys:revoke": MGR,
+    # --- community, staff side: every role replies; moderating is managers', appeals owner's
+    "community:inbox": STF,
+    "community:thread": STF,
+    "community:reply": STF,  # REPLY_COMMUNITY
+    "community:link": STF,
+    "community:themes": STF,
+    "community:acknowledge": MGR,  # MODERATE_COMMUNITY
+    "community:status": MGR,
+    "community:hide": MGR,
+    "community:restore": MGR,
+    "community:decide_appeal": OWN,  # DECIDE_APPEALS
+    "community:dashboard": MGR,  # VIEW_COMMUNITY_DASHBOARD
+    "community:settings": MGR,
+    "community:reanalyse": MGR,
+    # --- public pages of a business
+    "public:join": E,
+    "public:join_done": E,
+    "public:poster": E,
+    "public:poster_qr": E,
+    "public:confirm_email": E,  # token
+    "public:portal_request": E,
+    "public:portal_open": E,  # token
+    "public:wallet": E,  # token
+    "public:wallet_manifest": E,
+    "public:wallet_sw": E,
+    "public:community": E,
+    "public:community_new": E,
+    "public:community_new_sent": E,
+    "public:community_feed": E,
+    "public:community_post": E,
+    "public:community_unsubscribe": E,  # token
+    "public:community_confirm": E,  # token
+    "public:referral_landing": E,  # the referrer's code
+    "public:referral_joined": E,
+    "public:survey": E,  # token
+    "public:survey_unsubscribe": E,  # token
+    # --- the customer's space (magic link)
+    "public:portal": CUS,
+    "public:portal_edit": CUS,
+    "public:portal_consent": CUS,
+    "public:portal_export": CUS,
+    "public:portal_erase": CUS,
+    "public:portal_logout": CUS,
+    "public:loyalty": CUS,
+    "public:loyalty_join": CUS,
+    "public:loyalty_leave": CUS,
+    "public:loyalty_card_print": CUS,
+    "public:community_edit": CUS,
+    "public:community_me_too": CUS,
+    "public:community_subscribe": CUS,
+    "public:community_appeal": CUS,
+    "public:referral_share": CUS,
+    "public:referral_qr": CUS,
+}
+
+# Pages of the customer's space: refused means "ask for a link to open your space".
+CUSTOMER_SPACE: frozenset[str] = frozenset(name for name, rule in PAGES.items() if rule is CUS)
+
+# Signing out answers everyone with the sign-in page: the sweep only checks that it writes
+# nothing for someone with nothing to sign out of.
+SIGN_OUT: frozenset[str] = frozenset({"accounts:logout", "public:portal_logout"})
+
+# The one permission an API key needs for each route (the route declares it with @requires;
+# the sweep checks that both say the same).
+API: dict[str, ApiScope] = {
+    "GET /api/v1/customers": S.CUSTOMERS_READ,
+    "POST /api/v1/customers": S.CUSTOMERS_WRITE,
+    "GET /api/v1/customers/{customer_id}": S.CUSTOMERS_READ,
+    "PATCH /api/v1/customers/{customer_id}": S.CUSTOMERS_WRITE,
+    "POST /api/v1/customers/{customer_id}/merge": S.CUSTOMERS_MERGE,
+    "GET /api/v1/customers/{customer_id}/consents": S.CUSTOMERS_READ,
+    "POST /api/v1/customers/{customer_id}/consents": S.CONSENTS_WRITE,
+    "GET /api/v1/customers/{customer_id}/consents/current": S.CUSTOMERS_READ,
+    "GET /api/v1/feedback/nps": S.FEEDBACK_READ,
+    "GET /api/v1/feedback/responses": S.FEEDBACK_READ,
+    "PATCH /api/v1/feedback/responses/{response_id}/follow-up": S.FEEDBACK_MANAGE,
+    "POST /api/v1/referrals": S.REFERRALS_WRITE,
+    "GET /api/v1/referrals": S.REFERRALS_READ,
+    "GET /api/v1/referrals/{referral_id}": S.REFERRALS_READ,
+    "POST /api/v1/referrals/{referral_id}/confirm": S.REFERRALS_MANAGE,
+    "POST /api/v1/referrals/{referral_id}/reject": S.REFERRALS_MANAGE,
+    "GET /api/v1/referrals/advocates": S.REFERRALS_READ,
+    "GET /api/v1/referrals/advocates/{customer_id}": S.REFERRALS_READ,
+    "GET /api/v1/community/posts": S.COMMUNITY_READ,
+    "GET /api/v1/community/posts/{post_id}": S.COMMUNITY_READ,
+    "GET /api/v1/community/moderation-log": S.COMMUNITY_READ,
+    "POST /api/v1/community/posts/{post_id}/replies": S.COMMUNITY_REPLY,
+    "POST /api/v1/community/posts/{post_id}/status": S.COMMUNITY_MODERATE,
+    "POST /api/v1/community/posts/{post_id}/acknowledge": S.COMMUNITY_MODERATE,
+    "POST /api/v1/community/posts/{post_id}/hide": S.COMMUNITY_MODERATE,
+    "POST /api/v1/community/posts/{post_id}/restore": S.COMMUNITY_MODERATE,
+    "POST /api/v1/community/posts/{post_id}/customer": S.COMMUNITY_REPLY,
+    "POST /api/v1/community/posts/{post_id}/themes": S.COMMUNITY_REPLY,
+    "POST /api/v1/purchases": S.LOYALTY_WRITE,
+    "POST /api/v1/refunds": S.LOYALTY_WRITE,
+    "POST /api/v1/redemptions": S.LOYALTY_WRITE,
+    "POST /api/v1/cards": S.LOYALTY_WRITE,
+    "GET /api/v1/cards/{number}": S.LOYALTY_READ,
+    "GET /api/v1/cards/{number}/history": S.LOYALTY_READ,
+    "GET /api/v1/customers/{customer_id}/card": S.LOYALTY_READ,
+    "GET /api/v1/rewards": S.LOYALTY_READ,
+}
