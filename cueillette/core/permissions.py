@@ -27,6 +27,8 @@ class Perm(StrEnum):
     VIEW_COMMUNITY_DASHBOARD = "view_community_dashboard"  # listening figures, theme list
     MANAGE_REFERRALS = "manage_referrals"  # referral rules, review flagged referrals, thanks
     VIEW_ADVOCATES = "view_advocates"  # advocates leaderboard, referral trees and figures
+    VIEW_INSIGHTS = "view_insights"  # segments, churn risk, customer value, lost revenue, cohorts
+    MANAGE_INSIGHTS = "manage_insights"  # reasons, changes, notes, exit surveys, refresh
 
 
 ROLE_PERMS: dict[str, frozenset[Perm]] = {
@@ -50,6 +52,8 @@ ROLE_PERMS: dict[str, frozenset[Perm]] = {
             Perm.VIEW_COMMUNITY_DASHBOARD,
             Perm.MANAGE_REFERRALS,
             Perm.VIEW_ADVOCATES,
+            Perm.VIEW_INSIGHTS,
+            Perm.MANAGE_INSIGHTS,
         }
     ),
     "counter": frozenset({Perm.SERVE_CUSTOMERS, Perm.REPLY_COMMUNITY}),
