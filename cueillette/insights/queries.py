@@ -406,3 +406,7 @@ def cohorts(now: dt.datetime | None = None) -> rfm.Cohorts:
 
 def month_date(index: int) -> dt.date:
     return _month_date(index)
+
+
+def latest_runs(limit: int = 10) -> QuerySet[ModelRun]:
+    return ModelRun.objects.order_by("-started_at", "-id")[:limit]
