@@ -168,11 +168,12 @@ def holdout_check(
         count = int(sel.sum())
         if not count:
             continue
+        finite = predicted[sel][np.isfinite(predicted[sel])]
         rows.append(
             {
                 "group": g,
                 "customers": count,
-                "predicted": float(np.nanmean(predicted[sel])),
+                "predicted": float(finite.mean()) if finite.size else None,
                 "actual": float(actual[sel].mean()),
             }
         )

@@ -266,12 +266,14 @@ def _score_rows(run: ModelRun, result: engine.Result) -> list[CustomerScore]:
     lapse = result.lapse
     active_ids = queries.active_customer_ids([int(c) for c in s.customer])
     rows: list[CustomerScore] = []
+    org = current_org()  # bulk_create skips TenantModel.save, which would set it
     for i, cid in enumerate(s.customer.tolist()):
         if cid not in active_ids:
             continue
         alive = engine.clean(result.p_alive[i]) if result.p_alive is not None else None
         one_timer = s.n[i] <= 1
         row = CustomerScore(
+            organization=org,
             run=run,
             customer_id=cid,
             purchases=int(s.n[i]),

@@ -213,3 +213,29 @@ def test_bad_summaries_are_refused_with_a_reason(
 ) -> None:
     with pytest.raises(fitting.FitError, match=words):
         fitting.fit_bgnbd(x, t_x, t)
+
+
+@pytest.mark.parametrize(("a", "b"), [(900.0, 18000.0), (1e4, 2e5), (2e6, 8e7)])
+def test_concentrated_dropout_gives_finite_forecasts_that_agree_across_methods(
+    a: float, b: float
+) -> None:
+    """When every customer drops out at about the same rate (a + b huge, as a fit on data
+    without heterogeneity gives), the forecast stays finite and matches a direct numerical
+    integration over the Beta posterior (midpoint rule on a fine grid around its mean)."""
+    params = {"r": 0.3, "alpha": 2.0, "a": a, "b": b}
+    x = np.array([0.0, 3.0, 40.0])
+    t_x = np.array([0.0, 45.0, 45.0])
+    t = np.full(3, 50.0)
+    ours = fitting.expected_purchases(params, 52.0, x, t_x, t)
+    for i in range(3):
+        bx = b + x[i]
+        mean = a / (a + bx)
+        sd = math.sqrt(a * bx / ((a + bx) ** 2 * (a + bx + 1)))
+        grid = np.linspace(max(mean - 12 * sd, 1e-12), mean + 12 * sd, 200_001)
+        from scipy import stats
+
+        density = stats.beta.pdf(grid, a, bx)
+        inner = (1 - (50 + 2.0) ** (0.3 + x[i]) / (52.0 + grid * 52.0) ** (0.3 + x[i])) / grid
+        direct = float((inner * density).sum() / density.sum())
+        alive = fitting.p_alive(params, [x[i]], [t_x[i]], [t[i]])[0]
+        assert ours[i] == pytest.approx(direct * alive, rel=1e-6)
