@@ -26,7 +26,13 @@ from cueillette.core.audit import Actor
 from cueillette.core.demo import _email_for, _mobile
 from cueillette.core.models import Organization
 from cueillette.customers.bulk import RowInserter
-from cueillette.customers.models import PURPOSE_CHANNEL, ConsentEvent, ConsentWording, Customer, Purpose
+from cueillette.customers.models import (
+    PURPOSE_CHANNEL,
+    ConsentEvent,
+    ConsentWording,
+    Customer,
+    Purpose,
+)
 from cueillette.customers.normalize import fold
 from cueillette.insights import queries, services
 from cueillette.insights.models import (
@@ -72,7 +78,7 @@ def load(
             occurred_on=stopped_on,
             title="Arrêt de la navette gratuite du mercredi",
             description=(
-                "La navette gratuite Mermoz – Épicerie du mercredi matin est supprimée "
+                "La navette gratuite Mermoz - Épicerie du mercredi matin est supprimée "
                 "(fin de la subvention de quartier)."
             ),
             reason=LeaveReason.objects.get(code="access"),
@@ -128,7 +134,9 @@ def _bus_riders(
                 "phone": phone,
                 "postal_code": "69008",
                 "language": "fr",
-                "birthday": dt.date(rng.randint(1938, 1959), rng.randint(1, 12), rng.randint(1, 28)),
+                "birthday": dt.date(
+                    rng.randint(1938, 1959), rng.randint(1, 12), rng.randint(1, 28)
+                ),
                 "notes": "Venait par la navette du mercredi." if rng.random() < 0.3 else "",
                 "tags": ["fruits et légumes"] if rng.random() < 0.5 else [],
                 "heard_from": "walk_by",
@@ -240,11 +248,15 @@ def _loyalty(
     for card, mine in plan:
         if program.welcome_bonus:
             credits.append(
-                _credit(org, card, EntryKind.WELCOME, program.welcome_bonus, card.opened_at, program)
+                _credit(
+                    org, card, EntryKind.WELCOME, program.welcome_bonus, card.opened_at, program
+                )
             )
         for p in mine:
             if p.points > 0:
-                credits.append(_credit(org, card, EntryKind.PURCHASE, p.points, p.occurred_at, program, p))
+                credits.append(
+                    _credit(org, card, EntryKind.PURCHASE, p.points, p.occurred_at, program, p)
+                )
     PointsEntry.objects.bulk_create(credits, batch_size=2000)
     expiries = [
         PointsEntry(
@@ -269,7 +281,9 @@ def _loyalty(
         card.expiries_checked_at = now
         card.tier_reviewed_at = now
     Card.objects.bulk_update(
-        cards, ["balance", "last_visit_at", "expiries_checked_at", "tier_reviewed_at"], batch_size=500
+        cards,
+        ["balance", "last_visit_at", "expiries_checked_at", "tier_reviewed_at"],
+        batch_size=500,
     )
     for card, mine in plan:
         if mine:

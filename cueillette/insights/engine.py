@@ -110,9 +110,7 @@ def compute(
     purchases: dict[int, Array] = {}
     spend: dict[int, Array] = {}
     for months in HORIZONS:
-        expected = _finite_or_nan(
-            fitting.expected_purchases(bg, months * MONTH_WEEKS, x, t_x, age)
-        )
+        expected = _finite_or_nan(fitting.expected_purchases(bg, months * MONTH_WEEKS, x, t_x, age))
         purchases[months] = expected
         if per_purchase is not None:
             spend[months] = expected * per_purchase
@@ -139,7 +137,12 @@ def compute(
 
 
 def holdout_check(
-    customer: Array, at: Array, amount: Array, now: float, weeks: int, min_repeaters: int
+    customer: npt.NDArray[np.int64],
+    at: Array,
+    amount: Array,
+    now: float,
+    weeks: int,
+    min_repeaters: int,
 ) -> dict[str, Any]:
     """Fit on purchases before ``now - weeks``; predict each calibration customer's purchases
     in the kept-out weeks; compare with what they did, grouped by calibration repeat

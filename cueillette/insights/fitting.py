@@ -81,9 +81,7 @@ def _as_array(values: Any, name: str) -> Array:
     return arr
 
 
-def check_summary(
-    frequency: Any, recency: Any, age: Any
-) -> tuple[Array, Array, Array]:
+def check_summary(frequency: Any, recency: Any, age: Any) -> tuple[Array, Array, Array]:
     """The three columns as float arrays, or a FitError naming what is wrong."""
     x = _as_array(frequency, "frequency")
     t_x = _as_array(recency, "recency")
@@ -133,22 +131,20 @@ def _bg_terms(theta: Array, d: _BgData) -> tuple[Array, Array, Array, Array]:
     xu = d.xu
     a1 = (special.gammaln(r + xu) - special.gammaln(r))[d.xi] + r * math.log(alpha)
     a2 = (
-        special.gammaln(a + b) + special.gammaln(b + xu) - special.gammaln(b)
+        special.gammaln(a + b)
+        + special.gammaln(b + xu)
+        - special.gammaln(b)
         - special.gammaln(a + b + xu)
     )[d.xi]
     log_at = np.log(alpha + d.T)
     a3 = -(r + d.x) * log_at
     a4 = np.full_like(d.x, -np.inf)
     pos = d.pos
-    a4[pos] = (
-        math.log(a) - np.log(b + d.x[pos] - 1) - (r + d.x[pos]) * np.log(alpha + d.t_x[pos])
-    )
+    a4[pos] = math.log(a) - np.log(b + d.x[pos] - 1) - (r + d.x[pos]) * np.log(alpha + d.t_x[pos])
     return a1, a2, a3, a4
 
 
-def bgnbd_log_likelihood(
-    params: Any, frequency: Any, recency: Any, age: Any
-) -> Array:
+def bgnbd_log_likelihood(params: Any, frequency: Any, recency: Any, age: Any) -> Array:
     """The log-likelihood of each customer under BG/NBD with ``params = (r, alpha, a, b)``."""
     x, t_x, t = check_summary(frequency, recency, age)
     theta = np.asarray(params, dtype=np.float64)
@@ -207,9 +203,7 @@ def _std_errors(neg_hessian: Array, names: tuple[str, ...]) -> dict[str, float]:
     return {n: float(math.sqrt(v)) if v > 0 else math.nan for n, v in zip(names, diag, strict=True)}
 
 
-def _maximise(
-    value_grad: Any, start: Array, *, max_iter: int
-) -> tuple[Array, int]:
+def _maximise(value_grad: Any, start: Array, *, max_iter: int) -> tuple[Array, int]:
     """Maximise over log-parameters with L-BFGS-B; returns natural parameters and iterations."""
 
     def objective(log_theta: Array) -> tuple[float, Array]:
@@ -385,9 +379,7 @@ def _gg_value_grad(
     log_xmg = np.log(x * m + g)
     px_u = p * xu
     dig_pxq = special.digamma(px_u + q)
-    dp = x * (
-        (dig_pxq - special.digamma(px_u) + np.log(xu))[xi] + np.log(m) - log_xmg
-    )
+    dp = x * ((dig_pxq - special.digamma(px_u) + np.log(xu))[xi] + np.log(m) - log_xmg)
     dq = dig_pxq[xi] - special.digamma(q) + math.log(g) - log_xmg
     dg = q / g - (p * x + q) / (x * m + g)
     return ll, np.array([dp.sum(), dq.sum(), dg.sum()])
@@ -419,9 +411,7 @@ def fit_gammagamma(
     params = dict(zip(GAMMAGAMMA_PARAMS, (float(v) for v in theta), strict=True))
     if not np.isfinite(ll):
         raise FitError("the fitted log-likelihood is not finite")
-    return Fit(
-        "gammagamma", params, _std_errors(-hess, GAMMAGAMMA_PARAMS), float(ll), len(x), nit
-    )
+    return Fit("gammagamma", params, _std_errors(-hess, GAMMAGAMMA_PARAMS), float(ll), len(x), nit)
 
 
 def expected_spend(params: dict[str, float] | Fit, frequency: Any, monetary: Any) -> Array:

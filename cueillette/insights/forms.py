@@ -38,7 +38,9 @@ class SettingsForm(ServiceErrorsMixin):
     change_window_weeks = forms.CharField(
         label=_("Weeks around a change"),
         max_length=3,
-        help_text=_("customers whose last purchase falls this close to a change are listed with it"),
+        help_text=_(
+            "customers whose last purchase falls this close to a change are listed with it"
+        ),
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
     )
 
@@ -60,7 +62,10 @@ class ChangeForm(ServiceErrorsMixin):
         help_text=_("For example: free bus service stopped, prices raised, new competitor."),
     )
     description = forms.CharField(
-        label=_("Details"), widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=2000
+        label=_("Details"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        max_length=2000,
     )
     reason = forms.ModelChoiceField(
         label=_("Reason it may give customers to leave"),

@@ -50,7 +50,9 @@ class InsightsSettings(TenantModel):
         decimal_places=1,
         default=Decimal("3.0"),
     )
-    holdout_weeks = models.PositiveSmallIntegerField(_("weeks kept out of the check fit"), default=12)
+    holdout_weeks = models.PositiveSmallIntegerField(
+        _("weeks kept out of the check fit"), default=12
+    )
     change_window_weeks = models.PositiveSmallIntegerField(
         _("weeks around a change to look for customers who stopped"), default=6
     )

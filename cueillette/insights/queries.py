@@ -61,8 +61,9 @@ def purchase_rows(now: dt.datetime) -> list[tuple[int, dt.datetime, Decimal]]:
     """
     undone = _undone_ids()
     merged = dict(
-        Customer.objects.filter(status=CustomerStatus.MERGED, merged_into__isnull=False)
-        .values_list("pk", "merged_into_id")
+        Customer.objects.filter(
+            status=CustomerStatus.MERGED, merged_into__isnull=False
+        ).values_list("pk", "merged_into_id")
     )
     rows: list[tuple[int, dt.datetime, Decimal]] = []
     qs = Purchase.objects.filter(occurred_at__lte=now).values_list(

@@ -54,7 +54,9 @@ class Summary:
         return len(self.customer)
 
 
-def summarise(customer: npt.ArrayLike, at: npt.ArrayLike, amount: npt.ArrayLike, now: float) -> Summary:
+def summarise(
+    customer: npt.ArrayLike, at: npt.ArrayLike, amount: npt.ArrayLike, now: float
+) -> Summary:
     """Group purchases by customer in one sort; purchases after ``now`` are ignored."""
     cust = np.asarray(customer, dtype=np.int64)
     t = np.asarray(at, dtype=np.float64)
@@ -64,8 +66,15 @@ def summarise(customer: npt.ArrayLike, at: npt.ArrayLike, amount: npt.ArrayLike,
         cust, t, amt = cust[keep], t[keep], amt[keep]
     if cust.size == 0:
         empty = np.zeros(0)
-        return Summary(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), empty, empty,
-                       empty, empty, now)
+        return Summary(
+            np.zeros(0, dtype=np.int64),
+            np.zeros(0, dtype=np.int64),
+            empty,
+            empty,
+            empty,
+            empty,
+            now,
+        )
     order = np.lexsort((t, cust))
     cust, t, amt = cust[order], t[order], amt[order]
     starts = np.flatnonzero(np.r_[True, cust[1:] != cust[:-1]])
@@ -126,9 +135,20 @@ class Segment(StrEnum):
 SEGMENT_GRID: dict[int, tuple[Segment, Segment, Segment, Segment, Segment]] = {
     5: (Segment.NEW, Segment.PROMISING, Segment.PROMISING, Segment.CHAMPIONS, Segment.CHAMPIONS),
     4: (Segment.PROMISING, Segment.PROMISING, Segment.PROMISING, Segment.LOYAL, Segment.LOYAL),
-    3: (Segment.NEED_ATTENTION,) * 3 + (Segment.LOYAL, Segment.LOYAL),  # type: ignore[dict-item]
-    2: (Segment.HIBERNATING, Segment.HIBERNATING, Segment.AT_RISK, Segment.AT_RISK,
-        Segment.CANT_LOSE),
+    3: (
+        Segment.NEED_ATTENTION,
+        Segment.NEED_ATTENTION,
+        Segment.NEED_ATTENTION,
+        Segment.LOYAL,
+        Segment.LOYAL,
+    ),
+    2: (
+        Segment.HIBERNATING,
+        Segment.HIBERNATING,
+        Segment.AT_RISK,
+        Segment.AT_RISK,
+        Segment.CANT_LOSE,
+    ),
     1: (Segment.LOST, Segment.LOST, Segment.AT_RISK, Segment.AT_RISK, Segment.CANT_LOSE),
 }
 SEGMENT_ORDER = tuple(Segment)

@@ -331,7 +331,9 @@ def _seed_reasons() -> None:
 def _label(value: Any, field: str) -> str:
     text = " ".join(str(value or "").split())
     if not text:
-        raise ServiceError(Code.REQUIRED, _("write the reason in French and in English"), field=field)
+        raise ServiceError(
+            Code.REQUIRED, _("write the reason in French and in English"), field=field
+        )
     if len(text) > 120:
         raise ServiceError(Code.INVALID, _("keep it under 120 characters"), field=field)
     return text
@@ -395,7 +397,11 @@ def _clean_change(data: Mapping[str, Any]) -> dict[str, Any]:
         reason = LeaveReason.objects.filter(pk=reason).first() if str(reason).isdigit() else None
         if reason is None and data.get("reason") not in ("", None):
             errors.append(
-                {"code": Code.INVALID, "field": "reason", "message": _("choose a reason in the list")}
+                {
+                    "code": Code.INVALID,
+                    "field": "reason",
+                    "message": _("choose a reason in the list"),
+                }
             )
     if errors:
         first = errors[0]
@@ -563,7 +569,9 @@ def current_feedback_consent(customer: Customer) -> ConsentEvent | None:
 
 def exit_survey_url(token: str, *, language: str | None = None) -> str:
     org = current_org()
-    url = settings.SITE_URL + reverse("public:exit_survey", kwargs={"slug": org.slug, "token": token})
+    url = settings.SITE_URL + reverse(
+        "public:exit_survey", kwargs={"slug": org.slug, "token": token}
+    )
     return f"{url}?lang={language}" if language else url
 
 
@@ -586,7 +594,9 @@ def send_exit_survey(
             _("this customer has not agreed to be asked for their opinion"),
             field="consent",
         )
-    if ExitSurvey.objects.filter(customer=customer, sent_at__gt=now - EXIT_SURVEY_INTERVAL).exists():
+    if ExitSurvey.objects.filter(
+        customer=customer, sent_at__gt=now - EXIT_SURVEY_INTERVAL
+    ).exists():
         raise Conflict(
             Code.RECENTLY_ASKED,
             _("this customer was already asked in the last six months"),
@@ -640,7 +650,9 @@ def exit_survey_for_token(token: str, *, now: dt.datetime | None = None) -> Exit
         raise ServiceError(Code.TOKEN_EXPIRED, _("this link has expired"), status=410) from exc
     except signing.BadSignature as exc:
         raise invalid from exc
-    survey = ExitSurvey.objects.select_related("customer").filter(token_hash=hash_token(raw)).first()
+    survey = (
+        ExitSurvey.objects.select_related("customer").filter(token_hash=hash_token(raw)).first()
+    )
     if survey is None:
         raise invalid
     if survey.expires_at <= (now or timezone.now()):
@@ -687,7 +699,10 @@ def answer_exit_survey(
         survey=survey,
     )
     audit.record(
-        Actor.customer(), "insights.exit_survey_answered", row, customer=customer.pk,
+        Actor.customer(),
+        "insights.exit_survey_answered",
+        row,
+        customer=customer.pk,
         reason=reason.code,
     )
     return row

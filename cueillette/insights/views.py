@@ -30,7 +30,7 @@ from cueillette.customers import services as customer_services
 from cueillette.customers.models import Customer
 from cueillette.insights import charts, engine, queries, services
 from cueillette.insights.forms import AttachForm, ChangeForm, NoteForm, ReasonForm, SettingsForm
-from cueillette.insights.labels import SEGMENT_HELP, SEGMENT_LABELS, segment_label
+from cueillette.insights.labels import SEGMENT_HELP, SEGMENT_LABELS
 from cueillette.insights.models import BusinessChange, ContactNote, ExitSurvey, LeaveReason
 from cueillette.insights.rfm import Segment
 from cueillette.web.charts import Bar, bar_chart
@@ -176,8 +176,17 @@ def contacts_csv(request: HttpRequest, code: str) -> HttpResponse:
     response["Content-Disposition"] = f'attachment; filename="segment-{seg.value}.csv"'
     writer = csv.writer(response)
     writer.writerow(
-        ["customer_id", "first_name", "last_name", "email", "phone", "segment", "last_purchase",
-         "monthly_value", "p_alive"]
+        [
+            "customer_id",
+            "first_name",
+            "last_name",
+            "email",
+            "phone",
+            "segment",
+            "last_purchase",
+            "monthly_value",
+            "p_alive",
+        ]
     )
     for s in rows:
         c = s.customer
@@ -212,8 +221,12 @@ def at_risk(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "insights/at_risk.html",
-        {**ctx, "page": page, "rows": [_score_row(s) for s in page.object_list],
-         "modelled": modelled},
+        {
+            **ctx,
+            "page": page,
+            "rows": [_score_row(s) for s in page.object_list],
+            "modelled": modelled,
+        },
     )
 
 
@@ -223,9 +236,7 @@ def at_risk(request: HttpRequest) -> HttpResponse:
 def _fit_rows(fit: dict[str, Any], names: tuple[str, ...]) -> list[dict[str, str]]:
     params = fit.get("params") or {}
     errors = fit.get("std_errors") or {}
-    return [
-        {"name": n, "value": num(params.get(n), 3), "se": num(errors.get(n), 3)} for n in names
-    ]
+    return [{"name": n, "value": num(params.get(n), 3), "se": num(errors.get(n), 3)} for n in names]
 
 
 @staff_required(Perm.VIEW_INSIGHTS)
@@ -243,14 +254,26 @@ def model(request: HttpRequest) -> HttpResponse:
             label = (
                 _("%(n)d+ before") % {"n": row["group"]}
                 if row["group"] >= engine.HOLDOUT_GROUPS
-                else ngettext("%(n)d purchase", "%(n)d purchases", row["group"]) % {"n": row["group"]}
+                else ngettext("%(n)d purchase", "%(n)d purchases", row["group"])
+                % {"n": row["group"]}
             )
             pairs.append(
-                charts.Pair(label, row["predicted"] or 0, row["actual"] or 0,
-                            num(row["predicted"], 2), num(row["actual"], 2))
+                charts.Pair(
+                    label,
+                    row["predicted"] or 0,
+                    row["actual"] or 0,
+                    num(row["predicted"], 2),
+                    num(row["actual"], 2),
+                )
             )
-            table.append({"label": label, "customers": row["customers"],
-                          "predicted": num(row["predicted"], 2), "actual": num(row["actual"], 2)})
+            table.append(
+                {
+                    "label": label,
+                    "customers": row["customers"],
+                    "predicted": num(row["predicted"], 2),
+                    "actual": num(row["actual"], 2),
+                }
+            )
         chart = charts.paired_bars(
             "chart-holdout",
             _("Purchases in the kept-out weeks: forecast and reality"),
@@ -300,7 +323,8 @@ def refresh(request: HttpRequest) -> HttpResponse:
         messages.warning(request, _("Segments refreshed. %(why)s") % {"why": done.run.message})
     else:
         messages.success(request, _("The figures were refreshed."))
-    return redirect(request.POST.get("next") if request.POST.get("next") in _BACK else "insights:overview")
+    back = request.POST.get("next") or ""
+    return redirect(back if back in _BACK else "insights:overview")
 
 
 _BACK = {"insights:overview", "insights:model", "insights:at_risk", "insights:lost"}
@@ -324,7 +348,14 @@ def lost(request: HttpRequest) -> HttpResponse:
         }
         for g in groups
     ]
-    bars = [Bar(label=str(r["label"]), value=r["g"].monthly, text=str(r["monthly"])) for r in rows]
+    bars = [
+        Bar(
+            label=str(g.label or _("No reason recorded yet")),
+            value=g.monthly,
+            text=money(g.monthly),
+        )
+        for g in groups
+    ]
     chart = bar_chart(
         "chart-lost",
         _("Monthly revenue of lapsed customers, by reason"),
@@ -382,8 +413,11 @@ def changes(request: HttpRequest) -> HttpResponse:
 
 
 def _change_page(
-    request: HttpRequest, change: BusinessChange, form: ChangeForm | None = None,
-    status: int = 200, link_error: str = "",
+    request: HttpRequest,
+    change: BusinessChange,
+    form: ChangeForm | None = None,
+    status: int = 200,
+    link_error: str = "",
 ) -> HttpResponse:
     months = queries.monthly_revenue()
     window, before, after = queries.around(months, change.occurred_on)
@@ -397,13 +431,15 @@ def _change_page(
         for m, revenue, _n in window
     ]
     stopped = queries.stopped_around(change)
-    linked = set(
-        change.attachments.values_list("customer_id", flat=True)  # type: ignore[attr-defined]
-    )
+    linked = set(change.attachments.values_list("customer_id", flat=True))
     latest = queries.latest_attachments([s.customer_id for s in stopped])
     candidates = [
-        {**_score_row(s), "linked": s.customer_id in linked and latest.get(s.customer_id) is not None
-         and latest[s.customer_id].change_id == change.pk}
+        {
+            **_score_row(s),
+            "linked": s.customer_id in linked
+            and latest.get(s.customer_id) is not None
+            and latest[s.customer_id].change_id == change.pk,
+        }
         for s in stopped
     ]
     monthly_stopped = sum((s.monthly_value for s in stopped), Decimal(0))
@@ -418,7 +454,9 @@ def _change_page(
                 "chart-trend",
                 _("Monthly revenue around the change"),
                 bars,
-                description=_("Net revenue by month, six months either side; ▸ marks the month of the change."),
+                description=_(
+                    "Net revenue by month, six months either side; ▸ marks the month of the change."
+                ),
             )
             if bars
             else None,
@@ -487,9 +525,7 @@ def cohorts(request: HttpRequest) -> HttpResponse:
     width = min(width, 13)
     lines = []
     for i, month in enumerate(data.months):
-        cells = [
-            {"value": pct(v), "cls": charts.heat_class(v)} for v in data.retention[i][:width]
-        ]
+        cells = [{"value": pct(v), "cls": charts.heat_class(v)} for v in data.retention[i][:width]]
         cells += [{"value": "", "cls": "heat-none"}] * (width - len(cells))
         lines.append(
             {
@@ -499,35 +535,47 @@ def cohorts(request: HttpRequest) -> HttpResponse:
                 "cells": cells,
             }
         )
-    revenue_chart = bar_chart(
-        "chart-cohort-revenue",
-        _("Revenue brought by each cohort"),
-        [
-            Bar(
-                label=formats.date_format(queries.month_date(m), "YEAR_MONTH_FORMAT"),
-                value=Decimal(repr(data.revenue[i])).quantize(Decimal("1")),
-                text=money(Decimal(repr(data.revenue[i])).quantize(Decimal("0.01"))),
-            )
-            for i, m in enumerate(data.months)
-        ],
-        description=_("Net revenue, every month so far, of the customers whose first purchase fell in that month."),
-    ) if data.months else None
-    returning = [
-        (queries.month_date(m), share) for m, share in data.returning_share
-    ][-24:]
-    returning_chart = bar_chart(
-        "chart-returning",
-        _("Share of revenue from returning customers"),
-        [
-            Bar(
-                label=formats.date_format(m, "YEAR_MONTH_FORMAT"),
-                value=round(100 * (share or 0)),
-                text=pct(share),
-            )
-            for m, share in returning
-        ],
-        description=_("Of each month's revenue, the part paid by customers who had already bought in an earlier month."),
-    ) if returning else None
+    revenue_chart = (
+        bar_chart(
+            "chart-cohort-revenue",
+            _("Revenue brought by each cohort"),
+            [
+                Bar(
+                    label=formats.date_format(queries.month_date(m), "YEAR_MONTH_FORMAT"),
+                    value=Decimal(repr(data.revenue[i])).quantize(Decimal("1")),
+                    text=money(Decimal(repr(data.revenue[i])).quantize(Decimal("0.01"))),
+                )
+                for i, m in enumerate(data.months)
+            ],
+            description=_(
+                "Net revenue, every month so far, of the customers whose first purchase fell "
+                "in that month."
+            ),
+        )
+        if data.months
+        else None
+    )
+    returning = [(queries.month_date(m), share) for m, share in data.returning_share][-24:]
+    returning_chart = (
+        bar_chart(
+            "chart-returning",
+            _("Share of revenue from returning customers"),
+            [
+                Bar(
+                    label=formats.date_format(m, "YEAR_MONTH_FORMAT"),
+                    value=round(100 * (share or 0)),
+                    text=pct(share),
+                )
+                for m, share in returning
+            ],
+            description=_(
+                "Of each month's revenue, the part paid by customers who had already bought "
+                "in an earlier month."
+            ),
+        )
+        if returning
+        else None
+    )
     return render(
         request,
         "insights/cohorts.html",
@@ -642,9 +690,12 @@ def _customer_page(
             "attach": attach or AttachForm(),
             "note": note or NoteForm(),
             "history": queries.history_for(customer),
-            "notes": list(ContactNote.objects.filter(customer=customer).select_related("author")[:20]),
+            "notes": list(
+                ContactNote.objects.filter(customer=customer).select_related("author")[:20]
+            ),
             "surveys": list(ExitSurvey.objects.filter(customer=customer)[:5]),
-            "may_survey": bool(customer.email) and services.current_feedback_consent(customer) is not None,
+            "may_survey": bool(customer.email)
+            and services.current_feedback_consent(customer) is not None,
             "survey_error": survey_error,
         },
         status=status,

@@ -19,9 +19,12 @@ from cueillette.insights.errors import Code
 
 
 def _problem(request: HttpRequest, org: Organization, exc: ServiceError) -> HttpResponse:
-    status = {Code.ALREADY_ANSWERED: 200, Code.TOKEN_EXPIRED: 410, Code.NO_CONSENT: 410}.get(
-        exc.code, 404
-    )
+    statuses: dict[str, int] = {
+        Code.ALREADY_ANSWERED: 200,
+        Code.TOKEN_EXPIRED: 410,
+        Code.NO_CONSENT: 410,
+    }
+    status = statuses.get(exc.code, 404)
     return render(
         request,
         "insights/public/problem.html",
@@ -39,9 +42,7 @@ def exit_survey(request: HttpRequest, org: Organization, token: str) -> HttpResp
     except ServiceError as exc:
         return _problem(request, org, exc)
     if survey.answered_at is not None:
-        return _problem(
-            request, org, ServiceError(Code.ALREADY_ANSWERED, "already answered")
-        )
+        return _problem(request, org, ServiceError(Code.ALREADY_ANSWERED, "already answered"))
     error: ServiceError | None = None
     chosen = request.POST.get("reason", "")
     comment = request.POST.get("comment", "")
@@ -60,7 +61,9 @@ def exit_survey(request: HttpRequest, org: Organization, token: str) -> HttpResp
         "insights/public/exit_survey.html",
         {
             "org": org,
-            "reasons": [(r.code, r.label(language)) for r in services.reasons(include_hidden=False)],
+            "reasons": [
+                (r.code, r.label(language)) for r in services.reasons(include_hidden=False)
+            ],
             "chosen": chosen,
             "comment": comment[:600],
             "error": error,

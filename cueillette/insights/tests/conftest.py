@@ -25,7 +25,9 @@ def card_for(customer: Customer) -> Card:
     card = Card.objects.filter(customer=customer).first()
     if card is None:
         number = rules.generate_card_number(random.Random(customer.pk))
-        card = Card.objects.create(customer=customer, number=number, opened_at=NOW - 400 * dt.timedelta(days=1))
+        card = Card.objects.create(
+            customer=customer, number=number, opened_at=NOW - 400 * dt.timedelta(days=1)
+        )
     return card
 
 

@@ -73,9 +73,7 @@ def test_bgnbd_likelihood_equals_the_paper_formula_without_logs() -> None:
         term = (alpha + t) ** -(r + x)
         if x > 0:
             term += a / (b + x - 1) * (alpha + t_x) ** -(r + x)
-        direct = (
-            beta(a, b + x) / beta(a, b) * math.gamma(r + x) / math.gamma(r) * alpha**r * term
-        )
+        direct = beta(a, b + x) / beta(a, b) * math.gamma(r + x) / math.gamma(r) * alpha**r * term
         ours = fitting.bgnbd_log_likelihood([r, alpha, a, b], [x], [t_x], [t])[0]
         assert ours == pytest.approx(math.log(direct), rel=1e-10)
 

@@ -127,10 +127,9 @@ def test_change_page_shows_revenue_before_and_after_and_who_stopped(
 def test_link_only_reaches_customers_who_stopped_around_the_change(
     org: Any, world: dict[str, Any], owner: Any
 ) -> None:
-    with tenant_context(org):
-        with pytest.raises(services.ServiceError):
-            services.link_change(
-                BusinessChange.objects.get(pk=world["bus"].pk),
-                [world["people"]["Eloise"].pk],
-                actor=Actor.staff(owner),
-            )
+    with tenant_context(org), pytest.raises(services.ServiceError):
+        services.link_change(
+            BusinessChange.objects.get(pk=world["bus"].pk),
+            [world["people"]["Eloise"].pk],
+            actor=Actor.staff(owner),
+        )

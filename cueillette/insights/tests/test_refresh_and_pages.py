@@ -55,7 +55,9 @@ def shop(org: Any) -> list[Any]:
         return simulated_shop(org)
 
 
-def test_refresh_fits_the_models_and_scores_every_buyer(org: Any, owner: Any, shop: list[Any]) -> None:
+def test_refresh_fits_the_models_and_scores_every_buyer(
+    org: Any, owner: Any, shop: list[Any]
+) -> None:
     with tenant_context(org):
         done = services.refresh(actor=Actor.staff(owner), now=NOW)
         run = done.run
@@ -101,7 +103,9 @@ def test_too_little_history_gives_segments_and_says_what_is_missing(
             buy(c, 20, NOW - (20 - i) * WEEK)
         run = services.refresh(actor=Actor.staff(owner), now=NOW).run
         assert run.status == "not_enough"
-        assert run.message == "not enough data yet (need 20 customers with a repeat purchase, have 5)"
+        assert (
+            run.message == "not enough data yet (need 20 customers with a repeat purchase, have 5)"
+        )
         assert CustomerScore.objects.filter(p_alive__isnull=True).count() == 5
     html = owner_client.get("/app/insights/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "need 20 customers with a repeat purchase, have 5" in html
@@ -116,27 +120,36 @@ def test_undone_and_fully_refunded_sales_do_not_count(org: Any, owner: Any) -> N
         kept = buy(c, 40, NOW - 10 * WEEK)
         gone = buy(c, 30, NOW - 8 * WEEK, refunded_amount=30)
         undone = buy(c, 25, NOW - 6 * WEEK, refunded_amount=25)
-        Refund.objects.create(purchase=undone, amount=25, points=0, occurred_at=undone.occurred_at,
-                              source="counter", reason="undo")
+        Refund.objects.create(
+            purchase=undone,
+            amount=25,
+            points=0,
+            occurred_at=undone.occurred_at,
+            source="counter",
+            reason="undo",
+        )
         half = buy(c, 50, NOW - 4 * WEEK, refunded_amount=20)
         services.refresh(actor=Actor.staff(owner), now=NOW)
         score = CustomerScore.objects.get(customer=c)
         assert score.purchases == 2
         assert str(score.total_spend) == "70.00"  # 40 + (50 - 20)
-        assert score.first_purchase_at == kept.occurred_at and score.last_purchase_at == half.occurred_at
+        assert (
+            score.first_purchase_at == kept.occurred_at
+            and score.last_purchase_at == half.occurred_at
+        )
         assert gone.pk  # kept in the ledger, only left out of the figures
 
 
 PAGES = (
-        "/app/insights/",
-        "/app/insights/segments/champions/",
-        "/app/insights/segments/lost/call-list/",
-        "/app/insights/at-risk/",
-        "/app/insights/model/",
-        "/app/insights/lost-revenue/",
-        "/app/insights/changes/",
-        "/app/insights/cohorts/",
-        "/app/insights/reasons/",
+    "/app/insights/",
+    "/app/insights/segments/champions/",
+    "/app/insights/segments/lost/call-list/",
+    "/app/insights/at-risk/",
+    "/app/insights/model/",
+    "/app/insights/lost-revenue/",
+    "/app/insights/changes/",
+    "/app/insights/cohorts/",
+    "/app/insights/reasons/",
 )
 
 
@@ -155,8 +168,13 @@ def test_every_page_renders_with_figures_and_without_nan(
 
 
 def test_pages_render_empty_states_before_any_purchase(owner_client: Any) -> None:
-    for url in ("/app/insights/", "/app/insights/at-risk/", "/app/insights/lost-revenue/",
-                "/app/insights/cohorts/", "/app/insights/model/"):
+    for url in (
+        "/app/insights/",
+        "/app/insights/at-risk/",
+        "/app/insights/lost-revenue/",
+        "/app/insights/cohorts/",
+        "/app/insights/model/",
+    ):
         response = owner_client.get(url)
         assert response.status_code == 200, url
         assert b"data-empty" in response.content, url
@@ -218,8 +236,9 @@ def test_call_list_and_csv_offer_only_customers_who_agreed(
         no = customer(org, "Refused", "Zcalllist", phone="+33622222222")
         for c in (yes, no):
             buy(c, 10, NOW - 80 * WEEK)
-        customer_services.record_consent(yes, "news_sms", True, source="counter",
-                                         actor=Actor.staff(owner))
+        customer_services.record_consent(
+            yes, "news_sms", True, source="counter", actor=Actor.staff(owner)
+        )
         services.refresh(actor=Actor.staff(owner), now=NOW)
         segment = CustomerScore.objects.get(customer=yes).segment
     listing = owner_client.get(f"/app/insights/segments/{segment}/call-list/").content.decode()
@@ -240,8 +259,9 @@ def test_exit_survey_needs_the_feedback_consent_and_records_one_answer(
     assert refused.status_code == 403
     assert b"not agreed to be asked" in refused.content or "accepté".encode() in refused.content
     with tenant_context(org):
-        customer_services.record_consent(c, "feedback", True, source="counter",
-                                         actor=Actor.staff(owner))
+        customer_services.record_consent(
+            c, "feedback", True, source="counter", actor=Actor.staff(owner)
+        )
     with django_capture_on_commit_callbacks(execute=True):
         sent = owner_client.post(f"/app/insights/customer/{c.pk}/exit-survey/")
     assert sent.status_code == 302
@@ -277,8 +297,12 @@ def test_reason_list_is_editable_in_both_languages(org: Any, owner_client: Any) 
     assert page.status_code == 200
     added = owner_client.post(
         "/app/insights/reasons/",
-        {"form": "reason", "new-label_fr": "Travaux dans la rue", "new-label_en": "Roadworks",
-         "new-active": "on"},
+        {
+            "form": "reason",
+            "new-label_fr": "Travaux dans la rue",
+            "new-label_en": "Roadworks",
+            "new-active": "on",
+        },
     )
     assert added.status_code == 302
     bad = owner_client.post("/app/insights/reasons/", {"form": "reason", "new-label_fr": "Seul"})
@@ -286,12 +310,22 @@ def test_reason_list_is_editable_in_both_languages(org: Any, owner_client: Any) 
     assert b"French and in English" in bad.content or "français".encode() in bad.content
     settings_bad = owner_client.post(
         "/app/insights/reasons/",
-        {"form": "settings", "lapse_factor": "0,5", "holdout_weeks": "12", "change_window_weeks": "6"},
+        {
+            "form": "settings",
+            "lapse_factor": "0,5",
+            "holdout_weeks": "12",
+            "change_window_weeks": "6",
+        },
     )
     assert settings_bad.status_code == 400
     ok = owner_client.post(
         "/app/insights/reasons/",
-        {"form": "settings", "lapse_factor": "2,5", "holdout_weeks": "8", "change_window_weeks": "4"},
+        {
+            "form": "settings",
+            "lapse_factor": "2,5",
+            "holdout_weeks": "8",
+            "change_window_weeks": "4",
+        },
     )
     assert ok.status_code == 302
     with tenant_context(org):

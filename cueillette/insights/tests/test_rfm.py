@@ -47,7 +47,11 @@ def test_the_grid_names_every_cell() -> None:
 
 
 @hsettings(max_examples=50)
-@given(st.lists(st.tuples(st.integers(1, 30), st.floats(0, 700), st.floats(0, 500)), min_size=1, max_size=60))
+@given(
+    st.lists(
+        st.tuples(st.integers(1, 30), st.floats(0, 700), st.floats(0, 500)), min_size=1, max_size=60
+    )
+)
 def test_scores_are_between_1_and_5_for_any_history(rows: list[tuple[int, float, float]]) -> None:
     cust, days, amount = zip(*rows, strict=True)
     s = rfm.summarise(list(cust), [NOW - d * DAY for d in days], list(amount), NOW)
@@ -62,8 +66,15 @@ def test_scores_are_between_1_and_5_for_any_history(rows: list[tuple[int, float,
 def test_lapse_is_k_times_the_usual_gap() -> None:
     # Weekly buyer, last seen 22 days ago (> 3 weeks): lapsed; another seen 20 days ago: not.
     cust = [1, 1, 1, 2, 2, 2, 3]
-    at = [NOW - 36 * DAY, NOW - 29 * DAY, NOW - 22 * DAY, NOW - 34 * DAY, NOW - 27 * DAY,
-          NOW - 20 * DAY, NOW - 25 * DAY]
+    at = [
+        NOW - 36 * DAY,
+        NOW - 29 * DAY,
+        NOW - 22 * DAY,
+        NOW - 34 * DAY,
+        NOW - 27 * DAY,
+        NOW - 20 * DAY,
+        NOW - 25 * DAY,
+    ]
     s = rfm.summarise(cust, at, [10.0] * 7, NOW)
     lapse = rfm.lapses(s, 3.0)
     assert lapse.usual_gap_days.tolist() == pytest.approx([7.0, 7.0, 7.0])  # one-timer: median

@@ -74,7 +74,9 @@ class Command(BaseCommand):
                 rows = list(csv.DictReader(handle))
         except OSError as exc:
             raise CommandError(f"cannot read {path}: {exc.strerror}") from exc
-        needed = ["frequency", "recency", "T"] if model == "bgnbd" else ["frequency", "monetary_value"]
+        needed = (
+            ["frequency", "recency", "T"] if model == "bgnbd" else ["frequency", "monetary_value"]
+        )
         missing = [c for c in needed if not rows or c not in rows[0]]
         if missing:
             raise CommandError(f"{path} lacks the column(s): {', '.join(missing)}")
