@@ -74,7 +74,8 @@ def compute(
     progress: Progress | None = None,
 ) -> Result:
     """Everything a refresh shows. Raises ``fitting.FitError`` when a fit fails (not for too
-    little data: that is ``status="not_enough"`` with RFM figures and no model figures)."""
+    little data: that is ``status="not_enough"`` with RFM figures and no model figures).
+    ``holdout_weeks=0`` skips the holdout check (the benchmark times the rest)."""
     say = progress or (lambda _step: None)
     cust = np.asarray(customer, dtype=np.int64)
     t = np.asarray(at, dtype=np.float64)
@@ -103,7 +104,8 @@ def compute(
     except fitting.NotEnoughData:
         gg = None  # visits without spend: purchases are predicted, spend is not
     say("scores")
-    alive = _finite_or_nan(fitting.p_alive(bg, x, t_x, age))
+    raw_alive = fitting.p_alive(bg, x, t_x, age)
+    alive = _finite_or_nan(raw_alive)
     per_purchase = (
         _finite_or_nan(fitting.expected_spend(gg, x, summary.repeat_mean)) if gg else None
     )
@@ -131,8 +133,9 @@ def compute(
         spend=spend,
         value_at_stake=_finite_or_nan(stake),
     )
-    say("holdout")
-    result.holdout = holdout_check(cust, t, amt, now, holdout_weeks, min_repeaters)
+    if holdout_weeks > 0:
+        say("holdout")
+        result.holdout = holdout_check(cust, t, amt, now, holdout_weeks, min_repeaters)
     return result
 
 

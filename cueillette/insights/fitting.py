@@ -33,6 +33,9 @@ from scipy import optimize, special
 Array = npt.NDArray[np.float64]
 
 BGNBD_PARAMS = ("r", "alpha", "a", "b")
+#: Above this many customers, fits start from a fit on an evenly spaced subsample this big.
+WARM_START_ABOVE = 200_000
+WARM_START_SAMPLE = 50_000
 GAMMAGAMMA_PARAMS = ("p", "q", "gamma")
 
 
@@ -110,6 +113,10 @@ def _lookup(values: Array) -> tuple[Array, npt.NDArray[np.intp]]:
 
 @dataclass(frozen=True)
 class _BgData:
+    """The summary arranged for fast evaluations: the per-x terms are computed once per
+    distinct x and weighted by how many customers share it; only logs of times are per
+    customer, and the repeat-purchase terms only for customers who have some."""
+
     x: Array
     t_x: Array
     T: Array
@@ -117,12 +124,35 @@ class _BgData:
     xu: Array
     xi: npt.NDArray[np.intp]
     pos: npt.NDArray[np.bool_]
+    count_u: Array  # total weight per distinct x
+    wsum: float
+    x_pos: Array
+    tx_pos: Array
+    T_pos: Array
+    w_pos: Array
+    xi_pos: npt.NDArray[np.intp]
 
 
 def _bg_data(x: Array, t_x: Array, t: Array, weights: Array | None = None) -> _BgData:
     xu, xi = _lookup(x)
     w = np.ones_like(x) if weights is None else np.asarray(weights, dtype=np.float64)
-    return _BgData(x, t_x, t, w, xu, xi, x > 0)
+    pos = x > 0
+    return _BgData(
+        x,
+        t_x,
+        t,
+        w,
+        xu,
+        xi,
+        pos,
+        np.bincount(xi, weights=w, minlength=len(xu)),
+        float(w.sum()),
+        x[pos],
+        t_x[pos],
+        t[pos],
+        w[pos],
+        xi[pos],
+    )
 
 
 def _bg_terms(theta: Array, d: _BgData) -> tuple[Array, Array, Array, Array]:
@@ -153,43 +183,77 @@ def bgnbd_log_likelihood(params: Any, frequency: Any, recency: Any, age: Any) ->
 
 
 def _bg_value_grad(theta: Array, d: _BgData) -> tuple[float, Array]:
-    """Total weighted log-likelihood and its gradient in the natural parameters."""
+    """Total weighted log-likelihood and its gradient in the natural parameters.
+
+    ll_i = A1 + A2 + A3 + [x > 0] log(1 + exp(A4 - A3)); A1 and A2 depend on x only.
+    """
     r, alpha, a, b = theta
-    a1, a2, a3, a4 = _bg_terms(theta, d)
-    lse = np.logaddexp(a3, a4)
-    ll = float(np.dot(d.w, a1 + a2 + lse))
-    w3 = np.exp(a3 - lse)
-    w4 = np.exp(a4 - lse)  # 0 where x == 0
-    xu, x, pos = d.xu, d.x, d.pos
-    log_at = np.log(alpha + d.T)
-    log_atx = np.zeros_like(x)
-    log_atx[pos] = np.log(alpha + d.t_x[pos])
-    inv_bx1 = np.zeros_like(x)
-    inv_bx1[pos] = 1.0 / (b + x[pos] - 1)
-    dr = (special.digamma(r + xu) - special.digamma(r))[d.xi] + math.log(alpha)
-    dr = dr - w3 * log_at - w4 * log_atx
-    dalpha = r / alpha - w3 * (r + x) / (alpha + d.T)
-    dalpha = dalpha - np.where(pos, w4 * (r + x) / (alpha + np.where(pos, d.t_x, 1.0)), 0.0)
-    dig_ab = special.digamma(a + b)
-    da = (dig_ab - special.digamma(a + b + xu))[d.xi] + w4 / a
-    db = (dig_ab + special.digamma(b + xu) - special.digamma(b) - special.digamma(a + b + xu))[
-        d.xi
-    ] - w4 * inv_bx1
-    grad = np.array([np.dot(d.w, g) for g in (dr, dalpha, da, db)])
-    return ll, grad
+    xu, cnt = d.xu, d.count_u
+    log_alpha = math.log(alpha)
+    # Per distinct x.
+    g_rx = special.gammaln(r + xu) - special.gammaln(r)
+    dg_rx = special.digamma(r + xu) - special.digamma(r)
+    dig_ab, dig_abx = special.digamma(a + b), special.digamma(a + b + xu)
+    g_ab = (
+        special.gammaln(a + b)
+        + special.gammaln(b + xu)
+        - special.gammaln(b)
+        - special.gammaln(a + b + xu)
+    )
+    dga = dig_ab - dig_abx
+    dgb = dig_ab + special.digamma(b + xu) - special.digamma(b) - dig_abx
+    xu_pos = np.maximum(xu, 1.0)
+    log_bx1 = np.log(b + xu_pos - 1)
+    inv_bx1 = 1.0 / (b + xu_pos - 1)
+    # Per customer.
+    w = d.w
+    rx = r + d.x
+    at = alpha + d.T
+    log_at = np.log(at)
+    a3 = rx * log_at  # minus A3
+    # Customers with repeat purchases: u = A4 - A3.
+    rxp = r + d.x_pos
+    at_p = alpha + d.T_pos
+    atx_p = alpha + d.tx_pos
+    log_at_p = np.log(at_p)
+    log_atx_p = np.log(atx_p)
+    u = math.log(a) - log_bx1[d.xi_pos] + rxp * (log_at_p - log_atx_p)
+    soft = np.logaddexp(0.0, u)
+    w4 = np.exp(u - soft) * d.w_pos  # weight of the "dropped out at t_x" branch
+    ll = (
+        float(cnt @ (g_rx + g_ab))
+        + d.wsum * r * log_alpha
+        - float(np.sum(w * a3))
+        + float(np.sum(d.w_pos * soft))
+    )
+    dr = (
+        float(cnt @ dg_rx)
+        + d.wsum * log_alpha
+        - float(np.sum(w * log_at))
+        + float(np.sum(w4 * (log_at_p - log_atx_p)))
+    )
+    dalpha = (
+        d.wsum * r / alpha
+        - float(np.sum(w * rx / at))
+        + float(np.sum(w4 * rxp * (1.0 / at_p - 1.0 / atx_p)))
+    )
+    sum_w4 = float(np.sum(w4))
+    da = float(cnt @ dga) + sum_w4 / a
+    db = float(cnt @ dgb) - float(np.sum(w4 * inv_bx1[d.xi_pos]))
+    return ll, np.array([dr, dalpha, da, db])
 
 
-def _numeric_hessian(grad: Any, theta: Array) -> Array:
-    """Central differences of an analytic gradient (relative steps), symmetrised."""
+def _numeric_hessian(grad: Any, theta: Array, at_theta: Array | None = None) -> Array:
+    """Forward differences of the analytic gradient (relative steps of 1e-6), symmetrised:
+    one gradient per parameter, enough for standard errors to several digits."""
     k = len(theta)
+    base = grad(theta) if at_theta is None else at_theta
     hess = np.empty((k, k))
     for j in range(k):
-        h = 1e-5 * max(abs(theta[j]), 1e-8)
+        h = 1e-6 * max(abs(theta[j]), 1e-8)
         up = theta.copy()
-        down = theta.copy()
         up[j] += h
-        down[j] -= h
-        hess[:, j] = (grad(up) - grad(down)) / (2 * h)
+        hess[:, j] = (grad(up) - base) / h
     return (hess + hess.T) / 2
 
 
@@ -229,6 +293,42 @@ def _maximise(value_grad: Any, start: Array, *, max_iter: int) -> tuple[Array, i
     return theta, int(result.nit)
 
 
+def _newton_polish(
+    value_grad: Any, start: Array, *, max_steps: int = 6
+) -> tuple[Array, Array, int] | None:
+    """Newton steps from a warm start, with the Hessian of the analytic gradient; halves a
+    step that lowers the likelihood or leaves the positive parameters. Returns the optimum,
+    its Hessian (for standard errors, at no extra cost) and the steps taken; None when it does
+    not settle (the caller then runs the quasi-Newton fit from there)."""
+    theta = start.copy()
+    ll, grad = value_grad(theta)
+    for step in range(1, max_steps + 1):
+        hess = _numeric_hessian(lambda th: value_grad(th)[1], theta, grad)
+        try:
+            move = np.linalg.solve(hess, -grad)
+        except np.linalg.LinAlgError:
+            return None
+        if not np.all(np.isfinite(move)):
+            return None
+        shrink = 1.0
+        while True:
+            trial = theta + shrink * move
+            if np.all(trial > 0):
+                trial_ll, trial_grad = value_grad(trial)
+                if np.isfinite(trial_ll) and trial_ll >= ll - 1e-9 * abs(ll):
+                    break
+            shrink /= 2
+            if shrink < 1e-4:
+                return None
+        relative = float(np.max(np.abs(trial - theta) / np.abs(theta)))
+        theta, ll, grad = trial, trial_ll, trial_grad
+        if relative < 1e-7:
+            # Quadratic convergence: the next step would move less than 1e-14. The Hessian
+            # just used (a step of < 1e-7 away) serves for the standard errors.
+            return theta, hess, step
+    return None
+
+
 def fit_bgnbd(
     frequency: Any,
     recency: Any,
@@ -247,14 +347,32 @@ def fit_bgnbd(
     # Work in a time unit where the mean age is 1: alpha ~ 1 and the problem is well
     # conditioned whatever the caller's unit (alpha scales with time, r, a, b do not).
     scale = float(np.mean(t))
+    start = np.array([1.0, 1.0, 1.0, 1.0])
+    if len(x) > WARM_START_ABOVE:
+        # A fit on an evenly spaced subsample starts the full fit next to its optimum, so
+        # the full data is evaluated a few times instead of dozens.
+        step = len(x) // WARM_START_SAMPLE
+        sample = _bg_data(x[::step], t_x[::step] / scale, t[::step] / scale)
+        start, _ = _maximise(lambda th: _bg_value_grad(th, sample), start, max_iter=max_iter)
     data = _bg_data(x, t_x / scale, t / scale)
-    theta, nit = _maximise(
-        lambda th: _bg_value_grad(th, data), np.array([1.0, 1.0, 1.0, 1.0]), max_iter=max_iter
+    polished = (
+        _newton_polish(lambda th: _bg_value_grad(th, data), start)
+        if len(x) > WARM_START_ABOVE
+        else None
     )
+    if polished is not None:
+        theta, hess, nit = polished
+        ll_scaled = _bg_value_grad(theta, data)[0]
+    else:
+        theta, nit = _maximise(lambda th: _bg_value_grad(th, data), start, max_iter=max_iter)
+        # The Hessian in the scaled unit, carried back: alpha's row and column scale with time.
+        ll_scaled, grad_scaled = _bg_value_grad(theta, data)
+        hess = _numeric_hessian(lambda th: _bg_value_grad(th, data)[1], theta, grad_scaled)
+    unscale = np.array([1.0, 1.0 / scale, 1.0, 1.0])
+    hess = hess * np.outer(unscale, unscale)
     theta[1] *= scale
-    full = _bg_data(x, t_x, t)
-    ll, _grad = _bg_value_grad(theta, full)
-    hess = _numeric_hessian(lambda th: _bg_value_grad(th, full)[1], theta)
+    # The log-likelihood in the caller's unit: each repeat purchase's density changes by 1/scale.
+    ll = ll_scaled - float(np.sum(x)) * math.log(scale)
     params = dict(zip(BGNBD_PARAMS, (float(v) for v in theta), strict=True))
     if not np.isfinite(ll):
         raise FitError("the fitted log-likelihood is not finite")
@@ -289,9 +407,16 @@ def p_alive(params: dict[str, float] | Fit, frequency: Any, recency: Any, age: A
 
 
 def expected_purchases(
-    params: dict[str, float] | Fit, horizon: float, frequency: Any, recency: Any, age: Any
+    params: dict[str, float] | Fit,
+    horizon: float,
+    frequency: Any,
+    recency: Any,
+    age: Any,
+    *,
+    alive: Array | None = None,
 ) -> Array:
     """E[purchases in (T, T + horizon] | x, t_x, T] under BG/NBD (Fader, Hardie & Lee eq. 10).
+    ``alive`` may pass P(alive) already computed for these customers.
 
     The Gaussian hypergeometric term is taken through Euler's transformation,
     ``((alpha+T)/(alpha+T+t))^(r+x) 2F1(r+x, b+x; a+b+x-1; z)
@@ -305,7 +430,7 @@ def expected_purchases(
         return np.zeros_like(x)
     if a + b > CONCENTRATED_BETA:
         given_alive = _expected_given_alive_concentrated(r, alpha, a, b, x, t, horizon)
-        return given_alive * p_alive(params, x, recency, t)
+        return given_alive * (p_alive(params, x, recency, t) if alive is None else alive)
     if abs(a - 1) < 1e-9:
         # The a -> 1 limit is not worth a special case; nudge a so the formula is defined.
         a = 1 + 1e-9
@@ -314,7 +439,7 @@ def expected_purchases(
     hyp = special.hyp2f1(a + b - 1 - r, a - 1, a + b + x - 1, z)
     bracket = 1.0 - np.power(one_minus_z, a - 1) * hyp
     unconditional = (a + b + x - 1) / (a - 1) * bracket
-    return unconditional * p_alive(params, x, recency, t)
+    return unconditional * (p_alive(params, x, recency, t) if alive is None else alive)
 
 
 #: Beyond this a + b the dropout probabilities hardly vary between customers (the fit says
@@ -371,18 +496,31 @@ def gammagamma_log_likelihood(params: Any, frequency: Any, monetary: Any) -> Arr
     return _gg_terms(np.asarray(params, dtype=np.float64), x, m, xu, xi)
 
 
-def _gg_value_grad(
-    theta: Array, x: Array, m: Array, xu: Array, xi: Any, log_xm_g: Any = None
-) -> tuple[float, Array]:
+def _gg_value_grad(theta: Array, x: Array, m: Array, xu: Array, xi: Any) -> tuple[float, Array]:
+    """Total log-likelihood of the mean spends and its gradient; the terms in x alone are
+    computed once per distinct x."""
     p, q, g = theta
-    ll = float(np.sum(_gg_terms(theta, x, m, xu, xi)))
-    log_xmg = np.log(x * m + g)
+    n = float(len(x))
+    cnt = np.bincount(xi, minlength=len(xu)).astype(np.float64)
     px_u = p * xu
+    log_xu = np.log(xu)
+    log_m = np.log(m)
+    xm_g = x * m + g
+    log_xmg = np.log(xm_g)
+    ll = (
+        float(cnt @ (special.gammaln(px_u + q) - special.gammaln(px_u) + px_u * log_xu))
+        - n * special.gammaln(q)
+        + n * q * math.log(g)
+        + float(np.sum((p * x - 1) * log_m))
+        - float(np.sum((p * x + q) * log_xmg))
+    )
     dig_pxq = special.digamma(px_u + q)
-    dp = x * ((dig_pxq - special.digamma(px_u) + np.log(xu))[xi] + np.log(m) - log_xmg)
-    dq = dig_pxq[xi] - special.digamma(q) + math.log(g) - log_xmg
-    dg = q / g - (p * x + q) / (x * m + g)
-    return ll, np.array([dp.sum(), dq.sum(), dg.sum()])
+    dp = float(cnt @ (xu * (dig_pxq - special.digamma(px_u) + log_xu))) + float(
+        np.sum(x * (log_m - log_xmg))
+    )
+    dq = float(cnt @ dig_pxq) - n * special.digamma(q) + n * math.log(g) - float(np.sum(log_xmg))
+    dg = n * q / g - float(np.sum((p * x + q) / xm_g))
+    return ll, np.array([dp, dq, dg])
 
 
 def fit_gammagamma(
@@ -400,14 +538,24 @@ def fit_gammagamma(
         raise NotEnoughData(len(x), max(min_repeaters, 1))
     # Spend in units where the mean is 1: gamma scales with money, p and q do not.
     scale = float(np.mean(m))
+    start = np.array([1.0, 1.0, 1.0])
+    if len(x) > WARM_START_ABOVE:
+        step = len(x) // WARM_START_SAMPLE
+        xs, ms_ = x[::step], m[::step] / scale
+        xsu, xsi = _lookup(xs)
+        start, _ = _maximise(
+            lambda th: _gg_value_grad(th, xs, ms_, xsu, xsi), start, max_iter=max_iter
+        )
     xu, xi = _lookup(x)
     ms = m / scale
-    theta, nit = _maximise(
-        lambda th: _gg_value_grad(th, x, ms, xu, xi), np.array([1.0, 1.0, 1.0]), max_iter=max_iter
-    )
+    theta, nit = _maximise(lambda th: _gg_value_grad(th, x, ms, xu, xi), start, max_iter=max_iter)
+    ll_scaled, grad_scaled = _gg_value_grad(theta, x, ms, xu, xi)
+    hess = _numeric_hessian(lambda th: _gg_value_grad(th, x, ms, xu, xi)[1], theta, grad_scaled)
+    unscale = np.array([1.0, 1.0, 1.0 / scale])
+    hess = hess * np.outer(unscale, unscale)
     theta[2] *= scale
-    ll, _ = _gg_value_grad(theta, x, m, xu, xi)
-    hess = _numeric_hessian(lambda th: _gg_value_grad(th, x, m, xu, xi)[1], theta)
+    # Densities of mean spends change by 1/scale each when money is rescaled.
+    ll = ll_scaled - len(x) * math.log(scale)
     params = dict(zip(GAMMAGAMMA_PARAMS, (float(v) for v in theta), strict=True))
     if not np.isfinite(ll):
         raise FitError("the fitted log-likelihood is not finite")

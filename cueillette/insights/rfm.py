@@ -54,10 +54,28 @@ class Summary:
         return len(self.customer)
 
 
+def group_index(customer: npt.NDArray[np.int64]) -> tuple[IntArray, npt.NDArray[np.intp]]:
+    """The distinct customer ids (sorted) and each purchase's position among them.
+
+    Database ids are nearly dense, so a bincount over the id range finds them without sorting
+    the purchases; sparse ids fall back on ``np.unique``.
+    """
+    low = int(customer.min())
+    span = int(customer.max()) - low + 1
+    if span <= 4 * customer.size + 1024:
+        present = np.bincount(customer - low, minlength=span) > 0
+        position = np.cumsum(present) - 1
+        ids = (np.flatnonzero(present) + low).astype(np.int64)
+        return ids, position[customer - low].astype(np.intp)
+    ids, inverse = np.unique(customer, return_inverse=True)
+    return ids.astype(np.int64), inverse.reshape(-1).astype(np.intp)
+
+
 def summarise(
     customer: npt.ArrayLike, at: npt.ArrayLike, amount: npt.ArrayLike, now: float
 ) -> Summary:
-    """Group purchases by customer in one sort; purchases after ``now`` are ignored."""
+    """Group purchases by customer in a few linear passes (no sort of the purchases);
+    purchases after ``now`` are ignored."""
     cust = np.asarray(customer, dtype=np.int64)
     t = np.asarray(at, dtype=np.float64)
     amt = np.asarray(amount, dtype=np.float64)
@@ -75,25 +93,22 @@ def summarise(
             empty,
             now,
         )
-    order = np.lexsort((t, cust))
-    cust, t, amt = cust[order], t[order], amt[order]
-    starts = np.flatnonzero(np.r_[True, cust[1:] != cust[:-1]])
-    ends = np.r_[starts[1:], cust.size]
-    n = (ends - starts).astype(np.int64)
-    total = np.add.reduceat(amt, starts)
-    first_amount = amt[starts]
-    repeat_total = total - first_amount
-    with np.errstate(invalid="ignore", divide="ignore"):
-        repeat_mean = np.where(n > 1, repeat_total / np.maximum(n - 1, 1), 0.0)
-    return Summary(
-        customer=cust[starts],
-        n=n,
-        first=t[starts],
-        last=t[ends - 1],
-        total=total,
-        repeat_mean=repeat_mean,
-        now=float(now),
+    ids, g = group_index(cust)
+    k = ids.size
+    n = np.bincount(g, minlength=k).astype(np.int64)
+    total = np.bincount(g, weights=amt, minlength=k)
+    first = np.full(k, np.inf)
+    np.minimum.at(first, g, t)
+    last = np.full(k, -np.inf)
+    np.maximum.at(last, g, t)
+    # The first purchase's amount (purchases at the very same instant share it equally).
+    is_first = t == first[g]
+    first_amount = np.bincount(g[is_first], weights=amt[is_first], minlength=k) / np.bincount(
+        g[is_first], minlength=k
     )
+    with np.errstate(invalid="ignore", divide="ignore"):
+        repeat_mean = np.where(n > 1, (total - first_amount) / np.maximum(n - 1, 1), 0.0)
+    return Summary(ids, n, first, last, total, repeat_mean, float(now))
 
 
 # --------------------------------------------------------------------------- scores
@@ -106,7 +121,7 @@ def quintile_scores(values: Array, *, higher_is_better: bool = True) -> npt.NDAr
     if n == 0:
         return np.zeros(0, dtype=np.int8)
     v = values if higher_is_better else -values
-    order = np.argsort(v, kind="mergesort")
+    order = np.argsort(v)
     sorted_v = v[order]
     # Average rank of each distinct value (1-based).
     uniq_start = np.flatnonzero(np.r_[True, sorted_v[1:] != sorted_v[:-1]])
