@@ -151,9 +151,12 @@ LIFETIMES_RUN = textwrap.dedent(
 
 def lifetimes_venv() -> Path:
     python = VENV / "bin" / "python"
-    if not python.exists() or subprocess.run(
-        [str(python), "-c", "import lifetimes"], capture_output=True, check=False
-    ).returncode:
+    if (
+        not python.exists()
+        or subprocess.run(
+            [str(python), "-c", "import lifetimes"], capture_output=True, check=False
+        ).returncode
+    ):
         print(f"building {VENV} for lifetimes (bench only)...", flush=True)
         subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
         subprocess.run(
@@ -189,8 +192,10 @@ def run_lifetimes(data: dict[str, np.ndarray], result: engine.Result) -> dict[st
 
 
 # lifetimes names Gamma-Gamma's scale "v"; ours is "gamma".
-LIFETIMES_NAMES = {"bgnbd": {"r": "r", "alpha": "alpha", "a": "a", "b": "b"},
-                   "gammagamma": {"p": "p", "q": "q", "gamma": "v"}}
+LIFETIMES_NAMES = {
+    "bgnbd": {"r": "r", "alpha": "alpha", "a": "a", "b": "b"},
+    "gammagamma": {"p": "p", "q": "q", "gamma": "v"},
+}
 
 
 def main() -> None:
@@ -210,7 +215,9 @@ def main() -> None:
     print(f"ours end to end: {seconds:.2f} s")
     for fit, truth in ((result.bgnbd, TRUTH), (result.gammagamma, SPEND)):
         for k, v in fit.params.items():
-            print(f"  {fit.model} {k} = {v:.4f} ± {fit.std_errors[k]:.4f} (simulated with {truth[k]})")
+            print(
+                f"  {fit.model} {k} = {v:.4f} ± {fit.std_errors[k]:.4f} (simulated with {truth[k]})"
+            )
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     ratio = max_diff = float("nan")
     if not args.skip_lifetimes:
@@ -226,8 +233,10 @@ def main() -> None:
                 mine, other = fit.params[ours_name], float(params[their_name])
                 diff = abs(mine - other) / abs(other)
                 diffs.append(diff)
-                print(f"  {model} {ours_name}: ours {mine:.6f}, lifetimes {other:.6f} "
-                      f"(relative difference {diff:.1e})")
+                print(
+                    f"  {model} {ours_name}: ours {mine:.6f}, lifetimes {other:.6f} "
+                    f"(relative difference {diff:.1e})"
+                )
         max_diff = max(diffs)
     floor_ratio = seconds / floor
     print(

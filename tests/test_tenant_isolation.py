@@ -102,9 +102,9 @@ NOT_ID_ROUTES = {
     "accounts:invite_accept": "capability token: holding it is the right to join",
     "accounts:password_reset_confirm": "Django's signed user token, not a tenant row",
     "customers:wording_edit": "purpose and language words, scoped to the session's organization",
-    "insights:segment": "a segment's name (a fixed word), scoped to the session's organization",
-    "insights:call_list": "a segment's name (a fixed word), scoped to the session's organization",
-    "insights:contacts_csv": "a segment's name (a fixed word), scoped to the session's organization",
+    "insights:segment": "a segment's name (a fixed word), scoped to the session's business",
+    "insights:call_list": "a segment's name (a fixed word), scoped to the session's business",
+    "insights:contacts_csv": "a segment's name (a fixed word), scoped to the session's business",
 }
 # Regex routes that are not views of a row.
 REGEX_ROUTES = {"api-not-found": "JSON 404 for anything else under /api/v1/"}

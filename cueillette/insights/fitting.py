@@ -35,7 +35,7 @@ Array = npt.NDArray[np.float64]
 BGNBD_PARAMS = ("r", "alpha", "a", "b")
 #: Above this many customers, fits start from a fit on an evenly spaced subsample this big.
 WARM_START_ABOVE = 200_000
-WARM_START_SAMPLE = 50_000
+WARM_START_SAMPLE = 100_000
 GAMMAGAMMA_PARAMS = ("p", "q", "gamma")
 
 
@@ -113,9 +113,9 @@ def _lookup(values: Array) -> tuple[Array, npt.NDArray[np.intp]]:
 
 @dataclass(frozen=True)
 class _BgData:
-    """The summary arranged for fast evaluations: the per-x terms are computed once per
-    distinct x and weighted by how many customers share it; only logs of times are per
-    customer, and the repeat-purchase terms only for customers who have some."""
+    """The summary arranged for fast evaluations: customers with repeat purchases first (so
+    their slices are views), the per-x terms computed once per distinct x and weighted by how
+    many customers share it; only logs of times are per customer."""
 
     x: Array
     t_x: Array
@@ -126,17 +126,18 @@ class _BgData:
     pos: npt.NDArray[np.bool_]
     count_u: Array  # total weight per distinct x
     wsum: float
-    x_pos: Array
-    tx_pos: Array
-    T_pos: Array
-    w_pos: Array
+    n_pos: int
     xi_pos: npt.NDArray[np.intp]
+    unit: bool  # every weight is 1
 
 
 def _bg_data(x: Array, t_x: Array, t: Array, weights: Array | None = None) -> _BgData:
-    xu, xi = _lookup(x)
     w = np.ones_like(x) if weights is None else np.asarray(weights, dtype=np.float64)
+    order = np.argsort(x == 0, kind="stable")  # repeat customers first
+    x, t_x, t, w = x[order], t_x[order], t[order], w[order]
+    xu, xi = _lookup(x)
     pos = x > 0
+    n_pos = int(np.count_nonzero(pos))
     return _BgData(
         x,
         t_x,
@@ -145,13 +146,11 @@ def _bg_data(x: Array, t_x: Array, t: Array, weights: Array | None = None) -> _B
         xu,
         xi,
         pos,
-        np.bincount(xi, weights=w, minlength=len(xu)),
+        np.bincount(xi, weights=w, minlength=len(xu)).astype(np.float64),
         float(w.sum()),
-        x[pos],
-        t_x[pos],
-        t[pos],
-        w[pos],
-        xi[pos],
+        n_pos,
+        xi[:n_pos],
+        weights is None,
     )
 
 
@@ -185,10 +184,11 @@ def bgnbd_log_likelihood(params: Any, frequency: Any, recency: Any, age: Any) ->
 def _bg_value_grad(theta: Array, d: _BgData) -> tuple[float, Array]:
     """Total weighted log-likelihood and its gradient in the natural parameters.
 
-    ll_i = A1 + A2 + A3 + [x > 0] log(1 + exp(A4 - A3)); A1 and A2 depend on x only.
+    ll_i = A1 + A2 + A3 + [x > 0] log(1 + exp(u)), u = A4 - A3; A1 and A2 depend on x only,
+    so they are summed per distinct x. Five logarithms per customer in all.
     """
     r, alpha, a, b = theta
-    xu, cnt = d.xu, d.count_u
+    xu, cnt, k = d.xu, d.count_u, d.n_pos
     log_alpha = math.log(alpha)
     # Per distinct x.
     g_rx = special.gammaln(r + xu) - special.gammaln(r)
@@ -202,44 +202,40 @@ def _bg_value_grad(theta: Array, d: _BgData) -> tuple[float, Array]:
     )
     dga = dig_ab - dig_abx
     dgb = dig_ab + special.digamma(b + xu) - special.digamma(b) - dig_abx
-    xu_pos = np.maximum(xu, 1.0)
-    log_bx1 = np.log(b + xu_pos - 1)
-    inv_bx1 = 1.0 / (b + xu_pos - 1)
-    # Per customer.
-    w = d.w
+    bx1_u = b + np.maximum(xu, 1.0) - 1
+    log_bx1 = np.log(bx1_u)[d.xi_pos]
+    inv_bx1 = (1.0 / bx1_u)[d.xi_pos]
+    # Per customer (repeat customers are the first k).
     rx = r + d.x
     at = alpha + d.T
     log_at = np.log(at)
-    a3 = rx * log_at  # minus A3
-    # Customers with repeat purchases: u = A4 - A3.
-    rxp = r + d.x_pos
-    at_p = alpha + d.T_pos
-    atx_p = alpha + d.tx_pos
-    log_at_p = np.log(at_p)
-    log_atx_p = np.log(atx_p)
-    u = math.log(a) - log_bx1[d.xi_pos] + rxp * (log_at_p - log_atx_p)
-    soft = np.logaddexp(0.0, u)
-    w4 = np.exp(u - soft) * d.w_pos  # weight of the "dropped out at t_x" branch
-    ll = (
-        float(cnt @ (g_rx + g_ab))
-        + d.wsum * r * log_alpha
-        - float(np.sum(w * a3))
-        + float(np.sum(d.w_pos * soft))
-    )
-    dr = (
-        float(cnt @ dg_rx)
-        + d.wsum * log_alpha
-        - float(np.sum(w * log_at))
-        + float(np.sum(w4 * (log_at_p - log_atx_p)))
-    )
-    dalpha = (
-        d.wsum * r / alpha
-        - float(np.sum(w * rx / at))
-        + float(np.sum(w4 * rxp * (1.0 / at_p - 1.0 / atx_p)))
-    )
-    sum_w4 = float(np.sum(w4))
-    da = float(cnt @ dga) + sum_w4 / a
-    db = float(cnt @ dgb) - float(np.sum(w4 * inv_bx1[d.xi_pos]))
+    inv_at = 1.0 / at
+    atx = alpha + d.t_x[:k]
+    log_atx = np.log(atx)
+    inv_atx = 1.0 / atx
+    rxp = rx[:k]
+    dlog = log_at[:k] - log_atx
+    u = math.log(a) - log_bx1 + rxp * dlog
+    e = np.exp(-np.abs(u))
+    soft = np.maximum(u, 0.0) + np.log1p(e)  # log(1 + exp(u)), stable
+    w4 = np.where(u >= 0, 1.0, e) / (1.0 + e)  # weight of "dropped out after t_x"
+    if not d.unit:
+        wp = d.w[:k]
+        w4 = w4 * wp
+        rx_log = float(np.sum(d.w * rx * log_at))
+        sum_log_at = float(np.sum(d.w * log_at))
+        rx_inv = float(np.sum(d.w * rx * inv_at))
+        soft_sum = float(np.sum(wp * soft))
+    else:
+        rx_log = float(np.sum(rx * log_at))
+        sum_log_at = float(np.sum(log_at))
+        rx_inv = float(np.sum(rx * inv_at))
+        soft_sum = float(np.sum(soft))
+    ll = float(cnt @ (g_rx + g_ab)) + d.wsum * r * log_alpha - rx_log + soft_sum
+    dr = float(cnt @ dg_rx) + d.wsum * log_alpha - sum_log_at + float(np.sum(w4 * dlog))
+    dalpha = d.wsum * r / alpha - rx_inv + float(np.sum(w4 * rxp * (inv_at[:k] - inv_atx)))
+    da = float(cnt @ dga) + float(np.sum(w4)) / a
+    db = float(cnt @ dgb) - float(np.sum(w4 * inv_bx1))
     return ll, np.array([dr, dalpha, da, db])
 
 
@@ -294,20 +290,24 @@ def _maximise(value_grad: Any, start: Array, *, max_iter: int) -> tuple[Array, i
 
 
 def _newton_polish(
-    value_grad: Any, start: Array, *, max_steps: int = 6
+    value_grad: Any, start: Array, sample_value_grad: Any, weight: float, *, max_steps: int = 12
 ) -> tuple[Array, Array, int] | None:
-    """Newton steps from a warm start, with the Hessian of the analytic gradient; halves a
-    step that lowers the likelihood or leaves the positive parameters. Returns the optimum,
-    its Hessian (for standard errors, at no extra cost) and the steps taken; None when it does
-    not settle (the caller then runs the quasi-Newton fit from there)."""
+    """Newton-type steps on the full data from a warm start: the full gradient each step, the
+    Hessian of a subsample (times ``weight``, the full-to-sample size ratio) computed once, so
+    a step costs one evaluation of the full data. Each step shrinks the error by the relative
+    error of that Hessian (a few per cent). A step that lowers the likelihood or leaves the
+    positive parameters is halved. Returns the optimum, the Hessian of the FULL data there
+    (for standard errors) and the steps taken; None when it does not settle (the caller then
+    runs the quasi-Newton fit)."""
+    hess_s = weight * _numeric_hessian(lambda th: sample_value_grad(th)[1], start)
+    try:
+        inverse = np.linalg.inv(hess_s)
+    except np.linalg.LinAlgError:
+        return None
     theta = start.copy()
     ll, grad = value_grad(theta)
     for step in range(1, max_steps + 1):
-        hess = _numeric_hessian(lambda th: value_grad(th)[1], theta, grad)
-        try:
-            move = np.linalg.solve(hess, -grad)
-        except np.linalg.LinAlgError:
-            return None
+        move = -inverse @ grad
         if not np.all(np.isfinite(move)):
             return None
         shrink = 1.0
@@ -315,16 +315,15 @@ def _newton_polish(
             trial = theta + shrink * move
             if np.all(trial > 0):
                 trial_ll, trial_grad = value_grad(trial)
-                if np.isfinite(trial_ll) and trial_ll >= ll - 1e-9 * abs(ll):
+                if np.isfinite(trial_ll) and trial_ll >= ll - 1e-12 * abs(ll):
                     break
             shrink /= 2
-            if shrink < 1e-4:
+            if shrink < 1e-3:
                 return None
         relative = float(np.max(np.abs(trial - theta) / np.abs(theta)))
         theta, ll, grad = trial, trial_ll, trial_grad
-        if relative < 1e-7:
-            # Quadratic convergence: the next step would move less than 1e-14. The Hessian
-            # just used (a step of < 1e-7 away) serves for the standard errors.
+        if relative < 1e-9:
+            hess = _numeric_hessian(lambda th: value_grad(th)[1], theta, grad)
             return theta, hess, step
     return None
 
@@ -348,18 +347,20 @@ def fit_bgnbd(
     # conditioned whatever the caller's unit (alpha scales with time, r, a, b do not).
     scale = float(np.mean(t))
     start = np.array([1.0, 1.0, 1.0, 1.0])
+    data = _bg_data(x, t_x / scale, t / scale)
+    polished = None
     if len(x) > WARM_START_ABOVE:
         # A fit on an evenly spaced subsample starts the full fit next to its optimum, so
         # the full data is evaluated a few times instead of dozens.
         step = len(x) // WARM_START_SAMPLE
         sample = _bg_data(x[::step], t_x[::step] / scale, t[::step] / scale)
         start, _ = _maximise(lambda th: _bg_value_grad(th, sample), start, max_iter=max_iter)
-    data = _bg_data(x, t_x / scale, t / scale)
-    polished = (
-        _newton_polish(lambda th: _bg_value_grad(th, data), start)
-        if len(x) > WARM_START_ABOVE
-        else None
-    )
+        polished = _newton_polish(
+            lambda th: _bg_value_grad(th, data),
+            start,
+            lambda th: _bg_value_grad(th, sample),
+            data.wsum / sample.wsum,
+        )
     if polished is not None:
         theta, hess, nit = polished
         ll_scaled = _bg_value_grad(theta, data)[0]

@@ -96,7 +96,7 @@ def summarise(
     ids, g = group_index(cust)
     k = ids.size
     n = np.bincount(g, minlength=k).astype(np.int64)
-    total = np.bincount(g, weights=amt, minlength=k)
+    total = np.bincount(g, weights=amt, minlength=k).astype(np.float64)
     first = np.full(k, np.inf)
     np.minimum.at(first, g, t)
     last = np.full(k, -np.inf)
