@@ -83,6 +83,8 @@ ROUTERS: list[tuple[str, str]] = [
     ("/referrals", "cueillette.referrals.api.router"),
     # The community page: read posts and the log, reply, moderate (no DELETE route).
     ("/community", "cueillette.community.api.router"),
+    # Insights: a customer's scores, the segments, the lost-revenue report (read only).
+    ("/insights", "cueillette.insights.api.router"),
     # Loyalty routes sit at the root (/purchases, /refunds, /cards...), as tills expect.
     ("", "cueillette.loyalty.api.router"),
 ]

@@ -108,6 +108,9 @@ NOT_ID_ROUTES = {
     "accounts:invite_accept": "capability token: holding it is the right to join",
     "accounts:password_reset_confirm": "Django's signed user token, not a tenant row",
     "customers:wording_edit": "purpose and language words, scoped to the session's organization",
+    "insights:segment": "a segment's name (a fixed word), scoped to the session's business",
+    "insights:call_list": "a segment's name (a fixed word), scoped to the session's business",
+    "insights:contacts_csv": "a segment's name (a fixed word), scoped to the session's business",
 }
 # Regex routes that are not views of a row.
 REGEX_ROUTES = {"api-not-found": "JSON 404 for anything else under /api/v1/"}
@@ -257,6 +260,100 @@ def seed_a(a: Organization, owner_a: User, counter_a: User) -> None:
         seed_referrals(ines, paul, owner_a, next_pk)
         # --- feedback (feedback app): Inès's survey settings and her detractor answer.
         seed_feedback(ines, owner_a, next_pk)
+        # --- insights (insights app): Inès's scores, a change, her reason, a survey, a note.
+        seed_insights(a, ines, owner_a, next_pk)
+
+
+def seed_insights(a: Organization, ines: Customer, owner_a: User, next_pk: Any) -> None:
+    """A's insights: a run with Inès's scores, the reason list, a change linked to her."""
+    from cueillette.insights.models import (
+        BusinessChange,
+        ContactNote,
+        CustomerScore,
+        ExitSurvey,
+        InsightsSettings,
+        LeaveReason,
+        ModelRun,
+        ReasonAttachment,
+    )
+
+    now = timezone.now()
+    InsightsSettings.objects.create(pk=next_pk(InsightsSettings))
+    run = ModelRun.objects.create(
+        pk=next_pk(ModelRun),
+        started_at=now,
+        finished_at=now,
+        as_of=now,
+        status="ok",
+        message=SECRETS[7],
+        wrote_scores=True,
+    )
+    CustomerScore.objects.create(
+        pk=next_pk(CustomerScore),
+        run=run,
+        customer=ines,
+        purchases=3,
+        first_purchase_at=now - dt.timedelta(days=90),
+        last_purchase_at=now - dt.timedelta(days=60),
+        total_spend="123.45",
+        average_spend="41.15",
+        recency_score=1,
+        frequency_score=3,
+        value_score=3,
+        fm_score=3,
+        segment="at_risk",
+        usual_gap_days=15.0,
+        lapsed=True,
+        lapsed_at=now - dt.timedelta(days=15),
+        monthly_value="61.72",
+        p_alive=0.4,
+        value_at_stake="444.00",
+    )
+    reason = LeaveReason.objects.create(
+        pk=next_pk(LeaveReason), code="alpha", label_fr=SECRETS[7], label_en=SECRETS[7]
+    )
+    change = BusinessChange.objects.create(
+        pk=next_pk(BusinessChange),
+        occurred_on=(now - dt.timedelta(days=61)).date(),
+        title=SECRETS[7],
+        reason=reason,
+    )
+    survey = ExitSurvey.objects.create(
+        pk=next_pk(ExitSurvey),
+        customer=ines,
+        consent=ConsentEvent.objects.filter(customer=ines).first(),
+        token_hash=hash_token("alpha-exit-survey"),
+        sent_at=now,
+        expires_at=now + dt.timedelta(days=30),
+    )
+    # Append-only rows refuse save() with a preset id; bulk_create inserts as given.
+    ReasonAttachment.objects.bulk_create(
+        [
+            ReasonAttachment(
+                pk=next_pk(ReasonAttachment),
+                organization=a,
+                customer=ines,
+                source="change",
+                reason=reason,
+                change=change,
+                comment=SECRETS[7],
+                created_at=now,
+                survey=survey,
+            )
+        ]
+    )
+    ContactNote.objects.bulk_create(
+        [
+            ContactNote(
+                pk=next_pk(ContactNote),
+                organization=a,
+                customer=ines,
+                text=SECRETS[7],
+                author=owner_a,
+                created_at=now,
+            )
+        ]
+    )
 
 
 def seed_feedback(ines: Customer, owner_a: User, next_pk: Any) -> None:

@@ -34,6 +34,8 @@ class Perm(StrEnum):
     # Care notes (health data, GDPR art. 9): read and add. Owner and manager — the people who
     # give the care in a practice —, not counter staff, who serve and sell.
     VIEW_CARE_NOTES = "view_care_notes"
+    VIEW_INSIGHTS = "view_insights"  # segments, churn risk, customer value, lost revenue, cohorts
+    MANAGE_INSIGHTS = "manage_insights"  # reasons, changes, notes, exit surveys, refresh
 
 
 ROLE_PERMS: dict[str, frozenset[Perm]] = {
@@ -58,6 +60,8 @@ ROLE_PERMS: dict[str, frozenset[Perm]] = {
             Perm.MANAGE_REFERRALS,
             Perm.VIEW_ADVOCATES,
             Perm.VIEW_CARE_NOTES,
+            Perm.VIEW_INSIGHTS,
+            Perm.MANAGE_INSIGHTS,
         }
     ),
     "counter": frozenset({Perm.SERVE_CUSTOMERS, Perm.REPLY_COMMUNITY}),

@@ -27,4 +27,6 @@ urlpatterns = [
     path("", include("cueillette.referrals.urls_public")),
     # The NPS survey of an email and its one-click unsubscribe: cueillette/feedback.
     path("", include("cueillette.feedback.urls_public")),
+    # The one-question exit survey for customers who stopped coming: cueillette/insights.
+    path("", include("cueillette.insights.urls_public")),
 ]

@@ -46,6 +46,7 @@ DAILY_MODULES: tuple[str, ...] = (
     "cueillette.community.drafts",  # purge unconfirmed first posts past their expiry
     "cueillette.referrals.tasks",  # flagged referrals past their review deadline: default
     "cueillette.community.tasks",  # the owner's weekly community digest (when a week passed)
+    "cueillette.insights.tasks",  # segments, churn risk and customer value, refitted nightly
 )
 
 
