@@ -262,6 +262,21 @@ KEY_LABELS: dict[str, tuple[Promise, Callable[[Any], str]]] = {
     "text": (gettext_lazy("note"), str),
     "thank_you": (gettext_lazy("thank-you"), lambda v: f"#{v}"),
     "emailed": (gettext_lazy("emailed"), yes_no),
+    "scopes": (gettext_lazy("what the key may do"), listing),
+    "reply_to": (gettext_lazy("in answer to"), lambda v: "—" if v is None else f"#{v}"),
+    "criticism": (gettext_lazy("criticism"), yes_no),
+    "note": (gettext_lazy("note"), lambda v: f"#{v}"),
+    "replaces": (gettext_lazy("corrects"), lambda v: "—" if v is None else f"#{v}"),
+    "change": (gettext_lazy("change"), lambda v: "—" if v is None else f"#{v}"),
+    "change_window_weeks": (gettext_lazy("weeks around a change"), str),
+    "comments": (gettext_lazy("comments"), str),
+    "customers": (gettext_lazy("customers"), str),
+    "holdout_weeks": (gettext_lazy("weeks kept out of the fit"), str),
+    "lapse_factor": (gettext_lazy("lapsed after (times the usual gap)"), str),
+    "message": (gettext_lazy("what went wrong"), str),
+    "on": (gettext_lazy("on"), day),
+    "repeaters": (gettext_lazy("customers with a repeat purchase"), str),
+    "scores": (gettext_lazy("scores removed"), str),
 }
 
 
@@ -516,6 +531,29 @@ words("referrals.confirmed", gettext_lazy("Referral confirmed"), _but("notes"))
 words("referrals.undone", gettext_lazy("Referral back to pending (sale undone)"), generic)
 words("referrals.reversed", gettext_lazy("Referral rewards taken back (refund)"), generic)
 words("referrals.thanked", gettext_lazy("Advocate thanked"), generic)
+
+# Community dialogue, care notes and insights (added with those capabilities).
+words("community.customer_replied", gettext_lazy("A customer answered in a thread"), generic)
+words("community.post_withdrawn", gettext_lazy("Post withdrawn by its author"), generic)
+words("community.reply_hidden", gettext_lazy("Answer hidden"), generic)
+words("community.name_redacted", gettext_lazy("An erased author's name replaced"), generic)
+words("care_note.added", gettext_lazy("Care note added"), generic)
+words("insights.settings_updated", gettext_lazy("Insight settings changed"), generic)
+words("insights.refreshed", gettext_lazy("Customer insights refreshed"), generic)
+words("insights.refresh_failed", gettext_lazy("Customer insights refresh failed"), generic)
+words("insights.reason_added", gettext_lazy("Reason for leaving added to the list"), generic)
+words("insights.reason_updated", gettext_lazy("Reason for leaving changed"), generic)
+words("insights.change_recorded", gettext_lazy("Change of the business recorded"), generic)
+words("insights.change_updated", gettext_lazy("Change of the business edited"), generic)
+words("insights.reason_attached", gettext_lazy("Reason for leaving noted"), generic)
+words("insights.reason_cleared", gettext_lazy("Reason for leaving cleared"), generic)
+words("insights.change_linked", gettext_lazy("Lapsed customers linked to a change"), generic)
+words("insights.note_added", gettext_lazy("Note on a drifting customer"), generic)
+words("insights.exit_survey_sent", gettext_lazy("Exit question emailed"), generic)
+words("insights.exit_survey_answered", gettext_lazy("Exit question answered"), generic)
+words(
+    "insights.customer_anonymised", gettext_lazy("Insights of an erased customer removed"), generic
+)
 
 
 # --------------------------------------------------------------------------- actors, objects
