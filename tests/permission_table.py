@@ -129,7 +129,27 @@ PAGES: dict[str, Rule] = {
     "community:dashboard": MGR,  # VIEW_COMMUNITY_DASHBOARD
     "community:settings": MGR,
     "community:reanalyse": MGR,
+    # --- insights (VIEW_INSIGHTS, MANAGE_INSIGHTS: owner and manager)
+    "insights:overview": MGR,
+    "insights:segment": MGR,
+    "insights:call_list": MGR,
+    "insights:contacts_csv": MGR,
+    "insights:at_risk": MGR,
+    "insights:model": MGR,
+    "insights:refresh": MGR,
+    "insights:lost": MGR,
+    "insights:changes": MGR,
+    "insights:change": MGR,
+    "insights:link_change": MGR,
+    "insights:cohorts": MGR,
+    "insights:reasons": MGR,
+    "insights:reason_edit": MGR,
+    "insights:customer": MGR,
+    "insights:customer_reason": MGR,
+    "insights:customer_note": MGR,
+    "insights:customer_survey": MGR,
     # --- public pages of a business
+    "public:exit_survey": E,  # token
     "public:join": E,
     "public:join_done": E,
     "public:poster": E,
@@ -216,4 +236,7 @@ API: dict[str, ApiScope] = {
     "GET /api/v1/cards/{number}/history": S.LOYALTY_READ,
     "GET /api/v1/customers/{customer_id}/card": S.LOYALTY_READ,
     "GET /api/v1/rewards": S.LOYALTY_READ,
+    "GET /api/v1/insights/customers/{customer_id}": S.INSIGHTS_READ,
+    "GET /api/v1/insights/segments": S.INSIGHTS_READ,
+    "GET /api/v1/insights/lost-revenue": S.INSIGHTS_READ,
 }

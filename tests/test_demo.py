@@ -42,8 +42,8 @@ def test_the_products_own_404_page_with_debug_off(settings) -> None:
 
 
 def test_the_acupuncture_demo_keeps_conditions_in_care_notes() -> None:
-    from cueillette.core.demo import PRACTICE, SHOP
     from cueillette.customers import care
+    from cueillette.customers.demo import PRACTICE, SHOP
 
     # Interests feed offers: none of the demo's reads like health data any more ...
     assert care.health_like(PRACTICE.tags + SHOP.tags) == []

@@ -378,13 +378,19 @@ def seed_feedback(ines: Customer, owner_a: User, next_pk: Any) -> None:
         follow_up_by=owner_a,
         follow_up_at=now,
     )
-    FollowUpNote.objects.create(
-        pk=next_pk(FollowUpNote),
-        survey=survey,
-        text="alpha follow-up note",
-        status="to_contact",
-        author=owner_a,
-        created_at=now,
+    # An append-only row: save() refuses preset ids, bulk_create inserts as given.
+    FollowUpNote.objects.bulk_create(
+        [
+            FollowUpNote(
+                pk=next_pk(FollowUpNote),
+                organization=survey.organization,
+                survey=survey,
+                text="alpha follow-up note",
+                status="to_contact",
+                author=owner_a,
+                created_at=now,
+            )
+        ]
     )
 
 

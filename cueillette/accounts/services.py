@@ -18,13 +18,13 @@ from django.utils.translation import gettext as _
 
 from cueillette.accounts.errors import Code
 from cueillette.accounts.models import Invitation, Membership, Role, User
-from cueillette.core import audit, tenancy
+from cueillette.core import audit, consequences, tenancy
 from cueillette.core.audit import Actor
+from cueillette.core.consequences import Consequence
 from cueillette.core.errors import ServiceError
 from cueillette.core.mail import send_templated
 from cueillette.core.models import CURRENCIES, RESERVED_SLUGS, TIMEZONES, Organization
 from cueillette.core.tokens import hash_token, new_token, sign, unsign
-from cueillette.customers.services import seed_wordings
 
 CONFIRM_EMAIL_SALT = "cueillette.accounts.confirm_email"
 CONFIRM_EMAIL_MAX_AGE = 3 * 24 * 3600
@@ -87,8 +87,15 @@ def create_organization(
         ) from exc
     with tenancy.tenant_context(org):
         Membership.objects.create(organization=org, user=owner, role=Role.OWNER)
-        seed_wordings(org)
         audit.record(Actor.staff(owner), "organization.created", org, slug=slug)
+        # Apps seed what a new business starts with (customers: the consent wordings).
+        consequences.fire(
+            Consequence.ORGANIZATION_CREATED,
+            organization_id=org.pk,
+            organization=org,
+            owner=owner,
+            actor=Actor.staff(owner),
+        )
     return org
 
 

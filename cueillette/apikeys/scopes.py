@@ -78,6 +78,13 @@ GROUPS: tuple[ScopeGroup, ...] = (
                       _("Change a detractor's follow-up status and add notes (managers).")),
         ),
     ),
+    ScopeGroup(
+        _("Insights"),
+        (
+            ScopeText(S.INSIGHTS_READ, _("See customer insights"),
+                      _("A customer's scores, the segments and the lost revenue by reason.")),
+        ),
+    ),
 )  # fmt: skip
 
 TEXTS: dict[str, ScopeText] = {t.scope.value: t for g in GROUPS for t in g.scopes}

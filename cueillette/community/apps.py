@@ -23,8 +23,9 @@ class CommunityConfig(AppConfig):
         # A customer's erasure anonymises them as the author of community posts (in the
         # erasure's transaction). Their posts, appeals and me-too marks are part of their data
         # export.
-        from cueillette.community import queries
-        from cueillette.core import consequences
+        from cueillette.community import demo, queries
+        from cueillette.core import consequences, scheduling
+        from cueillette.core import demo as core_demo
         from cueillette.core.consequences import Consequence, Phase
         from cueillette.customers import portal
 
@@ -32,3 +33,7 @@ class CommunityConfig(AppConfig):
             Consequence.CUSTOMER_ERASED, _on_customer_erased, phase=Phase.IN_TRANSACTION
         )
         portal.register_exporter(queries.export_files)
+        # Purge unconfirmed first posts past their expiry; the owner's weekly digest.
+        scheduling.register_job("cueillette.community.drafts")
+        scheduling.register_job("cueillette.community.tasks")
+        core_demo.register(demo.load)

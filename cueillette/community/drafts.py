@@ -318,7 +318,7 @@ def purge_expired(*, now: dt.datetime | None = None) -> int:
 
 
 # --------------------------------------------------------------------------- daily pass
-# Joined to ``run_scheduler``'s daily pass (DAILY_MODULES): one organization at a time.
+# A daily job (registered in CommunityConfig.ready()): one organization at a time.
 
 
 def run_daily(org: Organization, now: dt.datetime | None = None) -> dict[str, int]:

@@ -29,7 +29,7 @@ from django.db.models import Q
 from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
-from cueillette.core.tenancy import TenantModel
+from cueillette.core.tenancy import AppendOnlyModel, TenantModel
 from cueillette.customers.models import Customer
 
 MAX_TEXT = 5000
@@ -305,8 +305,10 @@ class ThreadSubscription(TenantModel):
         return _no_delete("subscriptions")
 
 
-class ModerationEvent(TenantModel):
+class ModerationEvent(AppendOnlyModel):
     """The append-only log of every moderation and staff act on a post."""
+
+    append_only = "the moderation log"
 
     post = models.ForeignKey(Post, on_delete=models.PROTECT, related_name="events")
     # Set when the act is on a customer's reply in the thread rather than on the post.
@@ -333,14 +335,6 @@ class ModerationEvent(TenantModel):
             ),
         ]
         indexes = [models.Index(fields=["organization", "post", "id"])]
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if self.pk is not None:
-            raise ValueError("the moderation log only appends")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> Any:
-        raise ValueError("the moderation log only appends")
 
 
 class Appeal(TenantModel):

@@ -60,8 +60,9 @@ from cueillette.core.audit import Actor
 from cueillette.core.consequences import Consequence
 from cueillette.core.errors import Conflict, Forbidden, ServiceError
 from cueillette.core.permissions import ROLE_PERMS, Perm, scopes_perms
+from cueillette.customers import portal as customer_portal
 from cueillette.customers import services as customer_services
-from cueillette.customers.models import Customer, CustomerStatus, Purpose
+from cueillette.customers.models import ConsentWording, Customer, CustomerStatus, Purpose
 
 # Kept for readers: who holds each right is decided by core.permissions.ROLE_PERMS.
 MODERATOR_ROLES = frozenset({Role.OWNER, Role.MANAGER})  # Perm.MODERATE_COMMUNITY
@@ -390,6 +391,52 @@ def add_me_too(post: Post, customer: Customer, *, now: dt.datetime | None = None
     mark = MeToo.objects.create(post=post, customer=customer, created_at=now or timezone.now())
     audit.record(Actor.customer(), "community.me_too", post)
     return mark
+
+
+@transaction.atomic
+def publish_post(
+    customer: Customer,
+    *,
+    kind: Any,
+    text: Any,
+    display_name: Any,
+    rating: Any = None,
+    actor: Actor | None = None,
+    follow: bool = False,
+    consent_wording: ConsentWording | None = None,
+    language: str = "fr",
+) -> Post:
+    """A new post and, if asked, following its replies (with the community consent given in
+    the same form when ``consent_wording`` is the wording it showed): all or nothing."""
+    post = create_post(
+        customer, kind=kind, text=text, display_name=display_name, rating=rating, actor=actor
+    )
+    if follow:
+        if consent_wording is not None:
+            customer_portal.change_consent(
+                customer, Purpose.COMMUNITY, True, language=language, wording=consent_wording
+            )
+        subscribe(post, customer)
+    return post
+
+
+@transaction.atomic
+def follow_thread(
+    post: Post,
+    customer: Customer,
+    *,
+    consent_wording: ConsentWording | None = None,
+    language: str = "fr",
+) -> ThreadSubscription:
+    """Follow a thread, recording the community consent first if the visitor ticked it
+    (``consent_wording``: the text the page showed), all or nothing."""
+    if consent_wording is not None and not customer_services.has_consent(
+        customer, Purpose.COMMUNITY
+    ):
+        customer_portal.change_consent(
+            customer, Purpose.COMMUNITY, True, language=language, wording=consent_wording
+        )
+    return subscribe(post, customer)
 
 
 @transaction.atomic

@@ -13,7 +13,6 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -96,21 +95,15 @@ def _open_space(request: HttpRequest, org: Organization, customer: Customer) -> 
     }
 
 
-def _give_community_consent(request: HttpRequest, customer: Customer, wording_id: Any) -> None:
-    """The inline "I agree to community emails" box, recorded in the ledger with the wording
-    the page showed (the current one if the id is unknown)."""
+def _shown_wording(request: HttpRequest, wording_id: Any) -> ConsentWording:
+    """The community wording the page showed next to the inline "I agree" box (the current
+    one if the id is unknown)."""
     wording = None
     if isinstance(wording_id, int) or (isinstance(wording_id, str) and wording_id.isdigit()):
         wording = ConsentWording.objects.filter(
             pk=int(wording_id), purpose=Purpose.COMMUNITY
         ).first()
-    portal.change_consent(
-        customer,
-        Purpose.COMMUNITY,
-        True,
-        language=request.LANGUAGE_CODE,
-        wording=wording or _community_wording(request),
-    )
+    return wording or _community_wording(request)
 
 
 # --------------------------------------------------------------------------- reading
@@ -308,23 +301,21 @@ def _status(form: Any) -> int:
     return 400 if form.is_bound and form.errors else 200
 
 
-@transaction.atomic
 def _publish(request: HttpRequest, customer: Customer, data: dict[str, Any]) -> Post:
-    """An identified customer's post, and following its replies if they asked (all or
-    nothing: without the consent, the post is not written either and the form says why)."""
-    post = services.create_post(
+    """An identified customer's post, and following its replies if they asked (one action:
+    without the consent, the post is not written either and the form says why)."""
+    consent = bool(data.get("follow") and data.get("consent"))
+    return services.publish_post(
         customer,
         kind=data["kind"],
         text=data["text"],
         display_name=data["display_name"],
         rating=data["rating"],
         actor=portal.portal_actor(),
+        follow=bool(data.get("follow")),
+        consent_wording=_shown_wording(request, data.get("wording")) if consent else None,
+        language=request.LANGUAGE_CODE,
     )
-    if data.get("follow"):
-        if data.get("consent"):
-            _give_community_consent(request, customer, data.get("wording"))
-        services.subscribe(post, customer)
-    return post
 
 
 def _identified(request: HttpRequest, org: Organization) -> Customer | None:
@@ -407,13 +398,13 @@ def subscribe(request: HttpRequest, org: Organization, pk: int) -> HttpResponse:
     customer = _identified(request, org)
     if customer is None:
         return _to_space(org, post)
+    wording = None
+    if request.POST.get("consent"):
+        wording = _shown_wording(request, request.POST.get("wording"))
     try:
-        with transaction.atomic():
-            if request.POST.get("consent") and not customer_services.has_consent(
-                customer, Purpose.COMMUNITY
-            ):
-                _give_community_consent(request, customer, request.POST.get("wording"))
-            services.subscribe(post, customer)
+        services.follow_thread(
+            post, customer, consent_wording=wording, language=request.LANGUAGE_CODE
+        )
     except ServiceError as exc:
         if exc.field == "consent":
             # Next to the box to tick (the page again, with the error tied to the checkbox).

@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -35,7 +35,10 @@ class Consequence(StrEnum):
     """What an action can cause. Payload keys in the comment; ``organization_id`` always, and
     ``actor`` (the ``core.audit.Actor`` who acted) for every action that has one."""
 
-    CUSTOMER_JOINED = "customer.joined"  # customer, source (join page, counter, import, api...)
+    ORGANIZATION_CREATED = "organization.created"  # organization (the current tenant), owner
+    # customer, source (join page, counter, import, api...), referrer (Customer or None; who
+    # sent them, said at the counter: referrals records the referral in the transaction)
+    CUSTOMER_JOINED = "customer.joined"
     CUSTOMER_UPDATED = "customer.updated"  # customer, fields (names of the changed fields)
     CUSTOMER_MERGED = "customer.merged"  # survivor, other
     # customer_id, customer (already blanked), reason; once per record erased (merged ones too)
@@ -82,18 +85,38 @@ class Fired:
 
 
 Handler = Callable[[Fired], None]
+ManyHandler = Callable[[Sequence[Fired]], None]
 
 _subscribers: dict[str, list[tuple[Phase, Handler]]] = {}
+_many: dict[tuple[str, Handler], ManyHandler] = {}
 
 
 def subscribe(
-    name: Consequence | str, handler: Handler, *, phase: Phase = Phase.AFTER_COMMIT
+    name: Consequence | str,
+    handler: Handler,
+    *,
+    phase: Phase = Phase.AFTER_COMMIT,
+    many: ManyHandler | None = None,
 ) -> Handler:
-    """Register ``handler(fired)`` for ``name``; registering the same handler twice is a no-op."""
+    """Register ``handler(fired)`` for ``name``; registering the same handler twice is a no-op.
+
+    ``many(fireds)``, if given, is called instead of ``handler`` once per :func:`fire_many`
+    (an import of thousands of rows): the same reaction, in a few queries rather than a few
+    per row.
+    """
     entries = _subscribers.setdefault(str(name), [])
     if (phase, handler) not in entries:
         entries.append((phase, handler))
+    if many is not None:
+        _many[(str(name), handler)] = many
     return handler
+
+
+def unsubscribe(name: Consequence | str, handler: Handler) -> None:
+    """Forget ``handler`` for ``name`` in every phase (tests listening for a while)."""
+    key = str(name)
+    _subscribers[key] = [(ph, h) for ph, h in _subscribers.get(key, []) if h is not handler]
+    _many.pop((key, handler), None)
 
 
 def on(
@@ -124,6 +147,40 @@ def fire(name: Consequence | str, *, organization_id: int | None, **payload: Any
         else:
             transaction.on_commit(_deliver(handler, fired), robust=True)
     return fired
+
+
+def fire_many(
+    name: Consequence | str, *, organization_id: int | None, payloads: Iterable[Mapping[str, Any]]
+) -> list[Fired]:
+    """One action that caused the same consequence many times (an import batch).
+
+    Each subscriber hears every one: its ``many`` handler once with the list, else its handler
+    once per item, in the same phases as :func:`fire`.
+    """
+    fireds = [Fired(name=str(name), organization_id=organization_id, payload=p) for p in payloads]
+    if not fireds:
+        return fireds
+    for phase, handler in subscribers(name):
+        many = _many.get((str(name), handler))
+        if phase is Phase.IN_TRANSACTION:
+            if many is not None:
+                many(fireds)
+            else:
+                for fired in fireds:
+                    handler(fired)
+        elif many is not None:
+            transaction.on_commit(_deliver_many(many, fireds), robust=True)
+        else:
+            for fired in fireds:
+                transaction.on_commit(_deliver(handler, fired), robust=True)
+    return fireds
+
+
+def _deliver_many(many: ManyHandler, fireds: Sequence[Fired]) -> Callable[[], None]:
+    def run() -> None:
+        many(fireds)
+
+    return run
 
 
 def _deliver(handler: Handler, fired: Fired) -> Callable[[], None]:

@@ -3,12 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, cast
 
 from django.http import HttpRequest, HttpResponse
 
 from cueillette.core import tenancy
 
+if TYPE_CHECKING:
+    from cueillette.core.models import Organization
+
 SESSION_ORG_KEY = "cueillette_org_id"
+
+
+class OrgRequest(HttpRequest):
+    """A staff request as views receive it: the organization chosen, and the membership.
+
+    Views under ``@staff_required`` annotate ``request: OrgRequest`` and read
+    ``request.organization`` without casts (the middleware sets both on every request; they
+    are None only for anonymous visitors, whom ``@staff_required`` turns away).
+    """
+
+    organization: Organization
+    membership: Any  # accounts.Membership (core imports no app above it)
 
 
 class TenantMiddleware:
@@ -22,11 +38,12 @@ class TenantMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def __call__(self, http_request: HttpRequest) -> HttpResponse:
         from cueillette.accounts.models import Membership
 
-        request.organization = None  # type: ignore[attr-defined]
-        request.membership = None  # type: ignore[attr-defined]
+        request = cast(OrgRequest, http_request)
+        request.organization = None  # type: ignore[assignment]  # set below for staff
+        request.membership = None
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
             # Reading the user's own memberships crosses organizations by design.
@@ -40,9 +57,9 @@ class TenantMiddleware:
                 if membership is not None:
                     request.session[SESSION_ORG_KEY] = membership.organization_id
             if membership is not None:
-                request.organization = membership.organization  # type: ignore[attr-defined]
-                request.membership = membership  # type: ignore[attr-defined]
-        token = tenancy.activate(request.organization)  # type: ignore[attr-defined]
+                request.organization = membership.organization
+                request.membership = membership
+        token = tenancy.activate(request.organization)
         try:
             return self.get_response(request)
         finally:

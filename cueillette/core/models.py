@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import zoneinfo
-from typing import Any
 
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from cueillette.core.tenancy import TenantModel
+from cueillette.core.tenancy import AppendOnlyModel, TenantModel
 
 SLUG_VALIDATOR = RegexValidator(
     r"^[a-z0-9](?:[a-z0-9-]{1,48}[a-z0-9])$",
@@ -58,8 +57,10 @@ class Organization(models.Model):
         return zoneinfo.ZoneInfo(self.timezone)
 
 
-class AuditEvent(TenantModel):
+class AuditEvent(AppendOnlyModel):
     """Who did what, when: appended by services, never edited."""
+
+    append_only = "the audit log"
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     actor_user = models.ForeignKey(
@@ -76,14 +77,6 @@ class AuditEvent(TenantModel):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["organization", "-created_at"])]
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if self.pk is not None:
-            raise ValueError("audit events are append-only")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> Any:
-        raise ValueError("audit events are append-only")
 
 
 class ApiKey(TenantModel):

@@ -97,6 +97,7 @@ class ApiScope(StrEnum):
     COMMUNITY_MODERATE = "community:moderate"  # status, "we got this wrong", hide, show again
     FEEDBACK_READ = "feedback:read"  # NPS figures and answers
     FEEDBACK_MANAGE = "feedback:manage"  # detractors' follow-up (managers, on the pages)
+    INSIGHTS_READ = "insights:read"  # a customer's scores, the segments, lost revenue
 
 
 READ_SCOPES: frozenset[ApiScope] = frozenset(s for s in ApiScope if s.value.endswith(":read"))
@@ -118,6 +119,7 @@ SCOPE_PERMS: dict[ApiScope, frozenset[Perm]] = {
     ApiScope.COMMUNITY_MODERATE: frozenset({Perm.MODERATE_COMMUNITY}),
     ApiScope.FEEDBACK_READ: frozenset({Perm.VIEW_FEEDBACK}),
     ApiScope.FEEDBACK_MANAGE: frozenset({Perm.MANAGE_FEEDBACK}),
+    ApiScope.INSIGHTS_READ: frozenset({Perm.VIEW_INSIGHTS}),
 }
 
 # Ready-made sets the API keys page offers (the person still sees and may change each box).

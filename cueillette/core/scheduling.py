@@ -1,4 +1,9 @@
-"""The plumbing every daily pass shares (``run_scheduler.DAILY_MODULES``).
+"""The periodic passes: where apps register them, and the plumbing every pass shares.
+
+Apps register their tasks module in ``AppConfig.ready()``: ``scheduling.register_job(
+"cueillette.<app>.tasks")`` (daily) or ``register_job(..., hourly=True)`` (every wake-up of
+``manage.py run_scheduler``, for work whose timing a person notices). Core imports no domain
+app: modules are named, and imported by the scheduler when it runs them.
 
 A pass is a function ``run(org, now) -> report`` for one organization. Each module exposes
 ``run_all(now=None)`` (every organization, inline) and ``enqueue_all()`` (one task per
@@ -17,6 +22,20 @@ from django.utils import timezone
 from cueillette.core.models import Organization
 
 R = TypeVar("R")
+
+_jobs: dict[bool, list[str]] = {True: [], False: []}
+
+
+def register_job(module: str, *, hourly: bool = False) -> str:
+    """Run ``module.run_all()`` / ``module.enqueue_all()`` daily (or hourly); order kept."""
+    if module not in _jobs[hourly]:
+        _jobs[hourly].append(module)
+    return module
+
+
+def jobs(*, hourly: bool = False) -> tuple[str, ...]:
+    """The registered task modules, daily or hourly, in the order they run."""
+    return tuple(_jobs[hourly])
 
 
 class Enqueueable(Protocol):

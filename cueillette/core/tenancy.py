@@ -98,6 +98,29 @@ class TenantModel(models.Model):
         super().save(*args, **kwargs)
 
 
+class AppendOnlyModel(TenantModel):
+    """A ledger row: written once, never edited nor deleted through the ORM's model methods.
+
+    Subclasses name themselves in ``append_only`` for the error ("the consent ledger"). Rows
+    are corrected by appending (a withdrawal, a correction entry), never by rewriting; the one
+    exception (erasure blanking free text) is a reviewed queryset ``update`` in a service.
+    """
+
+    append_only = "this ledger"
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # A preset id would make Django try an UPDATE first: refused as well.
+        if self.pk is not None or not self._state.adding:
+            raise ValueError(f"{self.append_only} only appends")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise ValueError(f"{self.append_only} only appends")
+
+
 def access(model: type[M], pk: Any, **filters: Any) -> M:
     """The one door to a tenant row by id: 404 for missing *and* for another organization's."""
     try:

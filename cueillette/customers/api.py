@@ -6,7 +6,6 @@ write is one service call with ``Actor.api(key name)``.
 
 from __future__ import annotations
 
-from django.db.models import Max
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -201,8 +200,7 @@ def record_consent(
             _("source must be one of: %(choices)s") % {"choices": ", ".join(API_SOURCES)},
             field="source",
         )
-    before = customer.consent_events.aggregate(m=Max("id"))["m"] or 0
-    result = services.record_consent(
+    result = services.record_consent_result(
         customer,
         payload.purpose,
         payload.granted,
@@ -210,11 +208,11 @@ def record_consent(
         actor=_actor(request),
         language=payload.language,
     )
-    if isinstance(result, EmailConfirmation):
+    if result.pending is not None:
         return Status(202, ConsentRecordedOut(result="pending_confirmation", event=None))
-    if result is None:  # pragma: no cover - the service returns an entry or a pending grant
+    if result.entry is None:  # pragma: no cover - the service returns an entry or a pending grant
         return Status(200, ConsentRecordedOut(result="unchanged", event=None))
-    event = ConsentEventOut.from_orm(result)
-    if result.pk > before:
+    event = ConsentEventOut.from_orm(result.entry)
+    if result.created:
         return Status(201, ConsentRecordedOut(result="recorded", event=event))
     return Status(200, ConsentRecordedOut(result="unchanged", event=event))

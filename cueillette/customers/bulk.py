@@ -33,8 +33,9 @@ from django.db import connections, models, router, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cueillette.core import audit
+from cueillette.core import audit, consequences
 from cueillette.core.audit import Actor
+from cueillette.core.consequences import Consequence
 from cueillette.core.errors import ServiceError
 from cueillette.core.tenancy import current_org
 from cueillette.customers.errors import Code
@@ -234,6 +235,7 @@ class _Importer:
         self.report = report
         self.org = current_org()
         self.now = timezone.now()
+        self.stamps = {"created_at": self.now, "updated_at": self.now, "last_activity_at": self.now}
         self.seen_emails: dict[str, int] = {}
         self.seen_phones: dict[str, int] = {}
         self.wordings: dict[tuple[str, str], ConsentWording] = {}
@@ -474,7 +476,7 @@ class _Importer:
 
     def write(self, batch: list[_Prepared]) -> None:
         """Insert one batch of customers and their consent entries (inside a transaction)."""
-        now = {"created_at": self.now, "updated_at": self.now, "last_activity_at": self.now}
+        now = self.stamps
         customers = RowInserter(Customer, now)
         events = RowInserter(ConsentEvent, {"occurred_at": self.now, "recorded_at": self.now})
         ids = customers.insert([p.values for p in batch], returning=True)
@@ -504,7 +506,8 @@ class _Importer:
                 )
             if p.confirm_news_email:
                 confirm.append(customer_id)
-        events.insert(event_rows)
+        event_ids = events.insert(event_rows, returning=True)
+        self.fire(batch, ids, event_rows, event_ids)
         for customer in Customer.objects.filter(pk__in=confirm) if confirm else ():
             request_email_confirmation(
                 customer,
@@ -516,6 +519,54 @@ class _Importer:
             self.report.confirmations_requested += 1
         self.report.created += len(ids)
         self.report.consents += len(event_rows)
+
+    def fire(
+        self,
+        batch: list[_Prepared],
+        customer_ids: list[int],
+        event_rows: list[dict[str, Any]],
+        event_ids: list[int],
+    ) -> None:
+        """What every other door fires, per row: CUSTOMER_JOINED, then CONSENT_CHANGED per
+        ledger entry. The instances are built from the rows just written (no query), and
+        subscribers with a batch handler hear each list once (loyalty issues a batch's cards
+        in one INSERT)."""
+        if not (
+            consequences.subscribers(Consequence.CUSTOMER_JOINED)
+            or (event_ids and consequences.subscribers(Consequence.CONSENT_CHANGED))
+        ):
+            return
+        source = str(self.source)
+        customers = {
+            pk: Customer(pk=pk, **self.stamps, **p.values)
+            for p, pk in zip(batch, customer_ids, strict=True)
+        }
+        consequences.fire_many(
+            Consequence.CUSTOMER_JOINED,
+            organization_id=self.org.pk,
+            payloads=[
+                {"customer": c, "source": source, "actor": self.actor} for c in customers.values()
+            ],
+        )
+        wordings = {w.pk: w for w in self.wordings.values()}
+        payloads = []
+        for row, pk in zip(event_rows, event_ids, strict=True):
+            event = ConsentEvent(pk=pk, occurred_at=self.now, recorded_at=self.now, **row)
+            event.wording = wordings[row["wording_id"]]
+            event.customer = customers[row["customer_id"]]
+            payloads.append(
+                {
+                    "customer": event.customer,
+                    "purpose": event.purpose,
+                    "granted": event.granted,
+                    "event": event,
+                    "source": source,
+                    "actor": self.actor,
+                }
+            )
+        consequences.fire_many(
+            Consequence.CONSENT_CHANGED, organization_id=self.org.pk, payloads=payloads
+        )
 
 
 class RowInserter:

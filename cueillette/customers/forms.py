@@ -13,7 +13,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from cueillette.core.errors import ServiceError
+from cueillette.core.forms import apply_service_error
 from cueillette.customers import care
 from cueillette.customers.models import HeardFrom, Purpose
 
@@ -156,10 +156,5 @@ class WordingForm(forms.Form):
     )
 
 
-def add_service_errors(form: forms.Form, exc: ServiceError) -> None:
-    """Put each error of a ServiceError next to its field (or at the top if it has none)."""
-    errors = exc.errors or [{"field": exc.field, "message": exc.message}]
-    for err in errors:
-        field = err.get("field")
-        message = str(err.get("message", ""))
-        form.add_error(field if field in form.fields else None, message)
+# Each error of a ServiceError next to its field (or at the top if it has none).
+add_service_errors = apply_service_error

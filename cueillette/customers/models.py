@@ -10,7 +10,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from cueillette.core.tenancy import TenantModel
+from cueillette.core.tenancy import AppendOnlyModel, TenantModel
 
 
 class Purpose(models.TextChoices):
@@ -166,8 +166,10 @@ class ConsentWording(TenantModel):
         raise ValueError("wordings are kept forever")
 
 
-class ConsentEvent(TenantModel):
+class ConsentEvent(AppendOnlyModel):
     """One entry of the consent ledger: append-only, never edited or deleted."""
+
+    append_only = "the consent ledger"
 
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="consent_events")
     purpose = models.CharField(max_length=16, choices=Purpose.choices)
@@ -200,14 +202,6 @@ class ConsentEvent(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.purpose} {'granted' if self.granted else 'withdrawn'} @ {self.occurred_at}"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if self.pk is not None:
-            raise ValueError("the consent ledger only appends")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> Any:
-        raise ValueError("the consent ledger only appends")
 
 
 class EmailConfirmation(TenantModel):

@@ -1,4 +1,6 @@
-"""The customer's own space: joining, magic links, self-export and erasure.
+"""The customer's own space ("portal" means that, and only that): joining, magic links,
+self-export, and the space's "erase my data" (the erasure itself is
+``services.erase_customer``, the same action for the staff and the retention task).
 
 Every function here runs inside the organization's tenant context (``@public_org`` for pages,
 ``tenant_context`` for tasks) and follows the house rules of ``services.py``: atomic, audited
@@ -9,10 +11,10 @@ expires after :data:`PORTAL_TOKEN_MAX_AGE` seconds and works once. Opening the l
 button; the POST of that button consumes the token, so a mail scanner that follows links
 cannot burn it. The open space lives in the session for :data:`PORTAL_SESSION_AGE` seconds.
 
-Erasure (:func:`erase_customer`): personal fields are blanked at once, tokens and pending email
-confirmations (which hold the address) are deleted; the consent ledger and the audit log stay,
-since they hold no personal data (the customer acts as "customer" / "join page", never by name),
-so aggregates ("how many people agreed to news in March") survive without an identity.
+Erasure (``services.erase_customer``): personal fields are blanked at once, tokens and pending
+email confirmations (which hold the address) are deleted; the consent ledger and the audit log
+stay, since they hold no personal data (the customer acts as "customer" / "join page", never by
+name), so aggregates ("how many people agreed to news in March") survive without an identity.
 """
 
 from __future__ import annotations
@@ -33,9 +35,8 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 
-from cueillette.core import audit, consequences
+from cueillette.core import audit
 from cueillette.core.audit import Actor
-from cueillette.core.consequences import Consequence
 from cueillette.core.errors import ServiceError
 from cueillette.core.mail import send_templated
 from cueillette.core.models import AuditEvent
@@ -389,69 +390,7 @@ def export_zip(customer: Customer) -> bytes:
     return buf.getvalue()
 
 
-# --------------------------------------------------------------------------- erasure
-
-ERASE_REASONS = ("self", "retention", "staff")
-
-
-def _blank(customer: Customer, now: dt.datetime, *, actor: Actor, reason: str) -> None:
-    customer.first_name = ""
-    customer.last_name = ""
-    customer.email = ""
-    customer.phone = ""
-    customer.postal_code = ""
-    customer.birthday = None
-    customer.notes = ""
-    customer.tags = []
-    customer.heard_from_detail = ""  # free text: may name someone
-    customer.search_first = ""
-    customer.search_last = ""
-    customer.search_phone = ""
-    customer.status = CustomerStatus.ERASED
-    customer.erased_at = now
-    customer.save()
-    AccessToken.objects.filter(customer=customer).delete()
-    # Confirmations hold the email address they were sent to: all go, used or not.
-    EmailConfirmation.objects.filter(customer=customer).delete()
-    # Apps holding personal data about the customer (cards, posts, surveys) blank theirs in
-    # this transaction: they subscribe in phase IN_TRANSACTION.
-    consequences.fire(
-        Consequence.CUSTOMER_ERASED,
-        organization_id=customer.organization_id,
-        customer_id=customer.pk,
-        customer=customer,
-        reason=reason,
-        actor=actor,
-    )
-
-
-@transaction.atomic
-def erase_customer(
-    customer: Customer, *, actor: Actor, reason: str, now: dt.datetime | None = None
-) -> Customer:
-    """Anonymise the customer at once; keep the ledger and aggregates, log without identity.
-
-    Records merged into this one hold the same person's data: they are blanked too. The
-    audit row holds the id, the reason and counts only.
-    """
-    if reason not in ERASE_REASONS:
-        raise ServiceError(Code.INVALID, _("unknown reason for erasure"), field="reason")
-    if customer.status == CustomerStatus.ERASED:
-        return customer
-    now = now or timezone.now()
-    ids = services.history_ids(customer)
-    merged = list(
-        Customer.objects.filter(pk__in=ids)
-        .exclude(pk=customer.pk)
-        .exclude(status=CustomerStatus.ERASED)
-    )
-    for record in [customer, *merged]:
-        _blank(record, now, actor=actor, reason=reason)
-    audit.record(
-        actor,
-        "customer.erased",
-        customer,
-        reason=reason,
-        merged_records=len(merged),
-    )
-    return customer
+# Erasure is a customer action whatever the door (the space, the staff, retention): it lives
+# in services.py; the space's "erase my data" button calls it under this name too.
+erase_customer = services.erase_customer
+ERASE_REASONS = services.ERASE_REASONS

@@ -9,7 +9,7 @@ The rule, once a day per organization (``run_scheduler`` enqueues :func:`anonymi
   consent allows: the customer has an email address **and** their latest decision for at least
   one purpose that speaks by email (news by email, community notifications, feedback requests)
   is a grant. ``retention_warned_at`` records it;
-* **erasure** (:func:`cueillette.customers.portal.erase_customer`, reason ``"retention"``) once
+* **erasure** (:func:`cueillette.customers.services.erase_customer`, reason ``"retention"``) once
   the period is over, if the warning went out at least :data:`NOTICE_DAYS` days ago, or at once
   if there is no way to warn them (no email, or no email consent);
 * a warning counts only for the inactivity it was about: any activity after it (the customer
@@ -37,7 +37,7 @@ from cueillette.core.models import Organization
 from cueillette.core.tenancy import tenant_context
 from cueillette.customers import services
 from cueillette.customers.models import Customer, CustomerStatus, Purpose
-from cueillette.customers.portal import erase_customer
+from cueillette.customers.services import erase_customer
 
 NOTICE_DAYS = 30
 # A grant for any of these purposes lets us send the warning (they all speak by email).

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -27,6 +28,7 @@ from cueillette.customers.errors import Code
 from cueillette.customers.models import (
     DOUBLE_OPT_IN_PURPOSES,
     PURPOSE_CHANNEL,
+    AccessToken,
     ConsentEvent,
     ConsentWording,
     Customer,
@@ -265,8 +267,13 @@ def create_customer(
     source: str = Source.COUNTER,
     consents: Mapping[str, bool] | None = None,
     consent_language: str | None = None,
+    referrer: Customer | None = None,
 ) -> Customer:
-    """Create a customer and record the consents they gave (nothing is assumed)."""
+    """Create a customer and record the consents they gave (nothing is assumed).
+
+    ``referrer``: who sent them ("who sent you?" at the counter), in CUSTOMER_JOINED's payload:
+    the referrals app records the referral in this transaction, and its refusal creates
+    nothing."""
     source = parse_source(source)
     cleaned = clean_customer_data(data)
     customer = Customer(source=source, last_activity_at=timezone.now(), **cleaned)
@@ -279,6 +286,7 @@ def create_customer(
         customer=customer,
         source=str(source),
         actor=actor,
+        referrer=referrer,
     )
     for purpose, granted in (consents or {}).items():
         if granted:
@@ -453,6 +461,20 @@ def consent_state(customer: Customer) -> dict[str, ConsentEvent | None]:
     return state
 
 
+def consent_states(customer_ids: Iterable[int], purpose: str) -> dict[int, bool]:
+    """For each customer id, whether their latest entry for ``purpose`` grants (absent: never
+    asked). One query, for batches (an import's consequences)."""
+    state: dict[int, bool] = {}
+    rows = (
+        ConsentEvent.objects.filter(customer_id__in=list(customer_ids), purpose=purpose)
+        .order_by("customer_id", "occurred_at", "id")
+        .values_list("customer_id", "granted")
+    )
+    for customer_id, granted in rows:
+        state[customer_id] = granted  # ordered: the last one wins
+    return state
+
+
 def has_consent(customer: Customer, purpose: str) -> bool:
     latest = customer.consent_events.filter(purpose=purpose).order_by("-occurred_at", "-id").first()
     return bool(latest and latest.granted)
@@ -472,8 +494,27 @@ def _check_channel(customer: Customer, purpose: str) -> None:
         )
 
 
-@transaction.atomic
+@dataclass(frozen=True)
+class ConsentResult:
+    """What recording a decision did: ``created`` a ledger entry, or ``pending`` a double
+    opt-in confirmation, or neither (``entry`` is then the unchanged latest decision)."""
+
+    entry: ConsentEvent | None
+    pending: EmailConfirmation | None = None
+    created: bool = False
+
+
 def record_consent(
+    customer: Customer, purpose: str, granted: bool, **kwargs: Any
+) -> ConsentEvent | EmailConfirmation | None:
+    """:func:`record_consent_result`, returning the entry (new or unchanged) or the pending
+    confirmation."""
+    result = record_consent_result(customer, purpose, granted, **kwargs)
+    return result.pending if result.pending is not None else result.entry
+
+
+@transaction.atomic
+def record_consent_result(
     customer: Customer,
     purpose: str,
     granted: bool,
@@ -484,7 +525,7 @@ def record_consent(
     wording: ConsentWording | None = None,
     evidence: Mapping[str, Any] | None = None,
     occurred_at: dt.datetime | None = None,
-) -> ConsentEvent | EmailConfirmation | None:
+) -> ConsentResult:
     """Append a grant or withdrawal to the ledger.
 
     A grant for a double opt-in purpose (news by email) is not recorded yet: a confirmation
@@ -510,15 +551,16 @@ def record_consent(
         # derived state while this newer decision was dropped.
         and (occurred_at is None or occurred_at == latest.occurred_at)
     ):
-        return latest
+        return ConsentResult(entry=latest)
     if (
         granted
         and purpose in DOUBLE_OPT_IN_PURPOSES
         and not (evidence or {}).get("double_opt_in_confirmed_at")
     ):
-        return request_email_confirmation(
+        pending = request_email_confirmation(
             customer, purpose, source=source, actor=actor, wording=wording
         )
+        return ConsentResult(entry=latest, pending=pending)
     event = ConsentEvent.objects.create(
         customer=customer,
         purpose=purpose,
@@ -554,7 +596,7 @@ def record_consent(
         source=str(source),
         actor=actor,
     )
-    return event
+    return ConsentResult(entry=event, created=True)
 
 
 def request_email_confirmation(
@@ -650,6 +692,74 @@ def confirm_email_consent(token: str) -> ConsentEvent:
     assert isinstance(event, ConsentEvent)
     audit.record(actor, "consent.email_confirmed", customer, purpose=pending.purpose)
     return event
+
+
+# --------------------------------------------------------------------------- erasure
+
+ERASE_REASONS = ("self", "retention", "staff")
+
+
+def _blank(customer: Customer, now: dt.datetime, *, actor: Actor, reason: str) -> None:
+    customer.first_name = ""
+    customer.last_name = ""
+    customer.email = ""
+    customer.phone = ""
+    customer.postal_code = ""
+    customer.birthday = None
+    customer.notes = ""
+    customer.tags = []
+    customer.heard_from_detail = ""  # free text: may name someone
+    customer.search_first = ""
+    customer.search_last = ""
+    customer.search_phone = ""
+    customer.status = CustomerStatus.ERASED
+    customer.erased_at = now
+    customer.save()
+    AccessToken.objects.filter(customer=customer).delete()
+    # Confirmations hold the email address they were sent to: all go, used or not.
+    EmailConfirmation.objects.filter(customer=customer).delete()
+    # Apps holding personal data about the customer (cards, posts, surveys) blank theirs in
+    # this transaction: they subscribe in phase IN_TRANSACTION.
+    consequences.fire(
+        Consequence.CUSTOMER_ERASED,
+        organization_id=customer.organization_id,
+        customer_id=customer.pk,
+        customer=customer,
+        reason=reason,
+        actor=actor,
+    )
+
+
+@transaction.atomic
+def erase_customer(
+    customer: Customer, *, actor: Actor, reason: str, now: dt.datetime | None = None
+) -> Customer:
+    """Anonymise the customer at once; keep the ledger and aggregates, log without identity.
+
+    Records merged into this one hold the same person's data: they are blanked too. The
+    audit row holds the id, the reason and counts only.
+    """
+    if reason not in ERASE_REASONS:
+        raise ServiceError(Code.INVALID, _("unknown reason for erasure"), field="reason")
+    if customer.status == CustomerStatus.ERASED:
+        return customer
+    now = now or timezone.now()
+    ids = history_ids(customer)
+    merged = list(
+        Customer.objects.filter(pk__in=ids)
+        .exclude(pk=customer.pk)
+        .exclude(status=CustomerStatus.ERASED)
+    )
+    for record in [customer, *merged]:
+        _blank(record, now, actor=actor, reason=reason)
+    audit.record(
+        actor,
+        "customer.erased",
+        customer,
+        reason=reason,
+        merged_records=len(merged),
+    )
+    return customer
 
 
 # --------------------------------------------------------------------------- exports

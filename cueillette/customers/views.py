@@ -7,7 +7,6 @@ from typing import Any, cast
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
@@ -169,20 +168,19 @@ def customer_create(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             consents = form.consents()
             try:
-                # The customer and the referral together: a refused referral creates nothing.
-                with transaction.atomic():
-                    customer = services.create_customer(
-                        form.customer_data(),
-                        actor=_actor(request),
-                        source=Source.COUNTER,
-                        consents=consents,
-                        consent_language=wording_language,
-                    )
-                    if referrer is not None:
-                        referral_counter.credit(referrer, customer, actor=_actor(request))
-                    # The card at once: the loyalty consent issued it in this transaction
-                    # (loyalty hears CONSENT_CHANGED, whatever the door).
-                    card = loyalty_services.open_card_for(customer)
+                # The customer and the referral together (referrals hears CUSTOMER_JOINED in
+                # the transaction): a refused referral creates nothing.
+                customer = services.create_customer(
+                    form.customer_data(),
+                    actor=_actor(request),
+                    source=Source.COUNTER,
+                    consents=consents,
+                    consent_language=wording_language,
+                    referrer=referrer,
+                )
+                # The card at once: the loyalty consent issued it in the same transaction
+                # (loyalty hears CONSENT_CHANGED, whatever the door).
+                card = loyalty_services.open_card_for(customer)
             except ServiceError as exc:
                 add_service_errors(form, exc)
             else:
@@ -474,7 +472,7 @@ def merge(request: HttpRequest, pk: int) -> HttpResponse:
 @staff_required(Perm.ERASE_CUSTOMERS)
 def erase(request: HttpRequest, pk: int) -> HttpResponse:
     """Erase a customer who asked for it at the counter or by letter: confirm, then anonymise."""
-    from cueillette.customers.portal import erase_customer
+    from cueillette.customers.services import erase_customer
 
     customer = access(Customer, pk)
     if not customer.is_active:

@@ -22,12 +22,16 @@ class FeedbackConfig(AppConfig):
     def ready(self) -> None:
         # A customer's answers are part of their data export; erasure keeps the score for the
         # statistics and drops the comment and the follow-up note (in the erasure's transaction).
-        from cueillette.core import consequences
+        from cueillette.core import consequences, scheduling
+        from cueillette.core import demo as core_demo
         from cueillette.core.consequences import Consequence, Phase
         from cueillette.customers import portal
-        from cueillette.feedback import privacy
+        from cueillette.feedback import demo, privacy
 
         portal.register_exporter(privacy.export_files)
         consequences.subscribe(
             Consequence.CUSTOMER_ERASED, _on_customer_erased, phase=Phase.IN_TRANSACTION
         )
+        # NPS surveys at every wake-up: "two hours after a visit" means about two hours.
+        scheduling.register_job("cueillette.feedback.tasks", hourly=True)
+        core_demo.register(demo.load)

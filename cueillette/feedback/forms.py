@@ -8,6 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from cueillette.core.errors import ServiceError
+from cueillette.core.forms import apply_service_error
 from cueillette.feedback.models import DEFAULT_QUESTION, FollowUp, SurveySettings
 
 UNITS = [("hours", _("hours")), ("days", _("days"))]
@@ -90,15 +91,7 @@ class SettingsForm(forms.Form):
         }
 
     def add_service_errors(self, exc: ServiceError) -> None:
-        errors = exc.errors or [{"field": exc.field, "message": exc.message}]
-        for err in errors:
-            field = err.get("field")
-            if field == "delay_hours":
-                field = "delay"
-            name = field if field in self.fields else None
-            if name and self.errors.get(name):
-                continue
-            self.add_error(name, str(err.get("message", "")))
+        apply_service_error(self, exc, rename={"delay_hours": "delay"}, once_per_field=True)
 
 
 FOLLOW_UP_CHOICES = [

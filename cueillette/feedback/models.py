@@ -11,14 +11,12 @@ A detractor's follow-up keeps every note in :class:`FollowUpNote` (appended, nev
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from cueillette.core.tenancy import TenantModel
+from cueillette.core.tenancy import AppendOnlyModel, TenantModel
 from cueillette.customers.models import ConsentEvent, Customer
 
 DEFAULT_QUESTION = {
@@ -164,10 +162,12 @@ class Survey(TenantModel):
         return self.answered_at is not None
 
 
-class FollowUpNote(TenantModel):
+class FollowUpNote(AppendOnlyModel):
     """One note written during a detractor's follow-up: who, when, the status it was written
     with. Notes are only appended; erasing the customer blanks their text (a queryset update,
     the only change ever made to a note)."""
+
+    append_only = "the follow-up notes"
 
     survey = models.ForeignKey(Survey, on_delete=models.PROTECT, related_name="notes")
     text = models.TextField(max_length=2000)
@@ -189,11 +189,3 @@ class FollowUpNote(TenantModel):
 
     def __str__(self) -> str:
         return f"follow-up note #{self.pk}"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if not self._state.adding:
-            raise ValueError("follow-up notes are only appended")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> Any:
-        raise ValueError("follow-up notes are only appended")

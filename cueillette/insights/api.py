@@ -11,7 +11,9 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from ninja import Router
 
+from cueillette.api import requires
 from cueillette.core.errors import NotFound
+from cueillette.core.permissions import ApiScope
 from cueillette.core.tenancy import current_org
 from cueillette.customers.models import Customer
 from cueillette.insights import engine, queries
@@ -38,6 +40,7 @@ def _freshness() -> dict[str, Any]:
 
 
 @router.get("/customers/{customer_id}", response=ScoresOut, summary="A customer's scores")
+@requires(ApiScope.INSIGHTS_READ)
 def customer_scores(request: HttpRequest, customer_id: int) -> dict[str, Any]:
     """404 ``not_found`` for an unknown customer or one without figures yet."""
     from cueillette.insights.views import explain
@@ -77,6 +80,7 @@ def customer_scores(request: HttpRequest, customer_id: int) -> dict[str, Any]:
 
 
 @router.get("/segments", response=SegmentsOut, summary="Customers and revenue per segment")
+@requires(ApiScope.INSIGHTS_READ)
 def segments(request: HttpRequest) -> dict[str, Any]:
     return {
         "currency": current_org().currency,
@@ -95,6 +99,7 @@ def segments(request: HttpRequest) -> dict[str, Any]:
 
 
 @router.get("/lost-revenue", response=LostOut, summary="Lapsed customers by reason")
+@requires(ApiScope.INSIGHTS_READ)
 def lost_revenue(request: HttpRequest) -> dict[str, Any]:
     groups = queries.lost_revenue((get_language() or "fr")[:2])
     row = queries.settings_row()

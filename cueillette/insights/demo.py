@@ -23,9 +23,9 @@ from faker import Faker
 
 from cueillette.accounts.models import Membership, Role
 from cueillette.core.audit import Actor
-from cueillette.core.demo import _email_for, _mobile
 from cueillette.core.models import Organization
 from cueillette.customers.bulk import RowInserter
+from cueillette.customers.demo import _email_for, _mobile
 from cueillette.customers.models import (
     PURPOSE_CHANNEL,
     ConsentEvent,

@@ -13,8 +13,6 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
-from django.db.models import Subquery, Sum
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -33,6 +31,7 @@ from cueillette.api import (
 )
 from cueillette.core.audit import Actor
 from cueillette.core.errors import NotFound, ServiceError
+from cueillette.core.money import api_amount
 from cueillette.core.permissions import ApiScope
 from cueillette.core.tenancy import current_org
 from cueillette.customers.models import Customer
@@ -41,9 +40,7 @@ from cueillette.loyalty.errors import Code
 from cueillette.loyalty.models import (
     Card,
     PointsEntry,
-    Purchase,
     Redemption,
-    Refund,
     Reward,
     Source,
     Tier,
@@ -88,7 +85,7 @@ def _require_idempotency_key(request: HttpRequest) -> None:
 
 
 def _money(value: Decimal) -> str:
-    return f"{Decimal(value):.2f}"
+    return api_amount(value)
 
 
 def _card_by_number(number: str, field: str) -> Card:
@@ -135,11 +132,6 @@ def _card_of(ref: CardRef) -> Card:
     return card
 
 
-def _lock(model: type[Card] | type[Purchase], pk: int) -> None:
-    """Lock one row until the end of the transaction (a no-op on SQLite)."""
-    list(model.objects.select_for_update().filter(pk=pk).values_list("pk", flat=True))
-
-
 def _tier(code: str) -> dict[str, Any] | None:
     if not code:
         return None
@@ -181,17 +173,8 @@ def card_body(card: Card, now: dt.datetime | None = None) -> dict[str, Any]:
     }
 
 
-def _purchase_body(purchase: Purchase, card: Card, *, already: bool) -> dict[str, Any]:
-    # The card after the purchase and what the purchase credited, in one query.
-    earned = (
-        PointsEntry.objects.filter(purchase=purchase, points__gt=0)
-        .order_by()
-        .values("purchase")
-        .annotate(s=Sum("points"))
-        .values("s")
-    )
-    after = Card.objects.filter(pk=card.pk).annotate(earned=Subquery(earned)).get()
-    card.balance, card.tier_code = after.balance, after.tier_code
+def _purchase_body(result: services.PurchaseResult) -> dict[str, Any]:
+    purchase, card = result.purchase, result.card
     return {
         "id": purchase.pk,
         "receipt_id": purchase.receipt_id,
@@ -199,13 +182,13 @@ def _purchase_body(purchase: Purchase, card: Card, *, already: bool) -> dict[str
         "amount": _money(purchase.amount),
         "currency": purchase.currency,
         "occurred_at": purchase.occurred_at,
-        "points_earned": int(after.earned or 0),
+        "points_earned": result.points_earned,
         "explanation": purchase.explanation,
         "refunded_amount": _money(purchase.refunded_amount),
         "points_taken_back": purchase.points_taken_back,
         "balance": card.balance,
         "tier": _tier(card.tier_code),
-        "already_recorded": already,
+        "already_recorded": not result.created,
     }
 
 
@@ -224,24 +207,19 @@ def record_purchase(request: HttpRequest, payload: PurchaseIn) -> Status[dict[st
     ``receipt_conflict``. Requires an ``Idempotency-Key``."""
     _require_idempotency_key(request)
     card = _card_of(payload)
-    receipt = (payload.receipt_id or "").strip()
-    # Inside the request's transaction (an Idempotency-Key is required, so there is one):
-    # no savepoint needed. The service locks the card too; locking it first makes "was this
-    # receipt already recorded?" exact when a till's retries race each other.
-    with transaction.atomic(savepoint=False):
-        _lock(Card, card.pk)
-        already = bool(receipt) and Purchase.objects.filter(receipt_id=receipt).exists()
-        purchase = services.record_purchase(
-            card,
-            amount=payload.amount,
-            actor=_actor(request),
-            source=Source.API,
-            receipt_id=receipt,
-            currency=payload.currency,
-            lines=[line.model_dump() for line in payload.lines or []],
-            occurred_at=payload.occurred_at,
-        )
-    return Status(200 if already else 201, _purchase_body(purchase, card, already=already))
+    # The service locks the card before looking for the receipt: whether it was already
+    # recorded is exact even when a till's retries race each other.
+    result = services.record_purchase_result(
+        card,
+        amount=payload.amount,
+        actor=_actor(request),
+        source=Source.API,
+        receipt_id=payload.receipt_id,
+        currency=payload.currency,
+        lines=[line.model_dump() for line in payload.lines or []],
+        occurred_at=payload.occurred_at,
+    )
+    return Status(201 if result.created else 200, _purchase_body(result))
 
 
 @router.post(
@@ -255,36 +233,31 @@ def refund(request: HttpRequest, payload: RefundIn) -> Status[dict[str, Any]]:
     ``Idempotency-Key``."""
     _require_idempotency_key(request)
     purchase = services.find_purchase(payload.receipt_id)
-    refund_key = (payload.refund_id or "").strip()
-    with transaction.atomic(savepoint=False):
-        _lock(Purchase, purchase.pk)  # as the service does: makes "already" exact
-        already = bool(refund_key) and Refund.objects.filter(refund_id=refund_key).exists()
-        result = services.refund_purchase(
-            purchase,
-            amount=payload.amount,
-            actor=_actor(request),
-            source=Source.API,
-            refund_id=refund_key,
-            reason=payload.reason or "",
-        )
-    purchase.refresh_from_db()
-    card = Card.objects.get(pk=purchase.card_id)
-    taken = PointsEntry.objects.filter(refund=result).aggregate(s=Sum("points"))["s"]
+    # The service locks the purchase before looking for the refund id ("already" is exact).
+    result = services.refund_purchase_result(
+        purchase,
+        amount=payload.amount,
+        actor=_actor(request),
+        source=Source.API,
+        refund_id=payload.refund_id,
+        reason=payload.reason or "",
+    )
+    refund, purchase, card = result.refund, result.purchase, result.card
     body = {
-        "id": result.pk,
-        "refund_id": result.refund_id,
+        "id": refund.pk,
+        "refund_id": refund.refund_id,
         "receipt_id": purchase.receipt_id,
         "card_number": card.number,
-        "amount": _money(result.amount),
-        "points": result.points,
-        "points_taken": -int(taken or 0),
+        "amount": _money(refund.amount),
+        "points": refund.points,
+        "points_taken": result.points_taken,
         "refunded_total": _money(purchase.refunded_amount),
         "remaining_amount": _money(purchase.amount - purchase.refunded_amount),
-        "occurred_at": result.occurred_at,
+        "occurred_at": refund.occurred_at,
         "balance": card.balance,
-        "already_recorded": already,
+        "already_recorded": not result.created,
     }
-    return Status(200 if already else 201, body)
+    return Status(201 if result.created else 200, body)
 
 
 @router.post("/redemptions", response={201: RedemptionOut}, summary="Redeem a reward")

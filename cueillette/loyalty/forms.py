@@ -16,6 +16,7 @@ from django.utils.dates import WEEKDAYS
 from django.utils.translation import gettext_lazy as _
 
 from cueillette.core.errors import ServiceError
+from cueillette.core.forms import apply_service_error
 from cueillette.loyalty import rules
 from cueillette.loyalty.models import Program, Reward, Tier
 
@@ -52,14 +53,10 @@ class ServiceErrorsMixin:
 
     def add_service_errors(self, exc: ServiceError) -> None:
         self.group_errors = getattr(self, "group_errors", {})
-        errors = exc.errors or [{"field": exc.field, "message": exc.message}]
-        for err in errors:
-            field = err.get("field")
-            message = str(err.get("message", ""))
-            if field in GROUP_FIELDS:
-                self.group_errors.setdefault(str(field), []).append(message)
-            else:
-                self.add_error(field if field in self.fields else None, message)  # type: ignore[attr-defined]
+        for name in GROUP_FIELDS:
+            self.group_errors.setdefault(name, [])
+        apply_service_error(self, exc, groups=self.group_errors)  # type: ignore[arg-type]
+        self.group_errors = {k: v for k, v in self.group_errors.items() if v}
 
     @property
     def has_errors(self) -> bool:
@@ -351,4 +348,5 @@ class SimulateForm(forms.Form):
         if exc.field == "lines":
             self.group_errors.setdefault("lines", []).append(exc.message)
             return
-        self.add_error(exc.field if exc.field in self.fields else None, exc.message)
+        # One message (the first problem), next to its field: the counter's form is short.
+        apply_service_error(self, ServiceError(exc.code, exc.message, field=exc.field))

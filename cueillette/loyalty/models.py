@@ -11,14 +11,13 @@ Invariants held by the database itself:
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from cueillette.core.tenancy import TenantModel
+from cueillette.core.tenancy import AppendOnlyModel, TenantModel
 from cueillette.customers.models import Customer
 from cueillette.loyalty import rules
 
@@ -299,12 +298,14 @@ CREDIT_KINDS = frozenset(
 QUALIFYING_KINDS = frozenset({EntryKind.PURCHASE, EntryKind.VISIT})
 
 
-class PointsEntry(TenantModel):
+class PointsEntry(AppendOnlyModel):
     """One movement of points, linked to its cause. Append-only: never edited or deleted.
 
     Positive entries are batches that expire at ``expires_at``; negative entries are debits.
     A correction or an expiry points at the entry it corrects through ``corrects``.
     """
+
+    append_only = "the points ledger"
 
     card = models.ForeignKey(Card, on_delete=models.PROTECT, related_name="entries")
     kind = models.CharField(max_length=12, choices=EntryKind.choices)
@@ -342,11 +343,3 @@ class PointsEntry(TenantModel):
             models.Index(fields=["organization", "card", "occurred_at"], name="entry_card_time"),
             models.Index(fields=["organization", "kind", "occurred_at"], name="entry_kind_time"),
         ]
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if self.pk is not None:
-            raise ValueError("the points ledger only appends")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> Any:
-        raise ValueError("the points ledger only appends")

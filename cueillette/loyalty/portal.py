@@ -25,7 +25,6 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import segno
-from babel.numbers import format_currency
 from babel.numbers import format_decimal as babel_decimal
 from django.core import signing
 from django.utils import formats, timezone, translation
@@ -36,6 +35,7 @@ from django.utils.translation import ngettext
 from cueillette.core import consequences
 from cueillette.core.consequences import Consequence, Fired, Phase
 from cueillette.core.models import Organization
+from cueillette.core.money import format_money
 from cueillette.core.tenancy import current_org
 from cueillette.customers.models import Customer
 from cueillette.loyalty import rules, services
@@ -63,12 +63,8 @@ def _lang() -> str:
 
 
 def money(amount: Decimal | str, currency: str | None = None) -> str:
-    """``12,50 €`` in French, ``€12.50`` in English."""
-    try:
-        value = Decimal(str(amount))
-    except InvalidOperation:
-        return str(amount)
-    return str(format_currency(value, currency or current_org().currency, locale=_lang()))
+    """``12,50 €`` in French, ``€12.50`` in English (``core.money.format_money``)."""
+    return format_money(amount, currency or current_org().currency)
 
 
 def number(value: Decimal | str | int) -> str:
@@ -728,6 +724,9 @@ def register_hooks() -> None:
     consequences.subscribe(Consequence.CUSTOMER_ERASED, on_erase, phase=Phase.IN_TRANSACTION)
     # The loyalty consent is the membership, whatever the door records it.
     consequences.subscribe(
-        Consequence.CONSENT_CHANGED, services.on_consent_changed, phase=Phase.IN_TRANSACTION
+        Consequence.CONSENT_CHANGED,
+        services.on_consent_changed,
+        phase=Phase.IN_TRANSACTION,
+        many=services.on_consents_changed,
     )
     _REGISTERED = True

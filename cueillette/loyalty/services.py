@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +24,8 @@ from cueillette.core import audit, consequences
 from cueillette.core.audit import Actor
 from cueillette.core.consequences import Consequence
 from cueillette.core.errors import Conflict, NotFound, ServiceError
+from cueillette.core.models import AuditEvent
+from cueillette.core.money import parse_decimal
 from cueillette.core.tenancy import current_org
 from cueillette.customers import services as customer_services
 from cueillette.customers.models import Customer, Purpose
@@ -81,7 +84,7 @@ def rule_tiers() -> list[rules.Tier]:
 
 def parse_amount(value: Any, field: str = "amount") -> Decimal:
     try:
-        amount = Decimal(str(value).strip().replace(",", "."))
+        amount = parse_decimal(value)
     except (InvalidOperation, ValueError) as exc:
         raise ServiceError(
             rules.RuleCode.INVALID_AMOUNT, _("%(f)s is not a number") % {"f": field}, field=field
@@ -268,6 +271,81 @@ def on_consent_changed(fired: Fired) -> None:
     card = open_card_for(customer)
     if card is not None:
         leave_program(card, actor=actor, source=fired["source"])
+
+
+def on_consents_changed(fireds: Sequence[Fired]) -> None:
+    """:func:`on_consent_changed` for a batch (an import): the same outcome per customer, in a
+    few queries: cards (and their welcome gifts and audit rows) are inserted together."""
+    loyal = [f for f in fireds if f["purpose"] == Purpose.LOYALTY]
+    if not loyal:
+        return
+    by_customer: dict[int, Fired] = {}
+    for fired in loyal:
+        by_customer[fired["customer"].pk] = fired  # the last one names the actor and source
+    states = customer_services.consent_states(list(by_customer), Purpose.LOYALTY)
+    open_cards = {
+        card.customer_id: card
+        for card in Card.objects.filter(customer_id__in=by_customer, status=CardStatus.OPEN)
+    }
+    to_issue = [f for pk, f in by_customer.items() if states.get(pk) and pk not in open_cards]
+    for pk, fired in by_customer.items():
+        if not states.get(pk) and pk in open_cards:
+            leave_program(open_cards[pk], actor=fired["actor"], source=fired["source"])
+    if to_issue and get_program().enabled:
+        _issue_cards([f["customer"] for f in to_issue], actor=to_issue[-1]["actor"])
+
+
+def _issue_cards(customers: Sequence[Customer], *, actor: Actor) -> None:
+    """New cards for customers whose loyalty consent is recorded, with the welcome gift and
+    one audit row each: what :func:`join_program` writes, in one INSERT per table."""
+    from cueillette.customers.bulk import RowInserter
+
+    program = get_program()
+    now = timezone.now()
+    bonus = max(program.welcome_bonus, 0)
+    org_id = current_org().pk
+    inserter = RowInserter(Card, {"organization_id": org_id, "opened_at": now, "balance": bonus})
+    for _attempt in range(5):
+        rows = [{"customer_id": c.pk, "number": rules.generate_card_number()} for c in customers]
+        try:
+            with transaction.atomic():
+                card_ids = inserter.insert(rows, returning=True)
+            break
+        except IntegrityError:  # pragma: no cover - a number collision among 10^11
+            continue
+    else:  # pragma: no cover
+        raise ServiceError(Code.INVALID, _("could not issue a card number, try again"))
+    RowInserter(
+        AuditEvent,
+        {
+            "organization_id": org_id,
+            "actor_user_id": actor.user.pk if actor.user else None,
+            "actor_kind": actor.kind,
+            "actor_label": actor.label[:200],
+            "action": "loyalty.joined",
+            "object_type": "customer",
+            "created_at": now,
+        },
+    ).insert(
+        [
+            {"object_id": str(c.pk), "data": {"card": card_id}}
+            for c, card_id in zip(customers, card_ids, strict=True)
+        ]
+    )
+    if bonus:
+        RowInserter(
+            PointsEntry,
+            {
+                "organization_id": org_id,
+                "kind": EntryKind.WELCOME,
+                "points": bonus,
+                "occurred_at": now,
+                "recorded_at": now,
+                "actor_kind": actor.kind,
+                "actor_user_id": actor.user.pk if actor.user else None,
+                "expires_at": _expiry(program, now),
+            },
+        ).insert([{"card_id": card_id} for card_id in card_ids])
 
 
 # --------------------------------------------------------------------------- ledger core
@@ -514,8 +592,38 @@ def _same_purchase(p: Purchase, amount: Decimal, lines: Sequence[rules.PurchaseL
     return p.amount == amount and stored == [(x.amount, x.category) for x in lines]
 
 
+@dataclass(frozen=True)
+class PurchaseResult:
+    """What recording a purchase did, for callers to show (nothing to recompute or re-lock)."""
+
+    purchase: Purchase
+    card: Card  # after the purchase: balance and tier as they now are
+    created: bool  # False: this receipt was already recorded (a till's retry), nothing credited
+    points_earned: int  # credited by this purchase (birthday gift included)
+
+    @property
+    def balance(self) -> int:
+        return self.card.balance
+
+
+@dataclass(frozen=True)
+class RefundResult:
+    """What a refund did: the points actually taken (never below zero) and the card after."""
+
+    refund: Refund
+    purchase: Purchase  # after the refund: refunded totals as they now are
+    card: Card
+    created: bool  # False: this refund id was already used (a retry), nothing taken again
+    points_taken: int
+
+
+def record_purchase(card: Card, **kwargs: Any) -> Purchase:
+    """:func:`record_purchase_result`, for callers that need only the purchase row."""
+    return record_purchase_result(card, **kwargs).purchase
+
+
 @transaction.atomic
-def record_purchase(
+def record_purchase_result(
     card: Card,
     *,
     amount: Any,
@@ -525,9 +633,9 @@ def record_purchase(
     currency: str | None = None,
     lines: Iterable[Any] | None = None,
     occurred_at: dt.datetime | None = None,
-) -> Purchase:
-    """Credit a purchase. The same receipt id again returns the first purchase (a till retry);
-    the same receipt id with another amount or lines is a 409 conflict."""
+) -> PurchaseResult:
+    """Credit a purchase. The same receipt id again returns the first purchase (a till retry,
+    ``created=False``); the same receipt id with another amount or lines is a 409 conflict."""
     amount_d = parse_amount(amount)
     parsed_lines = parse_lines(lines)
     currency = check_currency(currency)
@@ -552,7 +660,9 @@ def record_purchase(
         existing = Purchase.objects.filter(receipt_id=receipt).first()
         if existing is not None:
             if existing.card_id == card.pk and _same_purchase(existing, amount_d, parsed_lines):
-                return existing
+                return PurchaseResult(
+                    existing, card, created=False, points_earned=_credited(existing, card)
+                )
             raise receipt_conflict
     _require_open(card)
     _write_due_expiries(card, now, actor)
@@ -626,11 +736,24 @@ def record_purchase(
         points=earning.points + earning.birthday_points,
         actor=actor,
     )
-    return purchase
+    card.refresh_from_db(fields=["balance", "tier_code", "last_visit_at", "last_birthday_year"])
+    return PurchaseResult(purchase, card, created=True, points_earned=_credited(purchase, card))
+
+
+def _credited(purchase: Purchase, card: Card) -> int:
+    """Points the purchase credited to its card: its batches, a birthday gift, and a referral
+    welcome bonus it triggered (the referrer's reward is on another card)."""
+    total = purchase.entries.filter(card_id=card.pk, points__gt=0).aggregate(s=Sum("points"))
+    return int(total["s"] or 0)
+
+
+def refund_purchase(purchase: Purchase, **kwargs: Any) -> Refund:
+    """:func:`refund_purchase_result`, for callers that need only the refund row."""
+    return refund_purchase_result(purchase, **kwargs).refund
 
 
 @transaction.atomic
-def refund_purchase(
+def refund_purchase_result(
     purchase: Purchase,
     *,
     amount: Any | None,
@@ -639,7 +762,7 @@ def refund_purchase(
     refund_id: str | None = None,
     reason: str = "",
     kind: str = EntryKind.REFUND,
-) -> Refund:
+) -> RefundResult:
     """Take back the points of a (partial) refund, proportionally; never credits.
 
     ``amount=None`` refunds what remains. A refund id already used returns the first refund
@@ -655,7 +778,14 @@ def refund_purchase(
         existing = Refund.objects.filter(refund_id=refund_key).first()
         if existing is not None:
             if existing.purchase_id == purchase.pk and existing.amount == amount_d:
-                return existing
+                taken = existing.entries.aggregate(s=Sum("points"))["s"]
+                return RefundResult(
+                    existing,
+                    purchase,
+                    Card.objects.get(pk=purchase.card_id),
+                    created=False,
+                    points_taken=-(taken or 0),
+                )
             raise Conflict(
                 Code.REFUND_CONFLICT,
                 _("refund_id %(r)s was already used for another refund") % {"r": refund_key},
@@ -727,7 +857,9 @@ def refund_purchase(
         card=card,
         actor=actor,
     )
-    return refund
+    purchase.refresh_from_db(fields=["refunded_amount", "points_taken_back"])
+    card.refresh_from_db(fields=["balance", "tier_code"])
+    return RefundResult(refund, purchase, card, created=True, points_taken=taken)
 
 
 def find_purchase(receipt_id: str) -> Purchase:

@@ -12,13 +12,11 @@ import re
 from decimal import Decimal
 from typing import Any, cast
 
-from babel.numbers import format_currency
 from django.contrib import messages
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import formats, timezone
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -26,6 +24,7 @@ from cueillette.accounts.models import User
 from cueillette.core.audit import Actor
 from cueillette.core.decorators import staff_required
 from cueillette.core.errors import ServiceError
+from cueillette.core.money import format_money
 from cueillette.core.permissions import Perm
 from cueillette.core.tenancy import access, current_org
 from cueillette.customers.export import safe_cell
@@ -50,8 +49,7 @@ def _int(n: int) -> str:
 
 
 def _money(amount: Decimal, currency: str) -> str:
-    locale = (get_language() or "fr")[:2]
-    return str(format_currency(amount, currency, locale=locale))
+    return format_money(amount, currency)
 
 
 # --------------------------------------------------------------------------- settings

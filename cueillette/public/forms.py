@@ -9,6 +9,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from cueillette.core.errors import ServiceError
+from cueillette.core.forms import apply_service_error
 from cueillette.customers.models import ConsentWording, Customer, HeardFrom, Purpose
 from cueillette.customers.normalize import normalize_email, normalize_phone
 
@@ -17,12 +18,8 @@ LANGUAGE_CHOICES = [("fr", "Français"), ("en", "English")]
 HONEYPOT = "website"
 
 
-def add_service_errors(form: forms.Form, exc: ServiceError) -> None:
-    """Put each error of a ServiceError next to its field (or at the top if it has none)."""
-    errors = exc.errors or [{"field": exc.field, "message": exc.message}]
-    for err in errors:
-        field = err.get("field")
-        form.add_error(field if field in form.fields else None, str(err.get("message", "")))
+# Each error of a ServiceError next to its field (or at the top if it has none).
+add_service_errors = apply_service_error
 
 
 class JoinForm(forms.Form):

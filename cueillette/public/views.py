@@ -411,7 +411,7 @@ def portal_consent(request: HttpRequest, org: Organization, customer: Customer) 
     if granted and wording_id.isdigit():
         wording = ConsentWording.objects.filter(pk=int(wording_id), purpose=purpose).first()
     try:
-        # Through the space's hooks: the loyalty consent issues or closes the card.
+        # Loyalty hears CONSENT_CHANGED: the loyalty consent issues or closes the card.
         result = portal.change_consent(
             customer, purpose, granted, language=request.LANGUAGE_CODE, wording=wording
         )
@@ -456,7 +456,7 @@ def portal_export(request: HttpRequest, org: Organization, customer: Customer) -
 @require_http_methods(["GET", "POST"])
 def portal_erase(request: HttpRequest, org: Organization, customer: Customer) -> HttpResponse:
     if request.method == "POST":
-        portal.erase_customer(customer, actor=portal.portal_actor(), reason="self")
+        services.erase_customer(customer, actor=portal.portal_actor(), reason="self")
         request.session.pop(_session_key(org), None)
         return render(request, "public/portal_erased.html", {"org": org})
     return render(request, "public/portal_erase.html", {"org": org, "customer": customer})

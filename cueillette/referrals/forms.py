@@ -9,6 +9,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from cueillette.core.errors import ServiceError
+from cueillette.core.money import normalize_decimal_text
 from cueillette.referrals.models import ReferralProgram
 
 
@@ -27,13 +28,7 @@ class AmountField(forms.DecimalField):
 
     def to_python(self, value: Any) -> Decimal | None:  # type: ignore[override]
         if isinstance(value, str):
-            for space in (" ", "\u00a0", "\u202f"):
-                value = value.replace(space, "")
-            if "," in value and "." in value:
-                # "1.200,50" or "1,200.50": the last separator is the decimal one.
-                thousands = "." if value.rfind(",") > value.rfind(".") else ","
-                value = value.replace(thousands, "")
-            value = value.replace(",", ".")
+            value = normalize_decimal_text(value)  # "1 200,50", "1.200,50", "1,200.50"
         return super().to_python(value)
 
 

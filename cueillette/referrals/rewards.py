@@ -68,13 +68,26 @@ UNDO_REASON = loyalty.UNDO_REASON
 
 
 def register_hooks() -> None:
-    """Subscribe, inside the purchase's or refund's transaction (a failure rolls it back)."""
+    """Subscribe, inside the action's transaction (a failure rolls it back)."""
+    consequences.subscribe(
+        Consequence.CUSTOMER_JOINED, _on_customer_joined, phase=Phase.IN_TRANSACTION
+    )
     consequences.subscribe(
         Consequence.PURCHASE_RECORDED, _on_purchase_recorded, phase=Phase.IN_TRANSACTION
     )
     consequences.subscribe(
         Consequence.PURCHASE_REFUNDED, _on_purchase_refunded, phase=Phase.IN_TRANSACTION
     )
+
+
+def _on_customer_joined(fired: Fired) -> None:
+    """A customer registered with "who sent you?" answered: the referral, in the same
+    transaction (a refusal, said next to the field, creates nothing)."""
+    referrer = fired.get("referrer")
+    if referrer is not None:
+        from cueillette.referrals import counter
+
+        counter.credit(referrer, fired["customer"], actor=fired["actor"])
 
 
 def _on_purchase_recorded(fired: Fired) -> None:

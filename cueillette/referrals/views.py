@@ -9,20 +9,20 @@ from decimal import Decimal
 from typing import Any, cast
 from urllib.parse import urlencode
 
-from babel.numbers import format_currency
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.translation import get_language, pgettext
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_POST
 
 from cueillette.accounts.models import User
 from cueillette.core.audit import Actor
 from cueillette.core.decorators import staff_required
 from cueillette.core.errors import ServiceError
+from cueillette.core.money import format_money
 from cueillette.core.permissions import Perm, role_has
 from cueillette.core.tenancy import access, current_org
 from cueillette.customers.models import Customer, CustomerStatus
@@ -50,8 +50,7 @@ def _can(request: HttpRequest, perm: Perm) -> bool:
 
 
 def money(cents: int) -> str:
-    locale = (get_language() or "fr")[:2]
-    return str(format_currency(Decimal(cents) / 100, current_org().currency, locale=locale))
+    return format_money(Decimal(cents) / 100, current_org().currency)
 
 
 # --------------------------------------------------------------------------- lists

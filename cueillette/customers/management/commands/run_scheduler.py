@@ -15,8 +15,9 @@ then whenever a day has passed) it also runs the retention task
 * ``--inline``: run the passes here instead of queueing them (no worker needed); this is what
   ``manage.py run_retention`` does.
 
-Apps join by listing their tasks module in :data:`DAILY_MODULES` or :data:`HOURLY_MODULES`:
-each module provides ``run_all(now=None) -> dict[slug, report]`` (inline) and
+Apps join by registering their tasks module (``core.scheduling.register_job`` in their
+``AppConfig.ready()``), which fills :data:`DAILY_MODULES` and :data:`HOURLY_MODULES`: each module
+provides ``run_all(now=None) -> dict[slug, report]`` (inline) and
 ``enqueue_all() -> int`` (queued for the worker), one organization at a time.
 """
 
@@ -28,26 +29,17 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from cueillette.core import scheduling
 from cueillette.customers import retention
 
 HOUR = 3600
 DAY = 24 * HOUR
 
-# Passes run at every wake-up (hourly by default): work whose timing a person notices.
-HOURLY_MODULES: tuple[str, ...] = (
-    "cueillette.feedback.tasks",  # NPS surveys, the organization's delay after purchases/visits
-)
-
-# The daily passes beside retention: a module per app, each with run_all() and enqueue_all().
-# Add yours here (one line); the order is the order they run in.
-DAILY_MODULES: tuple[str, ...] = (
-    "cueillette.core.tasks",  # purge old idempotency records
-    "cueillette.loyalty.tasks",  # expire due points, expiry warnings, monthly tier review
-    "cueillette.community.drafts",  # purge unconfirmed first posts past their expiry
-    "cueillette.referrals.tasks",  # flagged referrals past their review deadline: default
-    "cueillette.community.tasks",  # the owner's weekly community digest (when a week passed)
-    "cueillette.insights.tasks",  # segments, churn risk and customer value, refitted nightly
-)
+# Apps register their task modules in AppConfig.ready() (core.scheduling.register_job):
+# hourly ones (feedback's NPS surveys, the organization's delay after a visit) and daily ones
+# (idempotency purge, points expiry, draft purge, referral review defaults, weekly digest...).
+HOURLY_MODULES: tuple[str, ...] = scheduling.jobs(hourly=True)
+DAILY_MODULES: tuple[str, ...] = scheduling.jobs()
 
 
 class Command(BaseCommand):
@@ -88,7 +80,7 @@ class Command(BaseCommand):
                 return
 
     def hourly_pass(self, *, inline: bool) -> None:
-        self._modules(HOURLY_MODULES, inline=inline)
+        self._modules(scheduling.jobs(hourly=True), inline=inline)
 
     def daily_pass(self, *, inline: bool) -> None:
         if inline:
@@ -99,7 +91,7 @@ class Command(BaseCommand):
         else:
             count = retention.enqueue_all()
             self.stdout.write(f"retention queued for {count} organization(s)")
-        self._modules(DAILY_MODULES, inline=inline)
+        self._modules(scheduling.jobs(), inline=inline)
 
     def _modules(self, names: tuple[str, ...], *, inline: bool) -> None:
         for name in names:

@@ -14,10 +14,9 @@ from django.test import Client
 from django.utils import timezone, translation
 
 from cueillette.accounts.models import Membership, Role, User
-from cueillette.core import demo
 from cueillette.core.models import AuditEvent, Organization
 from cueillette.core.tenancy import tenant_context
-from cueillette.customers import queries
+from cueillette.customers import demo, queries
 from cueillette.customers.models import ConsentEvent, Customer, Purpose
 from cueillette.customers.normalize import fold, normalize_email, phone_search_key
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from cueillette.core import demo
+from cueillette.customers import demo
 
 
 class Command(BaseCommand):
