@@ -99,7 +99,7 @@ def test_report_page_shows_the_figures_and_their_definitions(
 
 def test_report_api_gives_the_same_figures(org: Any, world: dict[str, Any], client: Any) -> None:
     with tenant_context(org):
-        _key, raw = create_api_key("till", scope="read", actor=Actor.system("test"))
+        _key, raw = create_api_key("till", "read", actor=Actor.system("test"))
     response = client.get("/api/v1/insights/lost-revenue", HTTP_AUTHORIZATION=f"Bearer {raw}")
     assert response.status_code == 200
     body = response.json()

@@ -215,7 +215,7 @@ def test_api_gives_a_customers_scores_and_the_segments(
 ) -> None:
     with tenant_context(org):
         services.refresh(actor=Actor.staff(owner), now=NOW)
-        _key, raw = create_api_key("till", scope="read", actor=Actor.system("test"))
+        _key, raw = create_api_key("till", "read", actor=Actor.system("test"))
         score = CustomerScore.objects.filter(purchases__gt=1).first()
         assert score is not None
     auth = {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
