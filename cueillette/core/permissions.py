@@ -34,6 +34,9 @@ class Perm(StrEnum):
     # Care notes (health data, GDPR art. 9): read and add. Owner and manager — the people who
     # give the care in a practice —, not counter staff, who serve and sell.
     VIEW_CARE_NOTES = "view_care_notes"
+    VIEW_EVENTS = "view_events"  # the sessions and their registrants
+    RUN_EVENTS = "run_events"  # at the door: check in, walk-ins, register a customer
+    MANAGE_EVENTS = "manage_events"  # offer, edit and cancel sessions and series; figures
 
 
 ROLE_PERMS: dict[str, frozenset[Perm]] = {
@@ -58,9 +61,14 @@ ROLE_PERMS: dict[str, frozenset[Perm]] = {
             Perm.MANAGE_REFERRALS,
             Perm.VIEW_ADVOCATES,
             Perm.VIEW_CARE_NOTES,
+            Perm.VIEW_EVENTS,
+            Perm.RUN_EVENTS,
+            Perm.MANAGE_EVENTS,
         }
     ),
-    "counter": frozenset({Perm.SERVE_CUSTOMERS, Perm.REPLY_COMMUNITY}),
+    "counter": frozenset(
+        {Perm.SERVE_CUSTOMERS, Perm.REPLY_COMMUNITY, Perm.VIEW_EVENTS, Perm.RUN_EVENTS}
+    ),
 }
 
 
