@@ -83,6 +83,8 @@ ROUTERS: list[tuple[str, str]] = [
     ("/referrals", "cueillette.referrals.api.router"),
     # The community page: read posts and the log, reply, moderate (no DELETE route).
     ("/community", "cueillette.community.api.router"),
+    # Sessions: offer, list, register a customer, cancel, check in at the door.
+    ("/events", "cueillette.events.api.router"),
     # Loyalty routes sit at the root (/purchases, /refunds, /cards...), as tills expect.
     ("", "cueillette.loyalty.api.router"),
 ]

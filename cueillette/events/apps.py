@@ -1,4 +1,17 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from django.apps import AppConfig
+
+if TYPE_CHECKING:
+    from cueillette.core.consequences import Fired
+
+
+def _on_customer_erased(fired: Fired) -> None:
+    from cueillette.events import privacy
+
+    privacy.erase_customer(fired["customer"])
 
 
 class EventsConfig(AppConfig):
@@ -7,10 +20,14 @@ class EventsConfig(AppConfig):
     verbose_name = "Events"
 
     def ready(self) -> None:
-        # A customer's registrations are part of their data export; erasure blanks the names,
-        # emails and answers typed on the registration form (attendance counts stay).
+        # A customer's registrations are part of their data export; erasure blanks what they
+        # typed on the registration form (attendance counts stay), in the erasure's transaction.
+        from cueillette.core import consequences
+        from cueillette.core.consequences import Consequence, Phase
         from cueillette.customers import portal
         from cueillette.events import privacy
 
         portal.register_exporter(privacy.export_files)
-        portal.register_eraser(privacy.erase_customer)
+        consequences.subscribe(
+            Consequence.CUSTOMER_ERASED, _on_customer_erased, phase=Phase.IN_TRANSACTION
+        )

@@ -32,7 +32,7 @@ def manage_url(reg: Registration) -> str:
 
 
 def when(session: Session, language: str) -> str:
-    """"mardi 3 mars 2026 à 20:00" in the business's time zone, in the reader's language."""
+    """ "mardi 3 mars 2026 à 20:00" in the business's time zone, in the reader's language."""
     tz = current_org().tz
     local = session.starts_at.astimezone(tz)
     with translation.override(language):
@@ -103,8 +103,14 @@ def registration_confirmed(reg: Registration) -> None:
             _("You are registered: %(title)s") % {"title": reg.session.title},
             [
                 _("Hello %(name)s,") % {"name": reg.first_name or reg.name},
-                _("Your seat is booked. Add the session to your calendar from your registration's page."),
-                _("Cannot come after all? Cancel from the same page, in one click: the seat will go to someone on the waiting list."),
+                _(
+                    "Your seat is booked. Add the session to your calendar from your "
+                    "registration's page."
+                ),
+                _(
+                    "Cannot come after all? Cancel from the same page, in one click: the seat "
+                    "will go to someone on the waiting list."
+                ),
             ],
             button_url=manage_url(reg),
             button_label=_("My registration"),
@@ -121,7 +127,10 @@ def waitlisted(reg: Registration, position: int | None) -> None:
         if position:
             lines.append(_("Your place on the list: %(n)d.") % {"n": position})
         lines.append(
-            _("If a seat is freed, we will offer it to you by email; you will then have a limited time to accept it.")
+            _(
+                "If a seat is freed, we will offer it to you by email; you will then have a "
+                "limited time to accept it."
+            )
         )
         _send(
             reg,
@@ -139,7 +148,10 @@ def already_registered(reg: Registration) -> None:
             _("You are already registered: %(title)s") % {"title": reg.session.title},
             [
                 _("Hello,"),
-                _("Someone (probably you) tried to register this address again. You were already registered: nothing has changed."),
+                _(
+                    "Someone (probably you) tried to register this address again. You were "
+                    "already registered: nothing has changed."
+                ),
             ],
             button_url=manage_url(reg),
             button_label=_("My registration"),
@@ -158,7 +170,8 @@ def seat_offered(reg: Registration) -> None:
             [
                 _("Hello %(name)s,") % {"name": reg.first_name or reg.name},
                 _("A seat has been freed and you are next on the waiting list."),
-                _("Accept it before %(when)s; after that it goes to the next person.") % {"when": expires},
+                _("Accept it before %(when)s; after that it goes to the next person.")
+                % {"when": expires},
             ],
             button_url=manage_url(reg),
             button_label=_("Accept the seat"),
@@ -172,7 +185,10 @@ def offer_lapsed(reg: Registration) -> None:
             _("The seat offered went to someone else: %(title)s") % {"title": reg.session.title},
             [
                 _("Hello %(name)s,") % {"name": reg.first_name or reg.name},
-                _("The seat we offered you was not accepted in time, so it went to the next person waiting. You can register again from the sessions page."),
+                _(
+                    "The seat we offered you was not accepted in time, so it went to the next "
+                    "person waiting. You can register again from the sessions page."
+                ),
             ],
         )
 
@@ -184,7 +200,11 @@ def moved_to_waitlist(reg: Registration) -> None:
             _("Change to your registration: %(title)s") % {"title": reg.session.title},
             [
                 _("Hello %(name)s,") % {"name": reg.first_name or reg.name},
-                _("We are sorry: the number of places for this session had to be reduced, and your seat with it. You are now at the head of the waiting list: the first seat freed will be offered to you."),
+                _(
+                    "We are sorry: the number of places for this session had to be reduced, "
+                    "and your seat with it. You are now at the head of the waiting list: the "
+                    "first seat freed will be offered to you."
+                ),
             ],
             button_url=manage_url(reg),
             button_label=_("My registration"),
@@ -198,7 +218,10 @@ def session_moved(reg: Registration) -> None:
             _("New time: %(title)s") % {"title": reg.session.title},
             [
                 _("Hello %(name)s,") % {"name": reg.first_name or reg.name},
-                _("The session you registered for has moved. The new time is below; if it no longer suits you, cancel in one click from your registration's page."),
+                _(
+                    "The session you registered for has moved. The new time is below; if it "
+                    "no longer suits you, cancel in one click from your registration's page."
+                ),
             ],
             button_url=manage_url(reg),
             button_label=_("My registration"),
@@ -212,7 +235,10 @@ def session_cancelled(reg: Registration) -> None:
             _("Session cancelled: %(title)s") % {"title": reg.session.title},
             [
                 _("Hello %(name)s,") % {"name": reg.first_name or reg.name},
-                _("We are sorry: this session is cancelled. Your registration is cancelled with it; there is nothing for you to do."),
+                _(
+                    "We are sorry: this session is cancelled. Your registration is cancelled "
+                    "with it; there is nothing for you to do."
+                ),
             ],
         )
 
@@ -225,7 +251,10 @@ def reminder(reg: Registration) -> None:
             [
                 _("Hello %(name)s,") % {"name": reg.first_name or reg.name},
                 _("A reminder: you are registered for tomorrow's session."),
-                _("Cannot come? Cancel in one click so that someone on the waiting list gets your seat."),
+                _(
+                    "Cannot come? Cancel in one click so that someone on the waiting list "
+                    "gets your seat."
+                ),
             ],
             button_url=manage_url(reg),
             button_label=_("My registration"),
@@ -251,7 +280,10 @@ def feedback_request(reg: Registration, consent: Any) -> None:
             ],
             button_url=url,
             button_label=_("Give my opinion (1 to 5)"),
-            footer=_("You receive this message because you agreed to receive feedback requests from %(name)s. To stop them, one click: %(url)s")
+            footer=_(
+                "You receive this message because you agreed to receive feedback requests "
+                "from %(name)s. To stop them, one click: %(url)s"
+            )
             % {"name": current_org().name, "url": stop},
             headers={
                 "List-Unsubscribe": f"<{stop}>",

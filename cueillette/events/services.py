@@ -181,7 +181,7 @@ class RegistrationResult:
 
 
 def parse_price(value: Any) -> Decimal | None:
-    """"" / None -> free; "12,50" / "12.50" -> Decimal("12.50"); else a field error."""
+    """ "" / None -> free; "12,50" / "12.50" -> Decimal("12.50"); else a field error."""
     if value in (None, ""):
         return None
     if isinstance(value, Decimal):
@@ -468,7 +468,9 @@ def _active_for(session: Session, customer: Customer) -> Registration | None:
 
 
 @transaction.atomic
-def create_session(who: OperatorLike, inp: SessionInput, *, now: dt.datetime | None = None) -> Session:
+def create_session(
+    who: OperatorLike, inp: SessionInput, *, now: dt.datetime | None = None
+) -> Session:
     """A new one-off session (owner/manager). Bad input writes nothing."""
     op = _require(who, Perm.MANAGE_EVENTS)
     now = now or timezone.now()
@@ -577,7 +579,9 @@ def update_session(
             {
                 "code": Code.OUT_OF_RANGE,
                 "field": "capacity",
-                "message": _("%(n)d people have already been checked in: the capacity cannot be lower")
+                "message": _(
+                    "%(n)d people have already been checked in: the capacity cannot be lower"
+                )
                 % {"n": attended},
             }
         )
@@ -667,16 +671,40 @@ def _clean_request(req: RegistrationRequest) -> dict[str, Any]:
     out: dict[str, Any] = {}
     first = req.first_name.strip()
     if not first:
-        errors.append({"code": Code.REQUIRED, "field": "first_name", "message": _("your first name is needed")})
+        errors.append(
+            {
+                "code": Code.REQUIRED,
+                "field": "first_name",
+                "message": _("your first name is needed"),
+            }
+        )
     elif len(first) > 100:
-        errors.append({"code": Code.TOO_LONG, "field": "first_name", "message": _("the first name is 100 characters at most")})
+        errors.append(
+            {
+                "code": Code.TOO_LONG,
+                "field": "first_name",
+                "message": _("the first name is 100 characters at most"),
+            }
+        )
     last = req.last_name.strip()
     if len(last) > 100:
-        errors.append({"code": Code.TOO_LONG, "field": "last_name", "message": _("the last name is 100 characters at most")})
+        errors.append(
+            {
+                "code": Code.TOO_LONG,
+                "field": "last_name",
+                "message": _("the last name is 100 characters at most"),
+            }
+        )
     try:
         email = normalize_email(req.email)
         if not email:
-            errors.append({"code": Code.REQUIRED, "field": "email", "message": _("your email is needed to confirm the registration")})
+            errors.append(
+                {
+                    "code": Code.REQUIRED,
+                    "field": "email",
+                    "message": _("your email is needed to confirm the registration"),
+                }
+            )
         out["email"] = email
     except ServiceError as exc:
         errors.append({"code": exc.code, "field": "email", "message": exc.message})
@@ -690,7 +718,9 @@ def _clean_request(req: RegistrationRequest) -> dict[str, Any]:
         )
     for purpose in req.consents:
         if purpose not in Purpose.values:
-            errors.append({"code": Code.INVALID, "field": "consents", "message": _("unknown consent")})
+            errors.append(
+                {"code": Code.INVALID, "field": "consents", "message": _("unknown consent")}
+            )
     _raise(errors)
     out.update(first_name=first, last_name=last, answer=req.answer.strip())
     return out
@@ -902,9 +932,7 @@ def _cancellable(reg: Registration, now: dt.datetime) -> None:
             field="registration",
         )
     if now >= reg.session.starts_at:
-        raise ServiceError(
-            Code.ALREADY_STARTED, _("the session has started"), field="registration"
-        )
+        raise ServiceError(Code.ALREADY_STARTED, _("the session has started"), field="registration")
 
 
 @transaction.atomic
@@ -946,7 +974,9 @@ def accept_offer(reg: Registration, *, now: dt.datetime | None = None) -> Regist
         return reg
     if reg.status != RegStatus.OFFERED:
         raise ServiceError(
-            Code.BAD_TRANSITION, _("no seat is offered to you for this session"), field="registration"
+            Code.BAD_TRANSITION,
+            _("no seat is offered to you for this session"),
+            field="registration",
         )
     if reg.offer_expires_at is not None and now >= reg.offer_expires_at:
         _expire(reg, session, now)

@@ -27,4 +27,6 @@ urlpatterns = [
     path("", include("cueillette.referrals.urls_public")),
     # The NPS survey of an email and its one-click unsubscribe: cueillette/feedback.
     path("", include("cueillette.feedback.urls_public")),
+    # Sessions and their registration (list, feeds, register, the registration's page).
+    path("", include("cueillette.events.urls_public")),
 ]
