@@ -37,13 +37,9 @@ NEW_CUSTOMER_WINDOW = dt.timedelta(days=1)
 def local_to_utc(day: dt.date, at: dt.time, tz: ZoneInfo) -> dt.datetime:
     """The UTC instant of ``day at`` in ``tz`` (gap: forward by the gap; repeat: first)."""
     naive = dt.datetime.combine(day, at.replace(tzinfo=None))
-    first = naive.replace(tzinfo=tz, fold=0)
-    # A time in the spring-forward gap does not survive a round trip through UTC.
-    round_trip = first.astimezone(UTC).astimezone(tz).replace(tzinfo=None)
-    if round_trip != naive:
-        later = naive.replace(tzinfo=tz, fold=1)
-        return later.astimezone(UTC)
-    return first.astimezone(UTC)
+    # PEP 495: fold=0 reads a repeated time as its first occurrence, and a time in the gap
+    # with the offset in force before it, which lands after the gap (02:30 -> 03:30).
+    return naive.replace(tzinfo=tz, fold=0).astimezone(UTC)
 
 
 def weekly_dates(first: dt.date, weeks: int, exceptions: Iterable[dt.date] = ()) -> list[dt.date]:

@@ -606,8 +606,12 @@ def update_session(
     by_id = {h.pk: h for h in holders}
     for reg_id in cut:
         reg = by_id[reg_id]
-        since = reg.confirmed_at or reg.offered_at or reg.created_at
-        # Back at the head of the list: they had their seat before anyone now waiting.
+        # An offer withdrawn keeps its place in the list; a seat taken back goes to the head
+        # (they had it before anyone now waiting).
+        if reg.status == RegStatus.OFFERED:
+            since = reg.queued_at or reg.offered_at or reg.created_at
+        else:
+            since = reg.confirmed_at or reg.created_at
         _set(
             reg,
             status=RegStatus.WAITLISTED,
@@ -807,11 +811,11 @@ def confirm_registration(raw: Any, *, now: dt.datetime | None = None) -> Registr
     reg = pending_for_token(raw, now=now)
     session = _lock_session(reg.session_id)
     # Single use even under two concurrent clicks: only one UPDATE leaves PENDING.
+    # (The session's lock serialises two clicks; the second finds the status moved on.)
     if not Registration.objects.filter(pk=reg.pk, status=RegStatus.PENDING).update(
-        confirm_token_hash=""
+        note="confirming"
     ):
         raise ServiceError(Code.TOKEN_USED, _("this link has already been used"), status=410)
-    reg.confirm_token_hash = ""
     if session.is_cancelled or now >= session.starts_at:
         _set(reg, status=RegStatus.CANCELLED, cancelled_at=now, note="closed_before_confirmation")
         _check_open(session, now)
@@ -963,31 +967,35 @@ def cancel_registration(
     return reg
 
 
-@transaction.atomic
 def accept_offer(reg: Registration, *, now: dt.datetime | None = None) -> Registration:
-    """The person offered a freed seat takes it, before the offer lapses."""
+    """The person offered a freed seat takes it, before the offer lapses. A late click lapses
+    the offer (committed: the seat passes on) and then says so."""
     now = now or timezone.now()
-    session = _lock_session(reg.session_id)
-    reg = _lock_registration(reg.pk)
-    reg.session = session
-    if reg.status == RegStatus.CONFIRMED:
-        return reg
-    if reg.status != RegStatus.OFFERED:
-        raise ServiceError(
-            Code.BAD_TRANSITION,
-            _("no seat is offered to you for this session"),
-            field="registration",
-        )
-    if reg.offer_expires_at is not None and now >= reg.offer_expires_at:
-        _expire(reg, session, now)
+    with transaction.atomic():
+        session = _lock_session(reg.session_id)
+        reg = _lock_registration(reg.pk)
+        reg.session = session
+        if reg.status == RegStatus.CONFIRMED:
+            return reg
+        if reg.status != RegStatus.OFFERED:
+            raise ServiceError(
+                Code.BAD_TRANSITION,
+                _("no seat is offered to you for this session"),
+                field="registration",
+            )
+        lapsed = reg.offer_expires_at is not None and now >= reg.offer_expires_at
+        if lapsed:
+            _expire(reg, session, now)
+        else:
+            _set(reg, status=RegStatus.CONFIRMED, confirmed_at=now, note="offer_accepted")
+            audit.record(public_actor(), "events.offer_accepted", reg, session=session.pk)
+            notify.registration_confirmed(reg)
+    if lapsed:
         raise ServiceError(
             Code.OFFER_EXPIRED,
             _("this offer has lapsed: the seat went to the next person waiting"),
             status=410,
         )
-    _set(reg, status=RegStatus.CONFIRMED, confirmed_at=now, note="offer_accepted")
-    audit.record(public_actor(), "events.offer_accepted", reg, session=session.pk)
-    notify.registration_confirmed(reg)
     return reg
 
 
