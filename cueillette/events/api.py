@@ -51,6 +51,24 @@ class SessionIn(Schema):
     feedback_enabled: bool = True
 
 
+class SessionPatch(Schema):
+    """Only the fields sent change (the others keep their value)."""
+
+    title: str | None = Field(None, min_length=1, max_length=120)
+    starts_at: dt.datetime | None = None
+    capacity: int | None = Field(None, ge=1, le=10_000)
+    description: str | None = Field(None, max_length=4000)
+    mode: str | None = None
+    location: str | None = Field(None, max_length=300)
+    video_url: str | None = Field(None, max_length=500)
+    duration_minutes: int | None = Field(None, ge=5, le=1440)
+    waitlist_enabled: bool | None = None
+    price: Decimal | None = None
+    points_for_attending: int | None = Field(None, ge=0, le=100_000)
+    question: str | None = Field(None, max_length=200)
+    feedback_enabled: bool | None = None
+
+
 class SessionOut(Schema):
     id: int
     title: str
@@ -220,8 +238,25 @@ def get_session(request: HttpRequest, session_id: int) -> dict[str, Any]:
     response=SessionOut,
     summary="Change a session (a lower capacity moves the latest to the waiting list)",
 )
-def update_session(request: HttpRequest, session_id: int, payload: SessionIn) -> dict[str, Any]:
-    result = services.update_session(_op(request), _session(session_id), _input(payload))
+def update_session(request: HttpRequest, session_id: int, payload: SessionPatch) -> dict[str, Any]:
+    session = _session(session_id)
+    current: dict[str, Any] = {
+        "title": session.title,
+        "starts_at": session.starts_at,
+        "capacity": session.capacity,
+        "description": session.description,
+        "mode": session.mode,
+        "location": session.location,
+        "video_url": session.video_url,
+        "duration_minutes": session.duration_minutes,
+        "waitlist_enabled": session.waitlist_enabled,
+        "price": session.price,
+        "points_for_attending": session.points_for_attending,
+        "question": session.question,
+        "feedback_enabled": session.feedback_enabled,
+    }
+    current.update(payload.dict(exclude_unset=True))
+    result = services.update_session(_op(request), session, _input(SessionIn(**current)))
     return _session_out(result.session)
 
 

@@ -148,12 +148,7 @@ def test_a_lower_capacity_through_the_api_moves_people_to_the_waiting_list(
         api.post(f"/sessions/{session.pk}/registrations", {"customer_id": p.pk}, key=f"r{i}")
     res = api.patch(
         f"/sessions/{session.pk}",
-        {
-            "title": session.title,
-            "starts_at": session.starts_at.isoformat(),
-            "capacity": 1,
-            "location": session.location,
-        },
+        {"capacity": 1},
     )
     assert res.status_code == 200 and res.json()["seats_taken"] == 1
     assert res.json()["waiting"] == 1

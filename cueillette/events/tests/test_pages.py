@@ -118,7 +118,9 @@ def test_scanning_the_qr_code_checks_in_and_a_code_of_another_session_is_refused
     counter_client.post(f"/app/events/{session.pk}/scan/", {"code": code})
     with tenancy.tenant_context(org):
         assert Registration.objects.get(pk=reg.registration.pk).status == RegStatus.ATTENDED
-    forged = counter_client.post(f"/app/events/{session.pk}/scan/", {"code": code + "x"}, follow=True)
+    forged = counter_client.post(
+        f"/app/events/{session.pk}/scan/", {"code": code + "x"}, follow=True
+    )
     assert forged.status_code == 200
 
 
@@ -168,7 +170,10 @@ def test_the_video_link_is_revealed_only_to_registered_people(
 ) -> None:
     with tenancy.tenant_context(org):
         session = SessionFactory(
-            organization=org, mode="online", location="", video_url="https://visio.example/secret-room"
+            organization=org,
+            mode="online",
+            location="",
+            video_url="https://visio.example/secret-room",
         )
         customer = CustomerFactory(organization=org)
         reg = services.register_customer(session, customer, actor=services.public_actor())
