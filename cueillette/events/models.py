@@ -115,7 +115,7 @@ class Session(TenantModel):
 
 class RegStatus(models.TextChoices):
     PENDING = "pending", _("Waiting for email confirmation")
-    CONFIRMED = "confirmed", _("Registered")
+    CONFIRMED = "confirmed", _("Seat booked")
     WAITLISTED = "waitlisted", _("On the waiting list")
     OFFERED = "offered", _("Seat offered")
     ATTENDED = "attended", _("Came")
