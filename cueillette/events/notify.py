@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 from django.urls import reverse
 from django.utils import formats, translation
 from django.utils.translation import gettext as _
@@ -55,24 +56,29 @@ def _send(
     if not reg.email:
         return
     session = reg.session
-    send_templated(
-        "events/email/notice",
-        reg.email,
-        {
-            "organization": current_org(),
-            "subject": subject,
-            "paragraphs": paragraphs,
-            "button_url": button_url,
-            "button_label": button_label,
-            "session": session,
-            "when": when(session, reg.language),
-            "online": session.mode == Mode.ONLINE,
-            "video_url": session.video_url if show_video else "",
-            "manage_url": manage_url(reg) if reg.pk and reg.status != "pending" else "",
-            "footer": footer,
-        },
-        language=reg.language,
-        headers=headers,
+    context = {
+        "organization": current_org(),
+        "subject": subject,
+        "paragraphs": paragraphs,
+        "button_url": button_url,
+        "button_label": button_label,
+        "session": session,
+        "when": when(session, reg.language),
+        "online": session.mode == Mode.ONLINE,
+        "video_url": session.video_url if show_video else "",
+        "manage_url": manage_url(reg) if reg.pk and reg.status != "pending" else "",
+        "footer": footer,
+    }
+    # Rendered after the action commits: the session's row lock is not held while templates
+    # render (at the 8 pm rush every registration waits for that lock).
+    transaction.on_commit(
+        lambda: send_templated(
+            "events/email/notice",
+            reg.email,
+            context,
+            language=reg.language,
+            headers=headers,
+        )
     )
 
 

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 from django.core import signing
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -365,18 +366,12 @@ def waiting(session: Session) -> list[Registration]:
 def waitlist_position(reg: Registration) -> int | None:
     if reg.status != RegStatus.WAITLISTED or reg.queued_at is None:
         return None
-    ahead = (
-        Registration.objects.filter(session_id=reg.session_id, status=RegStatus.WAITLISTED)
-        .filter(queued_at__lt=reg.queued_at)
-        .count()
-    )
-    same_time = Registration.objects.filter(
+    ahead = Registration.objects.filter(
+        Q(queued_at__lt=reg.queued_at) | Q(queued_at=reg.queued_at, pk__lt=reg.pk),
         session_id=reg.session_id,
         status=RegStatus.WAITLISTED,
-        queued_at=reg.queued_at,
-        pk__lt=reg.pk,
     ).count()
-    return ahead + same_time + 1
+    return ahead + 1
 
 
 def _set(reg: Registration, **values: Any) -> None:
