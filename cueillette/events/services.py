@@ -1124,6 +1124,12 @@ def walk_in(
             assert existing is not None
             # Registered already: check them in instead of adding them twice.
             return check_in(op, existing, now=now)
+    elif found := customer_services.find_duplicates(email=inp.email, phone=inp.phone):
+        # Someone the business already knows (same email or phone): no second record.
+        customer = found[0]
+        existing = _active_for(session, customer)
+        if existing is not None:
+            return check_in(op, existing, now=now)
     else:
         data = {
             "first_name": inp.first_name,

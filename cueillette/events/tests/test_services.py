@@ -327,6 +327,18 @@ def test_walk_ins_fill_free_seats_only(tenant: Organization, staff: Membership) 
     assert err.value.code == "full"
 
 
+def test_a_walk_in_already_known_by_phone_is_not_recorded_twice(
+    tenant: Organization, staff: Membership
+) -> None:
+    session = SessionFactory(organization=tenant, capacity=3)
+    known = CustomerFactory(organization=tenant, phone="+33611223344", first_name="Bérénice")
+    result = services.walk_in(
+        staff, session, services.WalkInInput(first_name="Bérénice", phone="06 11 22 33 44")
+    )
+    assert result.registration.customer_id == known.pk
+    assert Customer.objects.filter(first_name="Bérénice").count() == 1
+
+
 def test_a_series_makes_one_session_a_week_at_the_same_local_time_across_dst(
     tenant: Organization, staff: Membership
 ) -> None:
