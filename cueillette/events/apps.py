@@ -25,8 +25,9 @@ class EventsConfig(AppConfig):
         from cueillette.core import consequences
         from cueillette.core.consequences import Consequence, Phase
         from cueillette.customers import portal
-        from cueillette.events import privacy
+        from cueillette.events import audit_words, privacy
 
+        audit_words.register()
         portal.register_exporter(privacy.export_files)
         consequences.subscribe(
             Consequence.CUSTOMER_ERASED, _on_customer_erased, phase=Phase.IN_TRANSACTION

@@ -1261,7 +1261,7 @@ def record_feedback(
     ):
         raise Conflict(Code.TOKEN_USED, _("you have already answered, thank you"))
     reg.refresh_from_db()
-    audit.record(public_actor(), "events.feedback_recorded", reg, score=value)
+    audit.record(public_actor(), "events.feedback_recorded", reg, rating=value)
     return reg
 
 
