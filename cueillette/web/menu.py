@@ -62,6 +62,8 @@ def staff_menu(request: HttpRequest) -> list[Item]:
             "referrals:list" if role_has(role, Perm.MANAGE_REFERRALS) else "referrals:advocates"
         )
         items.append(Item("referrals", reverse(target), _("Referrals"), app == "referrals"))
+    if role_has(role, Perm.VIEW_EVENTS):
+        items.append(Item("events", reverse("events:index"), _("Sessions"), app == "events"))
     if role == "counter":
         # The counter first, then the customers: the two screens of the till.
         order = {"counter": 0, "customers": 1}
