@@ -129,7 +129,30 @@ PAGES: dict[str, Rule] = {
     "community:dashboard": MGR,  # VIEW_COMMUNITY_DASHBOARD
     "community:settings": MGR,
     "community:reanalyse": MGR,
+    # --- sessions, staff side: every role runs the door; offering them is managers'
+    "events:index": STF,  # VIEW_EVENTS
+    "events:session": STF,
+    "events:scan": STF,  # RUN_EVENTS
+    "events:walk_in": STF,
+    "events:check_in": STF,
+    "events:cancel_registration": STF,
+    "events:session_new": MGR,  # MANAGE_EVENTS
+    "events:series_new": MGR,
+    "events:series": MGR,
+    "events:session_edit": MGR,
+    "events:session_cancel": MGR,
     # --- public pages of a business
+    "public:events": E,
+    "public:events_feed": E,
+    "public:events_calendar": E,
+    "public:event_detail": E,
+    "public:event_sent": E,
+    "public:event_confirm": E,  # token
+    "public:event_registration": E,  # token
+    "public:event_cancel": E,  # token
+    "public:event_accept": E,  # token
+    "public:event_ics": E,  # token
+    "public:event_feedback": E,  # token
     "public:join": E,
     "public:join_done": E,
     "public:poster": E,
@@ -216,4 +239,12 @@ API: dict[str, ApiScope] = {
     "GET /api/v1/cards/{number}/history": S.LOYALTY_READ,
     "GET /api/v1/customers/{customer_id}/card": S.LOYALTY_READ,
     "GET /api/v1/rewards": S.LOYALTY_READ,
+    "GET /api/v1/events/sessions": S.EVENTS_READ,
+    "POST /api/v1/events/sessions": S.EVENTS_MANAGE,
+    "GET /api/v1/events/sessions/{session_id}": S.EVENTS_READ,
+    "PATCH /api/v1/events/sessions/{session_id}": S.EVENTS_MANAGE,
+    "GET /api/v1/events/sessions/{session_id}/registrations": S.EVENTS_READ,
+    "POST /api/v1/events/sessions/{session_id}/registrations": S.EVENTS_WRITE,
+    "POST /api/v1/events/registrations/{registration_id}/cancel": S.EVENTS_WRITE,
+    "POST /api/v1/events/registrations/{registration_id}/check-in": S.EVENTS_WRITE,
 }

@@ -101,6 +101,9 @@ class ApiScope(StrEnum):
     COMMUNITY_MODERATE = "community:moderate"  # status, "we got this wrong", hide, show again
     FEEDBACK_READ = "feedback:read"  # NPS figures and answers
     FEEDBACK_MANAGE = "feedback:manage"  # detractors' follow-up (managers, on the pages)
+    EVENTS_READ = "events:read"  # sessions and their registrations
+    EVENTS_WRITE = "events:write"  # register a customer, cancel, check in at the door
+    EVENTS_MANAGE = "events:manage"  # offer and change sessions (managers, on the pages)
 
 
 READ_SCOPES: frozenset[ApiScope] = frozenset(s for s in ApiScope if s.value.endswith(":read"))
@@ -122,6 +125,9 @@ SCOPE_PERMS: dict[ApiScope, frozenset[Perm]] = {
     ApiScope.COMMUNITY_MODERATE: frozenset({Perm.MODERATE_COMMUNITY}),
     ApiScope.FEEDBACK_READ: frozenset({Perm.VIEW_FEEDBACK}),
     ApiScope.FEEDBACK_MANAGE: frozenset({Perm.MANAGE_FEEDBACK}),
+    ApiScope.EVENTS_READ: frozenset({Perm.VIEW_EVENTS}),
+    ApiScope.EVENTS_WRITE: frozenset({Perm.VIEW_EVENTS, Perm.RUN_EVENTS}),
+    ApiScope.EVENTS_MANAGE: frozenset({Perm.VIEW_EVENTS, Perm.MANAGE_EVENTS}),
 }
 
 # Ready-made sets the API keys page offers (the person still sees and may change each box).

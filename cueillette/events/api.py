@@ -18,8 +18,9 @@ from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema
 from ninja.params.functions import Query
 
-from cueillette.api import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, api_key, paginate
+from cueillette.api import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, api_actor, paginate, requires
 from cueillette.core.errors import NotFound, ServiceError
+from cueillette.core.permissions import ApiScope, scopes_perms
 from cueillette.core.tenancy import current_org
 from cueillette.customers.models import Customer
 from cueillette.events import services
@@ -168,7 +169,9 @@ def _registration_out(r: Registration) -> dict[str, Any]:
 
 
 def _op(request: HttpRequest) -> services.Operator:
-    return services.Operator.api(api_key(request).name)
+    """The key as the services see it: exactly the permissions its scopes grant."""
+    actor = api_actor(request)
+    return services.Operator(actor=actor, perms=scopes_perms(actor.scopes or ()))
 
 
 def _session(session_id: int) -> Session:
@@ -209,6 +212,7 @@ def _input(payload: SessionIn) -> services.SessionInput:
 
 
 @router.get("/sessions", response=SessionPage, summary="Sessions, soonest first")
+@requires(ApiScope.EVENTS_READ)
 def list_sessions(
     request: HttpRequest,
     upcoming: bool = Query(True, description="only sessions that have not started"),
@@ -223,12 +227,14 @@ def list_sessions(
 
 
 @router.post("/sessions", response={201: SessionOut}, summary="Offer a session")
+@requires(ApiScope.EVENTS_MANAGE)
 def create_session(request: HttpRequest, payload: SessionIn) -> tuple[int, dict[str, Any]]:
     session = services.create_session(_op(request), _input(payload))
     return 201, _session_out(session)
 
 
 @router.get("/sessions/{int:session_id}", response=SessionOut, summary="One session")
+@requires(ApiScope.EVENTS_READ)
 def get_session(request: HttpRequest, session_id: int) -> dict[str, Any]:
     return _session_out(_session(session_id))
 
@@ -238,6 +244,7 @@ def get_session(request: HttpRequest, session_id: int) -> dict[str, Any]:
     response=SessionOut,
     summary="Change a session (a lower capacity moves the latest to the waiting list)",
 )
+@requires(ApiScope.EVENTS_MANAGE)
 def update_session(request: HttpRequest, session_id: int, payload: SessionPatch) -> dict[str, Any]:
     session = _session(session_id)
     current: dict[str, Any] = {
@@ -265,6 +272,7 @@ def update_session(request: HttpRequest, session_id: int, payload: SessionPatch)
     response=RegistrationPage,
     summary="The people of a session",
 )
+@requires(ApiScope.EVENTS_READ)
 def list_registrations(
     request: HttpRequest,
     session_id: int,
@@ -287,6 +295,7 @@ def list_registrations(
     response={201: RegistrationOut},
     summary="Register a customer (a seat, or the waiting list when full)",
 )
+@requires(ApiScope.EVENTS_WRITE)
 def register(
     request: HttpRequest, session_id: int, payload: RegisterIn
 ) -> tuple[int, dict[str, Any]]:
@@ -306,6 +315,7 @@ def register(
     response=RegistrationOut,
     summary="Cancel a registration (a freed seat is offered to the next person waiting)",
 )
+@requires(ApiScope.EVENTS_WRITE)
 def cancel(request: HttpRequest, registration_id: int) -> dict[str, Any]:
     op = _op(request)
     reg = services.cancel_registration(_registration(registration_id), actor=op.actor, who=op)
@@ -317,6 +327,7 @@ def cancel(request: HttpRequest, registration_id: int) -> dict[str, Any]:
     response=CheckInOut,
     summary="Check someone in at the door (points for attending, once)",
 )
+@requires(ApiScope.EVENTS_WRITE)
 def check_in(request: HttpRequest, registration_id: int) -> dict[str, Any]:
     result = services.check_in(_op(request), _registration(registration_id))
     return {
