@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "cueillette.community",
     "cueillette.feedback",
     "cueillette.insights",
+    "cueillette.events",
     "cueillette.web",
 ]
 

@@ -85,6 +85,8 @@ ROUTERS: list[tuple[str, str]] = [
     ("/community", "cueillette.community.api.router"),
     # Insights: a customer's scores, the segments, the lost-revenue report (read only).
     ("/insights", "cueillette.insights.api.router"),
+    # Sessions: offer, list, register a customer, cancel, check in at the door.
+    ("/events", "cueillette.events.api.router"),
     # Loyalty routes sit at the root (/purchases, /refunds, /cards...), as tills expect.
     ("", "cueillette.loyalty.api.router"),
 ]

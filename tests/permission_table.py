@@ -150,6 +150,30 @@ PAGES: dict[str, Rule] = {
     "insights:customer_survey": MGR,
     # --- public pages of a business
     "public:exit_survey": E,  # token
+    # --- sessions, staff side: every role runs the door; offering them is managers'
+    "events:index": STF,  # VIEW_EVENTS
+    "events:session": STF,
+    "events:scan": STF,  # RUN_EVENTS
+    "events:walk_in": STF,
+    "events:check_in": STF,
+    "events:cancel_registration": STF,
+    "events:session_new": MGR,  # MANAGE_EVENTS
+    "events:series_new": MGR,
+    "events:series": MGR,
+    "events:session_edit": MGR,
+    "events:session_cancel": MGR,
+    # --- public pages of a business
+    "public:events": E,
+    "public:events_feed": E,
+    "public:events_calendar": E,
+    "public:event_detail": E,
+    "public:event_sent": E,
+    "public:event_confirm": E,  # token
+    "public:event_registration": E,  # token
+    "public:event_cancel": E,  # token
+    "public:event_accept": E,  # token
+    "public:event_ics": E,  # token
+    "public:event_feedback": E,  # token
     "public:join": E,
     "public:join_done": E,
     "public:poster": E,
@@ -239,4 +263,12 @@ API: dict[str, ApiScope] = {
     "GET /api/v1/insights/customers/{customer_id}": S.INSIGHTS_READ,
     "GET /api/v1/insights/segments": S.INSIGHTS_READ,
     "GET /api/v1/insights/lost-revenue": S.INSIGHTS_READ,
+    "GET /api/v1/events/sessions": S.EVENTS_READ,
+    "POST /api/v1/events/sessions": S.EVENTS_MANAGE,
+    "GET /api/v1/events/sessions/{session_id}": S.EVENTS_READ,
+    "PATCH /api/v1/events/sessions/{session_id}": S.EVENTS_MANAGE,
+    "GET /api/v1/events/sessions/{session_id}/registrations": S.EVENTS_READ,
+    "POST /api/v1/events/sessions/{session_id}/registrations": S.EVENTS_WRITE,
+    "POST /api/v1/events/registrations/{registration_id}/cancel": S.EVENTS_WRITE,
+    "POST /api/v1/events/registrations/{registration_id}/check-in": S.EVENTS_WRITE,
 }

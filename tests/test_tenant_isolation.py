@@ -262,6 +262,8 @@ def seed_a(a: Organization, owner_a: User, counter_a: User) -> None:
         seed_feedback(ines, owner_a, next_pk)
         # --- insights (insights app): Inès's scores, a change, her reason, a survey, a note.
         seed_insights(a, ines, owner_a, next_pk)
+        # --- events (events app): a series with one session, Inès registered.
+        seed_events(ines, next_pk)
 
 
 def seed_insights(a: Organization, ines: Customer, owner_a: User, next_pk: Any) -> None:
@@ -353,6 +355,38 @@ def seed_insights(a: Organization, ines: Customer, owner_a: User, next_pk: Any) 
                 created_at=now,
             )
         ]
+    )
+
+
+def seed_events(ines: Customer, next_pk: Any) -> None:
+    """A's sessions: a weekly series, its session, and Inès's registration with her answer."""
+    from cueillette.events.models import Registration, Series, Session
+
+    now = timezone.now()
+    series = Series.objects.create(
+        pk=next_pk(Series),
+        title="Alpha yoga series",
+        local_time=dt.time(20, 0),
+        first_date=(now + dt.timedelta(days=3)).date(),
+        weeks=1,
+    )
+    session = Session.objects.create(
+        pk=next_pk(Session),
+        series=series,
+        title="Alpha yoga",
+        location="Alpha secret hall",
+        starts_at=now + dt.timedelta(days=3),
+        capacity=5,
+        question="Alpha question?",
+    )
+    Registration.objects.create(
+        pk=next_pk(Registration),
+        session=session,
+        customer=ines,
+        name="Inès Zalphasecretine",
+        email=SECRETS[0],
+        answer=SECRETS[7],
+        status="confirmed",
     )
 
 

@@ -85,6 +85,17 @@ GROUPS: tuple[ScopeGroup, ...] = (
                       _("A customer's scores, the segments and the lost revenue by reason.")),
         ),
     ),
+    ScopeGroup(
+        _("Sessions"),
+        (
+            ScopeText(S.EVENTS_READ, _("See sessions"),
+                      _("The sessions, their seats and who registered.")),
+            ScopeText(S.EVENTS_WRITE, _("Register and check in"),
+                      _("Register a customer, cancel a registration, check someone in.")),
+            ScopeText(S.EVENTS_MANAGE, _("Offer sessions"),
+                      _("Create and change sessions (managers do it on the pages).")),
+        ),
+    ),
 )  # fmt: skip
 
 TEXTS: dict[str, ScopeText] = {t.scope.value: t for g in GROUPS for t in g.scopes}

@@ -36,6 +36,9 @@ class Perm(StrEnum):
     VIEW_CARE_NOTES = "view_care_notes"
     VIEW_INSIGHTS = "view_insights"  # segments, churn risk, customer value, lost revenue, cohorts
     MANAGE_INSIGHTS = "manage_insights"  # reasons, changes, notes, exit surveys, refresh
+    VIEW_EVENTS = "view_events"  # the sessions and their registrants
+    RUN_EVENTS = "run_events"  # at the door: check in, walk-ins, register a customer
+    MANAGE_EVENTS = "manage_events"  # offer, edit and cancel sessions and series; figures
 
 
 ROLE_PERMS: dict[str, frozenset[Perm]] = {
@@ -62,9 +65,14 @@ ROLE_PERMS: dict[str, frozenset[Perm]] = {
             Perm.VIEW_CARE_NOTES,
             Perm.VIEW_INSIGHTS,
             Perm.MANAGE_INSIGHTS,
+            Perm.VIEW_EVENTS,
+            Perm.RUN_EVENTS,
+            Perm.MANAGE_EVENTS,
         }
     ),
-    "counter": frozenset({Perm.SERVE_CUSTOMERS, Perm.REPLY_COMMUNITY}),
+    "counter": frozenset(
+        {Perm.SERVE_CUSTOMERS, Perm.REPLY_COMMUNITY, Perm.VIEW_EVENTS, Perm.RUN_EVENTS}
+    ),
 }
 
 
@@ -98,6 +106,9 @@ class ApiScope(StrEnum):
     FEEDBACK_READ = "feedback:read"  # NPS figures and answers
     FEEDBACK_MANAGE = "feedback:manage"  # detractors' follow-up (managers, on the pages)
     INSIGHTS_READ = "insights:read"  # a customer's scores, the segments, lost revenue
+    EVENTS_READ = "events:read"  # sessions and their registrations
+    EVENTS_WRITE = "events:write"  # register a customer, cancel, check in at the door
+    EVENTS_MANAGE = "events:manage"  # offer and change sessions (managers, on the pages)
 
 
 READ_SCOPES: frozenset[ApiScope] = frozenset(s for s in ApiScope if s.value.endswith(":read"))
@@ -120,6 +131,9 @@ SCOPE_PERMS: dict[ApiScope, frozenset[Perm]] = {
     ApiScope.FEEDBACK_READ: frozenset({Perm.VIEW_FEEDBACK}),
     ApiScope.FEEDBACK_MANAGE: frozenset({Perm.MANAGE_FEEDBACK}),
     ApiScope.INSIGHTS_READ: frozenset({Perm.VIEW_INSIGHTS}),
+    ApiScope.EVENTS_READ: frozenset({Perm.VIEW_EVENTS}),
+    ApiScope.EVENTS_WRITE: frozenset({Perm.VIEW_EVENTS, Perm.RUN_EVENTS}),
+    ApiScope.EVENTS_MANAGE: frozenset({Perm.VIEW_EVENTS, Perm.MANAGE_EVENTS}),
 }
 
 # Ready-made sets the API keys page offers (the person still sees and may change each box).

@@ -48,6 +48,7 @@ class Source(models.TextChoices):
     COMMUNITY = "community", _("Community page")
     IMPORT = "import", _("Import")
     API = "api", _("API")
+    EVENT = "event", _("Session registration")
     MERGE = "merge", _("Merge of two records")
     SYSTEM = "system", _("System")
 

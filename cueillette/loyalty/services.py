@@ -1209,3 +1209,37 @@ def close_cards_on_erasure(customer: Customer) -> int:
             object_id=card_id,
         )
     return len(ids)
+
+
+# --------------------------------------------------------------------------- events
+
+
+def credit_event(
+    card: Card,
+    points: int,
+    *,
+    occurred_at: dt.datetime,
+    actor: Actor,
+    reason: str,
+    cause: str,
+) -> PointsEntry:
+    """Credit points for attending a session (an expiring batch of kind EVENT) with its cause
+    ("events:<registration id>"). The caller holds the transaction and makes it happen once
+    (the events app links the entry one-to-one to the registration)."""
+    card = _lock_card(card.pk)
+    _require_open(card)
+    _write_due_expiries(card, occurred_at, actor)
+    entry = _append(
+        card,
+        EntryKind.EVENT,
+        points,
+        occurred_at=occurred_at,
+        actor=actor,
+        reason=reason[:200],
+        cause=cause[:64],
+        expires_at=_expiry(get_program(), occurred_at),
+    )
+    audit.record(
+        actor, "loyalty.event_credited", card.customer, card=card.pk, points=points, cause=cause
+    )
+    return entry

@@ -29,4 +29,6 @@ urlpatterns = [
     path("", include("cueillette.feedback.urls_public")),
     # The one-question exit survey for customers who stopped coming: cueillette/insights.
     path("", include("cueillette.insights.urls_public")),
+    # Sessions and their registration (list, feeds, register, the registration's page).
+    path("", include("cueillette.events.urls_public")),
 ]

@@ -66,6 +66,8 @@ def staff_menu(request: HttpRequest) -> list[Item]:
         items.append(
             Item("insights", reverse("insights:overview"), _("Insights"), app == "insights")
         )
+    if role_has(role, Perm.VIEW_EVENTS):
+        items.append(Item("events", reverse("events:index"), _("Sessions"), app == "events"))
     if role == "counter":
         # The counter first, then the customers: the two screens of the till.
         order = {"counter": 0, "customers": 1}
