@@ -40,7 +40,6 @@ from cueillette.customers.models import (
     Purpose,
     Source,
 )
-from cueillette.loyalty import services as loyalty_services
 from cueillette.referrals import counter as referral_counter
 
 LANGUAGES = ("fr", "en")
@@ -178,9 +177,6 @@ def customer_create(request: HttpRequest) -> HttpResponse:
                     consent_language=wording_language,
                     referrer=referrer,
                 )
-                # The card at once: the loyalty consent issued it in the same transaction
-                # (loyalty hears CONSENT_CHANGED, whatever the door).
-                card = loyalty_services.open_card_for(customer)
             except ServiceError as exc:
                 add_service_errors(form, exc)
             else:
@@ -203,9 +199,9 @@ def customer_create(request: HttpRequest) -> HttpResponse:
                         % {"email": customer.email},
                     )
                 # Back on the counter with the new member open, ready for the purchase.
-                if card is not None:
-                    return redirect("loyalty:counter_card", pk=card.pk)
-                if request.POST.get("from") == "counter":
+                # The card at once: the loyalty consent issued it in the same transaction
+                # (loyalty hears CONSENT_CHANGED); the counter's customer page opens the card.
+                if consents.get(Purpose.LOYALTY) or request.POST.get("from") == "counter":
                     return redirect("loyalty:counter_customer", pk=customer.pk)
                 return redirect("customers:detail", pk=customer.pk)
         status = 400 if form.errors else 200

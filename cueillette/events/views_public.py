@@ -10,8 +10,6 @@ offered seat in one click.
 
 from __future__ import annotations
 
-import io
-
 from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -27,7 +25,7 @@ from cueillette.core.errors import ServiceError
 from cueillette.core.models import Organization
 from cueillette.core.tenancy import access
 from cueillette.customers import services as customer_services
-from cueillette.events import calendar, queries, services
+from cueillette.events import calendar, qr, queries, services
 from cueillette.events.forms import FeedbackForm, RegistrationForm, apply_errors
 from cueillette.events.models import Mode, RegStatus, Session, SessionStatus
 
@@ -166,25 +164,9 @@ def registration(request: HttpRequest, org: Organization, token: str) -> HttpRes
             and now < reg.session.starts_at,
             "offered": reg.status == RegStatus.OFFERED,
             "show_video": reg.holds_seat and reg.session.mode == Mode.ONLINE,
-            "qr_svg": _qr(services.checkin_code(reg)) if reg.holds_seat else "",
+            "qr_svg": qr.registration_svg(services.checkin_code(reg)) if reg.holds_seat else "",
         },
     )
-
-
-def _qr(value: str) -> str:
-    import segno
-
-    buf = io.BytesIO()
-    segno.make(value, error="m").save(
-        buf,
-        kind="svg",
-        scale=6,
-        border=2,
-        xmldecl=False,
-        omitsize=True,
-        title=_("QR code of your registration"),
-    )
-    return buf.getvalue().decode("utf-8")
 
 
 @never_cache
