@@ -49,7 +49,7 @@ def test_a_new_member_gets_a_card_and_the_counter_opens_on_them(
     # loyalty: the redirect goes through the counter).
     opened = counter_client.get(response["Location"])
     assert opened["Location"] == reverse("loyalty:counter_card", args=[card.pk])
-    member = counter_client.get(response["Location"])
+    member = counter_client.get(opened["Location"])
     assert member.status_code == 200 and card.display_number in member.content.decode()
 
 
