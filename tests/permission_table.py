@@ -110,7 +110,7 @@ PAGES: dict[str, Rule] = {
     "referrals:advocate": MGR,
     "referrals:thank": MGR,
     "referrals:figures": MGR,
-    "referrals:set_referrer": MGR,
+    "referrals:set_referrer": STF,  # "who sent you?" at the counter too (SERVE_CUSTOMERS)
     # --- API keys (MANAGE_API_KEYS)
     "apikeys:list": MGR,
     "apikeys:create": MGR,
@@ -125,6 +125,7 @@ PAGES: dict[str, Rule] = {
     "community:status": MGR,
     "community:hide": MGR,
     "community:restore": MGR,
+    "community:hide_reply": MGR,
     "community:decide_appeal": OWN,  # DECIDE_APPEALS
     "community:dashboard": MGR,  # VIEW_COMMUNITY_DASHBOARD
     "community:settings": MGR,
@@ -191,6 +192,10 @@ PAGES: dict[str, Rule] = {
     "public:community_post": E,
     "public:community_unsubscribe": E,  # token
     "public:community_confirm": E,  # token
+    "public:community_answer": E,  # an open space answers at once, anyone else by email
+    "public:community_answer_appeal": E,
+    "public:community_resolve": CUS,  # the author's own, from their open space
+    "public:community_withdraw": CUS,
     "public:referral_landing": E,  # the referrer's code
     "public:referral_joined": E,
     "public:survey": E,  # token
@@ -250,6 +255,7 @@ API: dict[str, ApiScope] = {
     "POST /api/v1/community/posts/{post_id}/acknowledge": S.COMMUNITY_MODERATE,
     "POST /api/v1/community/posts/{post_id}/hide": S.COMMUNITY_MODERATE,
     "POST /api/v1/community/posts/{post_id}/restore": S.COMMUNITY_MODERATE,
+    "POST /api/v1/community/replies/{reply_id}/hide": S.COMMUNITY_MODERATE,
     "POST /api/v1/community/posts/{post_id}/customer": S.COMMUNITY_REPLY,
     "POST /api/v1/community/posts/{post_id}/themes": S.COMMUNITY_REPLY,
     "POST /api/v1/purchases": S.LOYALTY_WRITE,

@@ -73,8 +73,18 @@ ID_MODEL_BY_PREFIX = (
     ("referrals:", "customers.Customer"),
     ("apikeys:", "core.ApiKey"),
     ("community:decide_appeal", "community.Appeal"),
+    ("community:hide_reply", "community.Reply"),
     ("community:", "community.Post"),
     ("public:community_", "community.Post"),
+    ("events:series", "events.Series"),
+    ("events:check_in", "events.Registration"),
+    ("events:cancel_registration", "events.Registration"),
+    ("events:", "events.Session"),
+    ("public:event_", "events.Session"),
+    ("insights:change", "insights.BusinessChange"),
+    ("insights:link_change", "insights.BusinessChange"),
+    ("insights:reason_edit", "insights.LeaveReason"),
+    ("insights:customer", "customers.Customer"),
 )
 
 
@@ -347,6 +357,9 @@ def _api_id(cast: Cast, name: str) -> Any:
         "response_id": "feedback.Survey",
         "referral_id": "referrals.Referral",
         "post_id": "community.Post",
+        "reply_id": "community.Reply",
+        "session_id": "events.Session",
+        "registration_id": "events.Registration",
     }.get(name)
     if name == "number":
         return "797979797975"  # A's card

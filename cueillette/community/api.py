@@ -399,6 +399,7 @@ def hide(request: HttpRequest, post_id: int, payload: HideIn) -> dict[str, Any]:
     response=PostDetailOut,
     summary="Hide a customer's answer in a thread (the same rules as a post)",
 )
+@requires(ApiScope.COMMUNITY_MODERATE)
 def hide_reply(request: HttpRequest, reply_id: int, payload: HideIn) -> dict[str, Any]:
     """Only customers' answers are moderated (400 ``not_customer_reply`` otherwise)."""
     item = Reply.objects.filter(pk=reply_id).select_related("post").first()

@@ -589,7 +589,8 @@ def send_exit_survey(
         raise ServiceError(Code.NO_EMAIL, _("this customer has no email address"), field="email")
     consent = current_feedback_consent(customer)
     if consent is None:
-        raise Forbidden(
+        # A refusal of the customer's choice, not of the staff member's rights: 409, not 403.
+        raise Conflict(
             Code.NO_CONSENT,
             _("this customer has not agreed to be asked for their opinion"),
             field="consent",
