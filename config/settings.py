@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "cueillette.referrals",
     "cueillette.community",
     "cueillette.feedback",
+    "cueillette.imports",
     "cueillette.web",
 ]
 
