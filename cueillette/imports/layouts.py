@@ -579,6 +579,8 @@ class SalesLayout:
             return None
 
     def _when(self, rec: SaleRecord, column: str, day: str, time: str, tz: dt.tzinfo, month_first: bool) -> None:
+        day, _sep, inline_time = day.strip().replace("T", " ").partition(" ")
+        time = time or inline_time.strip()
         try:
             date = rules.parse_date(day, month_first=month_first)
         except ValueError as exc:
@@ -588,7 +590,7 @@ class SalesLayout:
             rec.issues.append(Issue(column or "date", Code.REQUIRED, _("the date is missing")))
             return
         clock = dt.time(12, 0)
-        text = time or (day[10:].strip(" T") if len(day) > 10 else "")
+        text = time
         if text:
             try:
                 clock = dt.time.fromisoformat(text[:8])
