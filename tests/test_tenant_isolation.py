@@ -248,6 +248,44 @@ def seed_a(a: Organization, owner_a: User, counter_a: User) -> None:
         seed_referrals(ines, paul, owner_a, next_pk)
         # --- feedback (feedback app): Inès's survey settings and her detractor answer.
         seed_feedback(ines, owner_a, next_pk)
+        # --- imports (imports app): a file imported, a reported row, a mapping, a suppression,
+        # another tool's id and an imported sale.
+        seed_imports(ines, owner_a, next_pk)
+
+
+def seed_imports(ines: Customer, owner_a: User, next_pk: Any) -> None:
+    from decimal import Decimal
+
+    from cueillette.imports.models import (
+        ColumnMapping,
+        ExternalCustomerId,
+        Import,
+        ImportedSale,
+        ImportIssue,
+        Suppression,
+    )
+
+    imp = Import.objects.create(
+        pk=next_pk(Import),
+        kind="customers",
+        layout="csv",
+        filename="alpha.csv",
+        file_path="/nonexistent/alpha.csv",
+        file_hash="a" * 64,
+        status="done",
+        created_by=owner_a,
+    )
+    ImportIssue.objects.create(
+        pk=next_pk(ImportIssue), import_run=imp, line=2, field="email", code="invalid",
+        message=SECRETS[7], severity="error",
+    )  # fmt: skip
+    ColumnMapping.objects.create(pk=next_pk(ColumnMapping), signature="a" * 64, headers=["x"], mapping={"x": ""})
+    Suppression.objects.create(pk=next_pk(Suppression), email=SECRETS[0], reason="cleaned", customer=ines)
+    ExternalCustomerId.objects.create(pk=next_pk(ExternalCustomerId), customer=ines, system="shopify", external_id="alpha-1")
+    ImportedSale.objects.create(
+        pk=next_pk(ImportedSale), row_key="alpha:1", kind="sale", amount=Decimal("9.99"),
+        occurred_at=timezone.now(), customer=ines, transaction_id=SECRETS[11],
+    )  # fmt: skip
 
 
 def seed_feedback(ines: Customer, owner_a: User, next_pk: Any) -> None:
