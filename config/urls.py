@@ -10,6 +10,7 @@ urlpatterns = [
     path("app/api-keys/", include("cueillette.apikeys.urls")),
     path("app/community/", include("cueillette.community.urls")),
     path("app/imports/", include("cueillette.imports.urls")),
+    path("app/webhooks/", include("cueillette.webhooks.urls")),
     path("o/<slug:slug>/", include("cueillette.public.urls")),
     path("api/v1/", include("cueillette.api_urls")),
     path("", include("cueillette.web.urls")),

@@ -27,6 +27,7 @@ class Perm(StrEnum):
     VIEW_COMMUNITY_DASHBOARD = "view_community_dashboard"  # listening figures, theme list
     MANAGE_REFERRALS = "manage_referrals"  # referral rules, review flagged referrals, thanks
     VIEW_ADVOCATES = "view_advocates"  # advocates leaderboard, referral trees and figures
+    MANAGE_WEBHOOKS = "manage_webhooks"  # owner only: endpoints, secrets, delivery log, replay
 
 
 ROLE_PERMS: dict[str, frozenset[Perm]] = {

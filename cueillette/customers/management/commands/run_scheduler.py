@@ -36,6 +36,7 @@ DAY = 24 * HOUR
 # Passes run at every wake-up (hourly by default): work whose timing a person notices.
 HOURLY_MODULES: tuple[str, ...] = (
     "cueillette.feedback.tasks",  # NPS surveys, the organization's delay after purchases/visits
+    "cueillette.webhooks.tasks",  # webhook deliveries due (retries, and after a crash)
 )
 
 # The daily passes beside retention: a module per app, each with run_all() and enqueue_all().
