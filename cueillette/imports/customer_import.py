@@ -58,6 +58,8 @@ from cueillette.imports.models import (
     SuppressionReason,
 )
 
+BASES = frozenset(ConsentBasis.values)
+PURPOSE_LABELS = {p.value: p.label for p in Purpose}
 TOOL_NAMES = {"mailchimp": "Mailchimp", "shopify": "Shopify", "csv": "a spreadsheet"}
 FILL_FIELDS = ("first_name", "last_name", "email", "phone", "postal_code", "birthday")
 COUNT_KEYS = (
@@ -180,7 +182,7 @@ class CustomerImporter:
 
     def _grant_evidence(self, rec: CustomerRecord, purpose: str, column: str, result: BatchResult) -> dict[str, Any] | None:
         basis = self.basis.get(column, ConsentBasis.NONE)
-        if basis not in ConsentBasis.values or basis == ConsentBasis.NONE:
+        if basis not in BASES or basis == ConsentBasis.NONE:
             self.not_recorded[(column, "none")] = self.not_recorded.get((column, "none"), 0) + 1
             result.counts["consents_not_recorded"] += 1
             return None
@@ -414,11 +416,11 @@ class CustomerImporter:
                 state = latest.get((tkey, purpose))
                 if granted:
                     if purpose in withdrawn_here or state is False:
-                        result.issues.append((line, Issue("consent", Code.CONSENT_WITHDRAWN_WINS, _("%(purpose)s not granted: this person withdrew it, and a withdrawal wins over an import") % {"purpose": Purpose(purpose).label}, error=False)))
+                        result.issues.append((line, Issue("consent", Code.CONSENT_WITHDRAWN_WINS, _("%(purpose)s not granted: this person withdrew it, and a withdrawal wins over an import") % {"purpose": PURPOSE_LABELS[purpose]}, error=False)))
                         result.counts["warnings"] += 1
                         continue
                     if is_suppressed and PURPOSE_CHANNEL[purpose] == Channel.EMAIL:
-                        result.issues.append((line, Issue("email", Code.SUPPRESSED, _("%(purpose)s not granted: this address is on the suppression list (it bounced)") % {"purpose": Purpose(purpose).label}, error=False)))
+                        result.issues.append((line, Issue("email", Code.SUPPRESSED, _("%(purpose)s not granted: this address is on the suppression list (it bounced)") % {"purpose": PURPOSE_LABELS[purpose]}, error=False)))
                         result.counts["warnings"] += 1
                         continue
                     if state is True:

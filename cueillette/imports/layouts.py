@@ -453,13 +453,15 @@ class CsvLayout(CustomerLayout):
         mapping = self.options.get("mapping") or guess_customer_mapping(header)
         self.mapping = {h: mapping.get(h, IGNORE) for h in header}
         self.day_first = not self.options.get("month_first", False)
-
-    def consent_columns(self) -> list[tuple[str, str]]:
-        return [
+        purposes = set(Purpose.values)
+        self._consents = [
             (h, f.removeprefix("consent_"))
             for h, f in self.mapping.items()
-            if f.startswith("consent_") and f.removeprefix("consent_") in Purpose.values
+            if f.startswith("consent_") and f.removeprefix("consent_") in purposes
         ]
+
+    def consent_columns(self) -> list[tuple[str, str]]:
+        return list(self._consents)
 
     def ignored(self) -> list[str]:
         return [h for h, f in self.mapping.items() if not f]
@@ -491,7 +493,7 @@ class CsvLayout(CustomerLayout):
             rec.external = (self.options.get("system") or "csv", by_field["external_id"][1][:100])
         if "consent_news_email_confirmed_at" in by_field:
             _moment(rec, *by_field["consent_news_email_confirmed_at"], "confirm_time")
-        for column, purpose in self.consent_columns():
+        for column, purpose in self._consents:
             try:
                 decision = rules.yes_no(cells.get(column, ""))
             except ValueError as exc:
