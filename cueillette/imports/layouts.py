@@ -652,6 +652,7 @@ class CsvSalesLayout(SalesLayout):
         super().__init__(header, options)
         mapping = self.options.get("mapping") or guess_sales_mapping(header)
         self.mapping = {h: mapping.get(h, IGNORE) for h in header}
+        self.tz = _tz("")
 
     def ignored(self) -> list[str]:
         return [h for h, f in self.mapping.items() if not f]
@@ -662,14 +663,15 @@ class CsvSalesLayout(SalesLayout):
             if f and cells.get(h, "").strip() and f not in by:
                 by[f] = (h, cells[h].strip())
         column, day = by.get("date", ("date", ""))
-        self._when(rec, column, day, by.get("time", ("", ""))[1], _tz(""), month_first=False)
+        self._when(rec, column, day, by.get("time", ("", ""))[1], self.tz, month_first=False)
         column, text = by.get("amount", ("amount", ""))
         amount = self._amount(rec, column, text) if text else None
         if amount is None:
             if not text:
                 rec.issues.append(Issue(column, Code.REQUIRED, _("the amount is missing")))
             return
-        kind = fold(by.get("kind", ("", ""))[1])
+        kind_text = by.get("kind", ("", ""))[1]
+        kind = fold(kind_text) if kind_text else ""
         rec.kind = "refund" if amount < 0 or kind in ("refund", "remboursement", "avoir") else "sale"
         rec.amount = abs(amount)
         rec.currency = (by.get("currency", ("", ""))[1] or self.currency)[:3].upper()

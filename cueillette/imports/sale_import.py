@@ -18,14 +18,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Q
+from django.db import connections, router
 from django.utils.translation import gettext as _
 
 from cueillette.core import audit
 from cueillette.core.audit import Actor
 from cueillette.core.errors import ServiceError
 from cueillette.customers.bulk import RowInserter
-from cueillette.customers.models import Customer, CustomerStatus
+from cueillette.customers.models import Customer
 from cueillette.customers.normalize import normalize_email, normalize_phone
 from cueillette.imports.errors import Code
 from cueillette.imports.layouts import Issue, SaleRecord, SalesLayout
@@ -38,6 +38,32 @@ COUNT_KEYS = ("rows", "purchases", "refunds", "matched", "unmatched", "skipped",
 class BatchResult:
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNT_KEYS, 0))
     issues: list[tuple[int, Issue]] = field(default_factory=list)
+
+
+def _values_in(model: Any, column: str, other: str, values: list[str], org_id: int, *, active: bool = False) -> list[Any]:
+    """``(column, other)`` rows (or ``column`` alone when both are the same) of this
+    organization whose ``column`` is in ``values``. Plain SQL with one array parameter on
+    PostgreSQL: the ORM and the driver take longer to build a 5,000-item IN list than the
+    database takes to answer it from the (organization, column) index."""
+    if not values:
+        return []
+    connection = connections[router.db_for_read(model)]
+    qn = connection.ops.quote_name
+    postgres = connection.vendor == "postgresql"
+    select = qn(column) if column == other else f"{qn(column)}, {qn(other)}"
+    where = " AND status = 'active'" if active else ""
+    out: list[Any] = []
+    with connection.cursor() as cursor:
+        step = len(values) if postgres else 500
+        for i in range(0, len(values), step):
+            part = values[i : i + step]
+            match = "= ANY(%s)" if postgres else "IN ({})".format(", ".join(["%s"] * len(part)))
+            # Identifiers come from the model's metadata; values are bound parameters.
+            sql = f"SELECT {select} FROM {qn(model._meta.db_table)} WHERE organization_id = %s{where} AND {qn(column)} {match}"  # noqa: S608, E501
+            cursor.execute(sql, [org_id, part] if postgres else [org_id, *part])
+            rows = cursor.fetchall()
+            out.extend(r[0] for r in rows) if column == other else out.extend(rows)
+    return out
 
 
 class SaleImporter:
@@ -71,18 +97,15 @@ class SaleImporter:
             for r in recs:
                 if r.line not in out and r.card_number in by_card:
                     out[r.line] = (by_card[r.card_number], "card")
-        emails = {r.email for r in recs if r.email and r.line not in out}
-        phones = {r.phone for r in recs if r.phone and r.line not in out}
+        emails = sorted({r.email for r in recs if r.email and r.line not in out})
+        phones = sorted({r.phone for r in recs if r.phone and r.line not in out})
         if emails or phones:
-            cond = Q(email__in=emails) if emails else Q()
-            if phones:
-                cond |= Q(phone__in=phones)
+            org_id = self.imp.organization_id
             by_email: dict[str, int] = {}
             by_phone: dict[str, int] = {}
-            for pk, email, phone in (
-                Customer.objects.filter(cond, status=CustomerStatus.ACTIVE).order_by("id").values_list("id", "email", "phone")
-            ):
+            for email, pk in _values_in(Customer, "email", "id", emails, org_id, active=True):
                 by_email.setdefault(email, pk)
+            for phone, pk in _values_in(Customer, "phone", "id", phones, org_id, active=True):
                 by_phone.setdefault(phone, pk)
             for r in recs:
                 if r.line in out:
@@ -120,7 +143,7 @@ class SaleImporter:
             else:
                 good.append(rec)
         keys = [r.row_key for r in good]
-        known = set(ImportedSale.objects.filter(row_key__in=keys).values_list("row_key", flat=True)) if keys else set()
+        known = set(_values_in(ImportedSale, "row_key", "row_key", keys, self.imp.organization_id))
         fresh: list[SaleRecord] = []
         for r in good:
             if r.row_key in known or r.row_key in self.seen:
