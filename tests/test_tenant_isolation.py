@@ -251,6 +251,21 @@ def seed_a(a: Organization, owner_a: User, counter_a: User) -> None:
         # --- imports (imports app): a file imported, a reported row, a mapping, a suppression,
         # another tool's id and an imported sale.
         seed_imports(ines, owner_a, next_pk)
+        # --- webhooks (webhooks app): an endpoint and one delivery of its log.
+        seed_webhooks(owner_a, next_pk)
+
+
+def seed_webhooks(owner_a: User, next_pk: Any) -> None:
+    from cueillette.webhooks.models import Delivery, Endpoint
+
+    endpoint = Endpoint.objects.create(
+        pk=next_pk(Endpoint), url="https://alpha.example.org/hook", events=["customer.joined"],
+        secret="whsec_alpha_secret", created_by=owner_a, description=SECRETS[5],
+    )  # fmt: skip
+    Delivery.objects.create(
+        pk=next_pk(Delivery), endpoint=endpoint, event="customer.joined",
+        payload={"data": {"email": SECRETS[0]}}, status="delivered",
+    )  # fmt: skip
 
 
 def seed_imports(ines: Customer, owner_a: User, next_pk: Any) -> None:
