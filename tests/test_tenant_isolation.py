@@ -294,9 +294,15 @@ def seed_imports(ines: Customer, owner_a: User, next_pk: Any) -> None:
         pk=next_pk(ImportIssue), import_run=imp, line=2, field="email", code="invalid",
         message=SECRETS[7], severity="error",
     )  # fmt: skip
-    ColumnMapping.objects.create(pk=next_pk(ColumnMapping), signature="a" * 64, headers=["x"], mapping={"x": ""})
-    Suppression.objects.create(pk=next_pk(Suppression), email=SECRETS[0], reason="cleaned", customer=ines)
-    ExternalCustomerId.objects.create(pk=next_pk(ExternalCustomerId), customer=ines, system="shopify", external_id="alpha-1")
+    ColumnMapping.objects.create(
+        pk=next_pk(ColumnMapping), signature="a" * 64, headers=["x"], mapping={"x": ""}
+    )
+    Suppression.objects.create(
+        pk=next_pk(Suppression), email=SECRETS[0], reason="cleaned", customer=ines
+    )
+    ExternalCustomerId.objects.create(
+        pk=next_pk(ExternalCustomerId), customer=ines, system="shopify", external_id="alpha-1"
+    )
     ImportedSale.objects.create(
         pk=next_pk(ImportedSale), row_key="alpha:1", kind="sale", amount=Decimal("9.99"),
         occurred_at=timezone.now(), customer=ines, transaction_id=SECRETS[11],

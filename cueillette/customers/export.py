@@ -148,7 +148,21 @@ def _customers(org: Organization) -> tuple[list[str], Iterator[dict[str, Any]]]:
 def _consents(org: Organization) -> tuple[list[str], Iterator[dict[str, Any]]]:
     from cueillette.customers.models import ConsentEvent
 
-    header = ["id", "customer_id", "purpose", "channel", "granted", "occurred_at", "recorded_at", "source", "wording_id", "wording_hash", "actor_kind", "actor_label", "evidence"]  # noqa: E501
+    header = [
+        "id",
+        "customer_id",
+        "purpose",
+        "channel",
+        "granted",
+        "occurred_at",
+        "recorded_at",
+        "source",
+        "wording_id",
+        "wording_hash",
+        "actor_kind",
+        "actor_label",
+        "evidence",
+    ]
 
     def rows() -> Iterator[dict[str, Any]]:
         with tenancy.tenant_context(org):
@@ -162,7 +176,22 @@ def _consents(org: Organization) -> tuple[list[str], Iterator[dict[str, Any]]]:
 def _points(org: Organization) -> tuple[list[str], Iterator[dict[str, Any]]]:
     from cueillette.loyalty.models import PointsEntry
 
-    header = ["id", "card_number", "customer_id", "kind", "points", "occurred_at", "recorded_at", "expires_at", "purchase_id", "refund_id", "redemption_id", "corrects_id", "reason", "cause"]  # noqa: E501
+    header = [
+        "id",
+        "card_number",
+        "customer_id",
+        "kind",
+        "points",
+        "occurred_at",
+        "recorded_at",
+        "expires_at",
+        "purchase_id",
+        "refund_id",
+        "redemption_id",
+        "corrects_id",
+        "reason",
+        "cause",
+    ]
 
     def rows() -> Iterator[dict[str, Any]]:
         with tenancy.tenant_context(org):
@@ -180,7 +209,20 @@ def _purchases(org: Organization) -> tuple[list[str], Iterator[dict[str, Any]]]:
     from cueillette.imports.models import ImportedSale
     from cueillette.loyalty.models import Purchase
 
-    header = ["origin", "id", "receipt_id", "kind", "customer_id", "card_number", "amount", "currency", "occurred_at", "points", "refunded_amount", "source"]  # noqa: E501
+    header = [
+        "origin",
+        "id",
+        "receipt_id",
+        "kind",
+        "customer_id",
+        "card_number",
+        "amount",
+        "currency",
+        "occurred_at",
+        "points",
+        "refunded_amount",
+        "source",
+    ]
 
     def rows() -> Iterator[dict[str, Any]]:
         with tenancy.tenant_context(org):
@@ -194,9 +236,9 @@ def _purchases(org: Organization) -> tuple[list[str], Iterator[dict[str, Any]]]:
             }  # fmt: skip
         for s in _batched(imported, org):
             yield {
-                "origin": "import", "id": s.pk, "receipt_id": s.transaction_id or s.row_key, "kind": s.kind,
-                "customer_id": s.customer_id, "card_number": "", "amount": s.amount, "currency": s.currency,
-                "occurred_at": s.occurred_at, "points": None, "refunded_amount": None, "source": s.matched_by,
+                "origin": "import", "id": s.pk, "receipt_id": s.transaction_id or s.row_key, "kind": s.kind,  # noqa: E501
+                "customer_id": s.customer_id, "card_number": "", "amount": s.amount, "currency": s.currency,  # noqa: E501
+                "occurred_at": s.occurred_at, "points": None, "refunded_amount": None, "source": s.matched_by,  # noqa: E501
             }  # fmt: skip
 
     return header, rows()
@@ -205,7 +247,22 @@ def _purchases(org: Organization) -> tuple[list[str], Iterator[dict[str, Any]]]:
 def _posts(org: Organization) -> tuple[list[str], Iterator[dict[str, Any]]]:
     from cueillette.community.models import Post
 
-    header = ["id", "kind", "rating", "display_name", "text", "language", "status", "acknowledged", "hidden", "created_at", "edited_at", "themes", "author_id", "linked_customer_id"]  # noqa: E501
+    header = [
+        "id",
+        "kind",
+        "rating",
+        "display_name",
+        "text",
+        "language",
+        "status",
+        "acknowledged",
+        "hidden",
+        "created_at",
+        "edited_at",
+        "themes",
+        "author_id",
+        "linked_customer_id",
+    ]
 
     def rows() -> Iterator[dict[str, Any]]:
         with tenancy.tenant_context(org):
@@ -218,7 +275,13 @@ def _posts(org: Organization) -> tuple[list[str], Iterator[dict[str, Any]]]:
 
 def export_data(org: Organization, kind: str) -> tuple[list[str], Iterator[dict[str, Any]]]:
     """(header, rows as dicts) of one kind of data of ``org``."""
-    makers = {"customers": _customers, "consents": _consents, "points": _points, "purchases": _purchases, "posts": _posts}  # noqa: E501
+    makers = {
+        "customers": _customers,
+        "consents": _consents,
+        "points": _points,
+        "purchases": _purchases,
+        "posts": _posts,
+    }
     if kind not in makers:
         raise ValueError(f"unknown export: {kind} (expected one of {', '.join(EXPORT_KINDS)})")
     return makers[kind](org)
@@ -253,6 +316,8 @@ def iter_data_json(rows: Iterator[dict[str, Any]]) -> Iterator[str]:
     yield "["
     first = True
     for row in rows:
-        yield ("\n" if first else ",\n") + json.dumps({k: _json_value(v) for k, v in row.items()}, ensure_ascii=False)
+        yield ("\n" if first else ",\n") + json.dumps(
+            {k: _json_value(v) for k, v in row.items()}, ensure_ascii=False
+        )
         first = False
     yield "\n]\n"

@@ -147,7 +147,9 @@ def parse_phone(value: str, region: str = "FR", field: str = "phone") -> tuple[s
             phonenumbers.NumberParseException.TOO_LONG: _("too many digits"),
         }.get(exc.error_type, _("not a phone number"))
         raise ServiceError(
-            Code.INVALID_PHONE, _("phone is not valid: %(reason)s") % {"reason": reason}, field=field
+            Code.INVALID_PHONE,
+            _("phone is not valid: %(reason)s") % {"reason": reason},
+            field=field,
         ) from exc
     digits = str(phonenumbers.national_significant_number(parsed))
     country = _country_name(parsed, region)
@@ -162,11 +164,13 @@ def parse_phone(value: str, region: str = "FR", field: str = "phone") -> tuple[s
             "a range the phone library knows: kept, please check it"
         ) % {"number": e164, "country": country}
     reason = {
-        VR.INVALID_COUNTRY_CODE: _("unknown country code +%(code)s") % {"code": parsed.country_code},
+        VR.INVALID_COUNTRY_CODE: _("unknown country code +%(code)s")
+        % {"code": parsed.country_code},
         VR.TOO_SHORT: _("too short for %(country)s (%(n)d digits after the country code)"),
         VR.TOO_LONG: _("too long for %(country)s (%(n)d digits after the country code)"),
-        VR.INVALID_LENGTH: _("%(n)d digits after the country code is not a length used in "
-                             "%(country)s"),
+        VR.INVALID_LENGTH: _(
+            "%(n)d digits after the country code is not a length used in %(country)s"
+        ),
     }.get(possible, _("not a phone number"))
     if "%(" in reason:
         reason = reason % {"country": country, "n": len(digits)}

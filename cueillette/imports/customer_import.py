@@ -97,8 +97,12 @@ def _validate(rec: CustomerRecord) -> dict[str, Any] | None:
     try:
         cleaned = clean_customer_data(data, partial=True)
     except ServiceError as exc:
-        for err in exc.errors or [{"field": exc.field or "row", "code": exc.code, "message": exc.message}]:
-            errors.append(Issue(rec.columns.get(err["field"], err["field"]), err["code"], err["message"]))
+        for err in exc.errors or [
+            {"field": exc.field or "row", "code": exc.code, "message": exc.message}
+        ]:
+            errors.append(
+                Issue(rec.columns.get(err["field"], err["field"]), err["code"], err["message"])
+            )
     phone = str(rec.fields.get("phone") or "")
     if phone:
         try:
@@ -108,9 +112,19 @@ def _validate(rec: CustomerRecord) -> dict[str, Any] | None:
         else:
             cleaned["phone"] = e164
             if warning:
-                rec.issues.append(Issue(rec.columns.get("phone", "phone"), Code.PHONE_UNALLOCATED, warning, error=False))
+                rec.issues.append(
+                    Issue(
+                        rec.columns.get("phone", "phone"),
+                        Code.PHONE_UNALLOCATED,
+                        warning,
+                        error=False,
+                    )
+                )
     if not errors and not (
-        cleaned.get("first_name") or cleaned.get("last_name") or cleaned.get("email") or cleaned.get("phone")
+        cleaned.get("first_name")
+        or cleaned.get("last_name")
+        or cleaned.get("email")
+        or cleaned.get("phone")
     ):
         errors.append(Issue("row", Code.REQUIRED, _("a name, an email or a phone is needed")))
     rec.issues.extend(errors)
@@ -180,7 +194,9 @@ class CustomerImporter:
         result.issues.append((line, issue))
         result.counts["warnings"] += 1
 
-    def _grant_evidence(self, rec: CustomerRecord, purpose: str, column: str, result: BatchResult) -> dict[str, Any] | None:
+    def _grant_evidence(
+        self, rec: CustomerRecord, purpose: str, column: str, result: BatchResult
+    ) -> dict[str, Any] | None:
         basis = self.basis.get(column, ConsentBasis.NONE)
         if basis not in BASES or basis == ConsentBasis.NONE:
             self.not_recorded[(column, "none")] = self.not_recorded.get((column, "none"), 0) + 1
@@ -188,11 +204,29 @@ class CustomerImporter:
             return None
         channel = PURPOSE_CHANNEL[purpose]
         if channel == Channel.EMAIL and not rec.fields.get("email"):
-            self._warn(result, rec.line, Issue(column, Code.CONSENT_NOT_RECORDED, _("not recorded: the row has no email address"), error=False))
+            self._warn(
+                result,
+                rec.line,
+                Issue(
+                    column,
+                    Code.CONSENT_NOT_RECORDED,
+                    _("not recorded: the row has no email address"),
+                    error=False,
+                ),
+            )
             result.counts["consents_not_recorded"] += 1
             return None
         if channel == Channel.SMS and not rec.fields.get("phone"):
-            self._warn(result, rec.line, Issue(column, Code.CONSENT_NOT_RECORDED, _("not recorded: the row has no phone number"), error=False))
+            self._warn(
+                result,
+                rec.line,
+                Issue(
+                    column,
+                    Code.CONSENT_NOT_RECORDED,
+                    _("not recorded: the row has no phone number"),
+                    error=False,
+                ),
+            )
             result.counts["consents_not_recorded"] += 1
             return None
         today = self.started_at.date().isoformat()
@@ -205,17 +239,37 @@ class CustomerImporter:
             "import_line": rec.line,
             "import_column": column,
         }
-        for name in ("optin_time", "optin_ip", "confirm_time", "confirm_ip", "last_changed", "member_rating"):
+        for name in (
+            "optin_time",
+            "optin_ip",
+            "confirm_time",
+            "confirm_ip",
+            "last_changed",
+            "member_rating",
+        ):
             if name in rec.evidence:
                 evidence[name] = rec.evidence[name]
         if purpose in DOUBLE_OPT_IN_PURPOSES:
             confirmed = rec.evidence.get("confirm_time") or rec.evidence.get("optin_time")
             if basis != ConsentBasis.DOUBLE_OPT_IN:
-                self.not_recorded[(column, "single")] = self.not_recorded.get((column, "single"), 0) + 1
+                self.not_recorded[(column, "single")] = (
+                    self.not_recorded.get((column, "single"), 0) + 1
+                )
                 result.counts["consents_not_recorded"] += 1
                 return None
             if not confirmed:
-                self._warn(result, rec.line, Issue(column, Code.CONSENT_NOT_RECORDED, _("news by email not recorded: the file gives no date of the email confirmation"), error=False))
+                self._warn(
+                    result,
+                    rec.line,
+                    Issue(
+                        column,
+                        Code.CONSENT_NOT_RECORDED,
+                        _(
+                            "news by email not recorded: the file gives no date of the email confirmation"  # noqa: E501
+                        ),
+                        error=False,
+                    ),
+                )
                 result.counts["consents_not_recorded"] += 1
                 return None
             evidence["double_opt_in_confirmed_at"] = confirmed
@@ -230,16 +284,30 @@ class CustomerImporter:
                     target.decisions.append((purpose, True, evidence, rec.line))
             else:
                 target.decisions.append(
-                    (purpose, False, {"imported_from": self.tool, "import_id": self.imp.pk, "import_line": rec.line, "import_column": column}, rec.line)
+                    (
+                        purpose,
+                        False,
+                        {
+                            "imported_from": self.tool,
+                            "import_id": self.imp.pk,
+                            "import_line": rec.line,
+                            "import_column": column,
+                        },
+                        rec.line,
+                    )
                 )
         if rec.status in ("unsubscribed", "cleaned"):
             evidence = {
                 "imported_from": self.tool,
                 "mailchimp_status": rec.status,
-                "note": f"imported from {TOOL_NAMES.get(self.tool, self.tool)} on {self.started_at.date().isoformat()}",
+                "note": f"imported from {TOOL_NAMES.get(self.tool, self.tool)} on {self.started_at.date().isoformat()}",  # noqa: E501
                 "import_id": self.imp.pk,
                 "import_line": rec.line,
-                **{k: v for k, v in rec.evidence.items() if k.startswith(("unsub", "clean", "optin", "confirm"))},
+                **{
+                    k: v
+                    for k, v in rec.evidence.items()
+                    if k.startswith(("unsub", "clean", "optin", "confirm"))
+                },
             }
             target.decisions.append((Purpose.NEWS_EMAIL, False, evidence, rec.line))
             if rec.status == "cleaned" and rec.fields.get("email"):
@@ -268,10 +336,16 @@ class CustomerImporter:
         by_email = self._existing("email", emails)
         by_phone = self._existing("phone", phones)
         existing_ids = sorted({v[0] for v in (*by_email.values(), *by_phone.values())})
-        current = {
-            c["id"]: c
-            for c in Customer.objects.filter(pk__in=existing_ids).values("id", *FILL_FIELDS, "notes", "tags", "language")
-        } if existing_ids else {}
+        current = (
+            {
+                c["id"]: c
+                for c in Customer.objects.filter(pk__in=existing_ids).values(
+                    "id", *FILL_FIELDS, "notes", "tags", "language"
+                )
+            }
+            if existing_ids
+            else {}
+        )
         targets: list[Target] = []
         pending_email: dict[str, Target] = {}
         pending_phone: dict[str, Target] = {}
@@ -284,14 +358,23 @@ class CustomerImporter:
                 pk, created = hit
                 target = by_id.get(pk)
                 if target is None:
-                    target = Target(values=dict(current.get(pk, {})), id=pk, created_here=self._created_here(created), first_line=rec.line)
+                    target = Target(
+                        values=dict(current.get(pk, {})),
+                        id=pk,
+                        created_here=self._created_here(created),
+                        first_line=rec.line,
+                    )
                     by_id[pk] = target
                     targets.append(target)
                     kind = "merged" if target.created_here else "update?"
                 else:
                     kind = "merged"
             else:
-                target = (email and pending_email.get(email)) or (phone and pending_phone.get(phone)) or None
+                target = (
+                    (email and pending_email.get(email))
+                    or (phone and pending_phone.get(phone))
+                    or None
+                )
                 if target is not None:
                     kind = "merged"
                 else:
@@ -301,7 +384,9 @@ class CustomerImporter:
                     else:
                         kind = "created"
                     self.seen.update(k for k in keys if k)
-                    target = Target(values={"language": "fr", "tags": [], "notes": ""}, first_line=rec.line)
+                    target = Target(
+                        values={"language": "fr", "tags": [], "notes": ""}, first_line=rec.line
+                    )
                     targets.append(target)
                 if email:
                     pending_email.setdefault(email, target)
@@ -357,7 +442,11 @@ class CustomerImporter:
                 last, first = v.get("last_name", ""), v.get("first_name", "")
                 rows.append(
                     {
-                        **{k: v.get(k) for k in (*FILL_FIELDS, "notes", "tags", "language") if k in v},
+                        **{
+                            k: v.get(k)
+                            for k in (*FILL_FIELDS, "notes", "tags", "language")
+                            if k in v
+                        },
                         "organization_id": org_id,
                         "source": Source.IMPORT,
                         "search_last": fold(last)[:100] if last else "",
@@ -365,7 +454,11 @@ class CustomerImporter:
                         "search_phone": _search_phone(v["phone"]) if v.get("phone") else "",
                     }
                 )
-            stamp = {"created_at": self.started_at, "updated_at": self.started_at, "last_activity_at": self.started_at}
+            stamp = {
+                "created_at": self.started_at,
+                "updated_at": self.started_at,
+                "last_activity_at": self.started_at,
+            }
             ids = RowInserter(Customer, stamp).insert(rows, returning=True)
             for t, pk in zip(new, ids, strict=True):
                 t.id = pk
@@ -395,9 +488,11 @@ class CustomerImporter:
             ):
                 latest.setdefault((cid, purpose), granted)
         emails = [t.values["email"] for t in targets if t.values.get("email")]
-        suppressed = set(
-            Suppression.objects.filter(email__in=emails).values_list("email", flat=True)
-        ) if emails else set()
+        suppressed = (
+            set(Suppression.objects.filter(email__in=emails).values_list("email", flat=True))
+            if emails
+            else set()
+        )
         events: list[dict[str, Any]] = []
         suppressions: list[dict[str, Any]] = []
         fired: list[tuple[Target, str, bool]] = []
@@ -416,11 +511,37 @@ class CustomerImporter:
                 state = latest.get((tkey, purpose))
                 if granted:
                     if purpose in withdrawn_here or state is False:
-                        result.issues.append((line, Issue("consent", Code.CONSENT_WITHDRAWN_WINS, _("%(purpose)s not granted: this person withdrew it, and a withdrawal wins over an import") % {"purpose": PURPOSE_LABELS[purpose]}, error=False)))
+                        result.issues.append(
+                            (
+                                line,
+                                Issue(
+                                    "consent",
+                                    Code.CONSENT_WITHDRAWN_WINS,
+                                    _(
+                                        "%(purpose)s not granted: this person withdrew it, and a withdrawal wins over an import"  # noqa: E501
+                                    )
+                                    % {"purpose": PURPOSE_LABELS[purpose]},
+                                    error=False,
+                                ),
+                            )
+                        )
                         result.counts["warnings"] += 1
                         continue
                     if is_suppressed and PURPOSE_CHANNEL[purpose] == Channel.EMAIL:
-                        result.issues.append((line, Issue("email", Code.SUPPRESSED, _("%(purpose)s not granted: this address is on the suppression list (it bounced)") % {"purpose": PURPOSE_LABELS[purpose]}, error=False)))
+                        result.issues.append(
+                            (
+                                line,
+                                Issue(
+                                    "email",
+                                    Code.SUPPRESSED,
+                                    _(
+                                        "%(purpose)s not granted: this address is on the suppression list (it bounced)"  # noqa: E501
+                                    )
+                                    % {"purpose": PURPOSE_LABELS[purpose]},
+                                    error=False,
+                                ),
+                            )
+                        )
                         result.counts["warnings"] += 1
                         continue
                     if state is True:
@@ -433,7 +554,11 @@ class CustomerImporter:
                 wording = self.wording(purpose, language if language in ("fr", "en") else "fr")
                 occurred = self.started_at
                 if granted:
-                    when = evidence.get("double_opt_in_confirmed_at") or evidence.get("confirm_time") or evidence.get("optin_time")
+                    when = (
+                        evidence.get("double_opt_in_confirmed_at")
+                        or evidence.get("confirm_time")
+                        or evidence.get("optin_time")
+                    )
                     if when:
                         occurred = min(dt.datetime.fromisoformat(when), self.started_at)
                 events.append(
@@ -473,17 +598,27 @@ class CustomerImporter:
             RowInserter(ConsentEvent, {"recorded_at": self.started_at}).insert(events)
         for s in suppressions:
             Suppression.objects.create(
-                email=s["email"], reason=SuppressionReason.CLEANED, customer_id=s["customer_id"], import_run=self.imp, evidence=s["evidence"]
+                email=s["email"],
+                reason=SuppressionReason.CLEANED,
+                customer_id=s["customer_id"],
+                import_run=self.imp,
+                evidence=s["evidence"],
             )
-        externals = [(t.id, system, ext, data) for t in targets for system, ext, data in t.externals]
+        externals = [
+            (t.id, system, ext, data) for t in targets for system, ext, data in t.externals
+        ]
         if externals:
             known = set(
-                ExternalCustomerId.objects.filter(external_id__in=[e[2] for e in externals]).values_list("system", "external_id")
+                ExternalCustomerId.objects.filter(
+                    external_id__in=[e[2] for e in externals]
+                ).values_list("system", "external_id")
             )
             for cid, system, ext, data in externals:
                 if (system, ext) not in known:
                     known.add((system, ext))
-                    ExternalCustomerId.objects.create(customer_id=cid, system=system, external_id=ext, data=data)
+                    ExternalCustomerId.objects.create(
+                        customer_id=cid, system=system, external_id=ext, data=data
+                    )
         audit.record(
             self.actor,
             "imports.customers_batch",
@@ -504,17 +639,34 @@ class CustomerImporter:
         def instance(t: Target) -> Customer:
             assert t.id is not None
             if t.id not in instances:
-                fields = {k: v for k, v in t.values.items() if k in {*FILL_FIELDS, "notes", "tags", "language"}}
-                instances[t.id] = Customer(id=t.id, organization_id=self.org_id, source=Source.IMPORT, **fields)
+                fields = {
+                    k: v
+                    for k, v in t.values.items()
+                    if k in {*FILL_FIELDS, "notes", "tags", "language"}
+                }
+                instances[t.id] = Customer(
+                    id=t.id, organization_id=self.org_id, source=Source.IMPORT, **fields
+                )
             return instances[t.id]
 
         if joined:
             for t in new:
-                consequences.fire(Consequence.CUSTOMER_JOINED, organization_id=self.org_id, customer=instance(t), source=Source.IMPORT)
+                consequences.fire(
+                    Consequence.CUSTOMER_JOINED,
+                    organization_id=self.org_id,
+                    customer=instance(t),
+                    source=Source.IMPORT,
+                )
         if changed:
             for t, purpose, granted in fired:
                 consequences.fire(
-                    Consequence.CONSENT_CHANGED, organization_id=self.org_id, customer=instance(t), purpose=purpose, granted=granted, event=None, source=Source.IMPORT
+                    Consequence.CONSENT_CHANGED,
+                    organization_id=self.org_id,
+                    customer=instance(t),
+                    purpose=purpose,
+                    granted=granted,
+                    event=None,
+                    source=Source.IMPORT,
                 )
 
     def column_notes(self) -> list[Issue]:
@@ -522,8 +674,12 @@ class CustomerImporter:
         out = []
         for (column, why), n in sorted(self.not_recorded.items()):
             if why == "none":
-                msg = _("%(n)d consents in %(column)s not recorded: no basis was stated (choose how these people agreed to record them)") % {"n": n, "column": column}
+                msg = _(
+                    "%(n)d consents in %(column)s not recorded: no basis was stated (choose how these people agreed to record them)"  # noqa: E501
+                ) % {"n": n, "column": column}
             else:
-                msg = _("%(n)d grants of news by email in %(column)s not recorded: news by email needs the address confirmed (double opt-in)") % {"n": n, "column": column}
+                msg = _(
+                    "%(n)d grants of news by email in %(column)s not recorded: news by email needs the address confirmed (double opt-in)"  # noqa: E501
+                ) % {"n": n, "column": column}
             out.append(Issue(column, Code.CONSENT_NOT_RECORDED, msg, error=False))
         return out

@@ -210,7 +210,9 @@ class CustomerRecord:
         return any(i.error for i in self.issues)
 
 
-def _cells(header: Sequence[str], cells: Sequence[str], line: int) -> tuple[dict[str, str], list[Issue]]:
+def _cells(
+    header: Sequence[str], cells: Sequence[str], line: int
+) -> tuple[dict[str, str], list[Issue]]:
     issues: list[Issue] = []
     if len(cells) > len(header) and any(c.strip() for c in cells[len(header) :]):
         issues.append(
@@ -332,7 +334,9 @@ class MailchimpLayout(CustomerLayout):
         return [("mailchimp_status", Purpose.NEWS_EMAIL)] if self.status == "subscribed" else []
 
     def ignored(self) -> list[str]:
-        return [h for h in self.header if key(h) not in self.USED and not key(h).startswith("mmerge")]
+        return [
+            h for h in self.header if key(h) not in self.USED and not key(h).startswith("mmerge")
+        ]
 
     def fill(self, rec: CustomerRecord, cells: Mapping[str, str]) -> None:
         g = self.get
@@ -387,13 +391,13 @@ class ShopifyLayout(CustomerLayout):
     )  # fmt: skip
 
     def consent_columns(self) -> list[tuple[str, str]]:
-        out = []
+        out: list[tuple[str, str]] = []
         email = self.by_key.get("accepts email marketing") or self.by_key.get("accepts marketing")
         if email:
-            out.append((email, Purpose.NEWS_EMAIL))
+            out.append((email, Purpose.NEWS_EMAIL.value))
         sms = self.by_key.get("accepts sms marketing")
         if sms:
-            out.append((sms, Purpose.NEWS_SMS))
+            out.append((sms, Purpose.NEWS_SMS.value))
         return out
 
     def ignored(self) -> list[str]:
@@ -480,7 +484,9 @@ class CsvLayout(CustomerLayout):
                 rec.fields[name] = by_field[name][1]
         if "language" in rec.fields:
             rec.fields["language"] = rec.fields["language"].lower()[:2]
-        if "full_name" in by_field and not (rec.fields.get("first_name") or rec.fields.get("last_name")):
+        if "full_name" in by_field and not (
+            rec.fields.get("first_name") or rec.fields.get("last_name")
+        ):
             first, _sep, last = by_field["full_name"][1].partition(" ")
             rec.fields["first_name"], rec.fields["last_name"] = first, last
         if "postal_code" in by_field:
@@ -503,8 +509,14 @@ class CsvLayout(CustomerLayout):
                 rec.consents.append((purpose, column, decision))
 
 
-def customer_layout(layout: str, header: Sequence[str], options: Mapping[str, Any]) -> CustomerLayout:
-    cls = {Layout.MAILCHIMP: MailchimpLayout, Layout.SHOPIFY: ShopifyLayout}.get(layout, CsvLayout)
+def customer_layout(
+    layout: str, header: Sequence[str], options: Mapping[str, Any]
+) -> CustomerLayout:
+    classes: dict[str, type[CustomerLayout]] = {
+        "mailchimp": MailchimpLayout,
+        "shopify": ShopifyLayout,
+    }
+    cls = classes.get(layout, CsvLayout)
     return cls(header, options)
 
 
@@ -536,7 +548,11 @@ class SaleRecord:
 
 def _tz(name: str) -> dt.tzinfo:
     try:
-        return zoneinfo.ZoneInfo(name.strip()) if name and "/" in name else zoneinfo.ZoneInfo(settings.TIME_ZONE)
+        return (
+            zoneinfo.ZoneInfo(name.strip())
+            if name and "/" in name
+            else zoneinfo.ZoneInfo(settings.TIME_ZONE)
+        )
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         return zoneinfo.ZoneInfo(settings.TIME_ZONE)
 
@@ -580,7 +596,9 @@ class SalesLayout:
             rec.issues.append(Issue(column, Code.INVALID_AMOUNT, str(exc)))
             return None
 
-    def _when(self, rec: SaleRecord, column: str, day: str, time: str, tz: dt.tzinfo, month_first: bool) -> None:
+    def _when(
+        self, rec: SaleRecord, column: str, day: str, time: str, tz: dt.tzinfo, month_first: bool
+    ) -> None:
         day, _sep, inline_time = day.strip().replace("T", " ").partition(" ")
         time = time or inline_time.strip()
         try:
@@ -598,7 +616,12 @@ class SalesLayout:
                 clock = dt.time.fromisoformat(text[:8])
             except ValueError:
                 rec.issues.append(
-                    Issue(column, Code.INVALID_DATE, _("%(value)s is not a time") % {"value": text[:20]}, error=False)
+                    Issue(
+                        column,
+                        Code.INVALID_DATE,
+                        _("%(value)s is not a time") % {"value": text[:20]},
+                        error=False,
+                    )
                 )
         rec.occurred_at = dt.datetime.combine(date, clock).replace(tzinfo=tz)
 
@@ -672,7 +695,9 @@ class CsvSalesLayout(SalesLayout):
             return
         kind_text = by.get("kind", ("", ""))[1]
         kind = fold(kind_text) if kind_text else ""
-        rec.kind = "refund" if amount < 0 or kind in ("refund", "remboursement", "avoir") else "sale"
+        rec.kind = (
+            "refund" if amount < 0 or kind in ("refund", "remboursement", "avoir") else "sale"
+        )
         rec.amount = abs(amount)
         rec.currency = (by.get("currency", ("", ""))[1] or self.currency)[:3].upper()
         rec.transaction_id = by.get("receipt_id", ("", ""))[1][:100]

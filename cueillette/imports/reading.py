@@ -136,7 +136,9 @@ def header_and_rows(
     return handle, header, iterator
 
 
-def preview(path: Path, encoding: str, delimiter: str, n: int = 5) -> tuple[list[str], list[list[str]]]:
+def preview(
+    path: Path, encoding: str, delimiter: str, n: int = 5
+) -> tuple[list[str], list[list[str]]]:
     handle, header, iterator = header_and_rows(path, encoding, delimiter)
     out: list[list[str]] = []
     with handle:

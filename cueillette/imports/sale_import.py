@@ -31,7 +31,17 @@ from cueillette.imports.errors import Code
 from cueillette.imports.layouts import Issue, SaleRecord, SalesLayout
 from cueillette.imports.models import ExternalCustomerId, Import, ImportedSale, SaleKind
 
-COUNT_KEYS = ("rows", "purchases", "refunds", "matched", "unmatched", "skipped", "bad", "warnings", "points_awarded")
+COUNT_KEYS = (
+    "rows",
+    "purchases",
+    "refunds",
+    "matched",
+    "unmatched",
+    "skipped",
+    "bad",
+    "warnings",
+    "points_awarded",
+)
 
 
 @dataclass
@@ -40,7 +50,9 @@ class BatchResult:
     issues: list[tuple[int, Issue]] = field(default_factory=list)
 
 
-def _values_in(model: Any, column: str, other: str, values: list[str], org_id: int, *, active: bool = False) -> list[Any]:
+def _values_in(
+    model: Any, column: str, other: str, values: list[str], org_id: int, *, active: bool = False
+) -> list[Any]:
     """``(column, other)`` rows (or ``column`` alone when both are the same) of this
     organization whose ``column`` is in ``values``. Plain SQL with one array parameter on
     PostgreSQL: the ORM and the driver take longer to build a 5,000-item IN list than the
@@ -93,7 +105,9 @@ class SaleImporter:
         if cards:
             from cueillette.loyalty.models import Card
 
-            by_card = dict(Card.objects.filter(number__in=cards).values_list("number", "customer_id"))
+            by_card = dict(
+                Card.objects.filter(number__in=cards).values_list("number", "customer_id")
+            )
             for r in recs:
                 if r.line not in out and r.card_number in by_card:
                     out[r.line] = (by_card[r.card_number], "card")
@@ -126,13 +140,27 @@ class SaleImporter:
                     try:
                         rec.email = normalize_email(rec.email)
                     except ServiceError as exc:
-                        rec.issues.append(Issue("email", exc.code, exc.message + " " + _("(not used to match)"), error=False))
+                        rec.issues.append(
+                            Issue(
+                                "email",
+                                exc.code,
+                                exc.message + " " + _("(not used to match)"),
+                                error=False,
+                            )
+                        )
                         rec.email = ""
                 if rec.phone:
                     try:
                         rec.phone = normalize_phone(rec.phone)
                     except ServiceError as exc:
-                        rec.issues.append(Issue("phone", exc.code, exc.message + " " + _("(not used to match)"), error=False))
+                        rec.issues.append(
+                            Issue(
+                                "phone",
+                                exc.code,
+                                exc.message + " " + _("(not used to match)"),
+                                error=False,
+                            )
+                        )
                         rec.phone = ""
             for issue in rec.issues:
                 result.issues.append((rec.line, issue))
@@ -163,7 +191,20 @@ class SaleImporter:
             else:
                 result.counts["unmatched"] += 1
                 if r.customer_name and not (r.email or r.phone or r.card_number or r.external):
-                    result.issues.append((r.line, Issue("customer", Code.NAME_ONLY, _("only a name (%(name)s): a sale is never matched by name, kept as an anonymous sale") % {"name": r.customer_name[:60]}, error=False)))
+                    result.issues.append(
+                        (
+                            r.line,
+                            Issue(
+                                "customer",
+                                Code.NAME_ONLY,
+                                _(
+                                    "only a name (%(name)s): a sale is never matched by name, kept as an anonymous sale"  # noqa: E501
+                                )
+                                % {"name": r.customer_name[:60]},
+                                error=False,
+                            ),
+                        )
+                    )
                     result.counts["warnings"] += 1
             rows.append(
                 {
@@ -187,15 +228,26 @@ class SaleImporter:
         RowInserter(ImportedSale, {}).insert(rows)
         if self.award:
             self._award(fresh, matches, result)
-        audit.record(self.actor, "imports.sales_batch", object_type="import", object_id=self.imp.pk, **{k: v for k, v in result.counts.items() if v})
+        audit.record(
+            self.actor,
+            "imports.sales_batch",
+            object_type="import",
+            object_id=self.imp.pk,
+            **{k: v for k, v in result.counts.items() if v},
+        )
         return result
 
-    def _award(self, recs: list[SaleRecord], matches: dict[int, tuple[int, str]], result: BatchResult) -> None:
+    def _award(
+        self, recs: list[SaleRecord], matches: dict[int, tuple[int, str]], result: BatchResult
+    ) -> None:
         from cueillette.loyalty import services as loyalty
         from cueillette.loyalty.models import Card, CardStatus, Purchase
 
         ids = {m[0] for m in matches.values()}
-        cards = {c.customer_id: c for c in Card.objects.filter(customer_id__in=ids, status=CardStatus.OPEN)}
+        cards = {
+            c.customer_id: c
+            for c in Card.objects.filter(customer_id__in=ids, status=CardStatus.OPEN)
+        }
         for r in recs:
             match = matches.get(r.line)
             card = cards.get(match[0]) if match else None
@@ -205,14 +257,24 @@ class SaleImporter:
             try:
                 if r.kind == SaleKind.SALE:
                     purchase: Any = loyalty.record_purchase(
-                        card, amount=r.amount, actor=self.actor, source="system", receipt_id=receipt,
-                        currency=r.currency, occurred_at=r.occurred_at,
+                        card,
+                        amount=r.amount,
+                        actor=self.actor,
+                        source="system",
+                        receipt_id=receipt,
+                        currency=r.currency,
+                        occurred_at=r.occurred_at,
                     )
                     result.counts["points_awarded"] += purchase.points
                 else:
                     original = (
-                        ImportedSale.objects.filter(transaction_id=r.transaction_id, kind=SaleKind.SALE, purchase__isnull=False).first()
-                        if r.transaction_id else None
+                        ImportedSale.objects.filter(
+                            transaction_id=r.transaction_id,
+                            kind=SaleKind.SALE,
+                            purchase__isnull=False,
+                        ).first()
+                        if r.transaction_id
+                        else None
                     )
                     if original is None or original.purchase_id is None:
                         continue
@@ -220,10 +282,27 @@ class SaleImporter:
                     amount = min(r.amount, sale.amount - sale.refunded_amount)
                     if amount <= 0:
                         continue
-                    loyalty.refund_purchase(sale, amount=amount, actor=self.actor, source="system", refund_id=receipt, reason="import")
+                    loyalty.refund_purchase(
+                        sale,
+                        amount=amount,
+                        actor=self.actor,
+                        source="system",
+                        refund_id=receipt,
+                        reason="import",
+                    )
                     purchase = sale
             except ServiceError as exc:
-                result.issues.append((r.line, Issue("points", exc.code, _("no points: %(why)s") % {"why": exc.message}, error=False)))
+                result.issues.append(
+                    (
+                        r.line,
+                        Issue(
+                            "points",
+                            exc.code,
+                            _("no points: %(why)s") % {"why": exc.message},
+                            error=False,
+                        ),
+                    )
+                )
                 result.counts["warnings"] += 1
                 continue
             ImportedSale.objects.filter(row_key=r.row_key).update(purchase=purchase)

@@ -43,7 +43,17 @@ from cueillette.imports.models import (
 
 BATCH_SIZE = 1000
 MAX_ISSUES = 100_000  # per run: a file of bad rows is reported, not stored without end
-SALES_COUNT_KEYS = ("rows", "purchases", "refunds", "matched", "unmatched", "skipped", "bad", "warnings", "points_awarded")
+SALES_COUNT_KEYS = (
+    "rows",
+    "purchases",
+    "refunds",
+    "matched",
+    "unmatched",
+    "skipped",
+    "bad",
+    "warnings",
+    "points_awarded",
+)
 
 
 def storage_dir() -> Path:
@@ -67,7 +77,8 @@ def register_file(
     delimiter: str | None = None,
     copy: bool = True,
 ) -> Import:
-    """Store a file to import and what it is (layout, encoding, delimiter, header); no row is read."""
+    """Store a file to import and what it is (layout, encoding, delimiter, header); no row
+    is read."""
     info = reading.inspect(path, encoding, delimiter)
     org = current_org()
     if copy:
@@ -81,21 +92,38 @@ def register_file(
     handle, header, _rows = reading.header_and_rows(stored, info.encoding, info.delimiter)
     handle.close()
     if not header:
-        raise ServiceError(Code.EMPTY_FILE, _("file: the file is empty (a header line is expected)"), field="file")
+        raise ServiceError(
+            Code.EMPTY_FILE, _("file: the file is empty (a header line is expected)"), field="file"
+        )
     detected = layouts.detect(header, filename)
     if layout == "auto":
         layout = detected
         if kind == Kind.CUSTOMERS and layout == Layout.SQUARE:
-            raise ServiceError(Code.BAD_FILE, _("file: this is a sales file (Square transactions): import it as sales history"), field="file")
+            raise ServiceError(
+                Code.BAD_FILE,
+                _("file: this is a sales file (Square transactions): import it as sales history"),
+                field="file",
+            )
         if kind == Kind.SALES and layout not in (Layout.SQUARE, Layout.CSV):
-            raise ServiceError(Code.BAD_FILE, _("file: this is a customer file: import it as customers"), field="file")
+            raise ServiceError(
+                Code.BAD_FILE,
+                _("file: this is a customer file: import it as customers"),
+                field="file",
+            )
     options: dict[str, Any] = {}
     if layout == Layout.MAILCHIMP:
         options["mailchimp_status"] = layouts.mailchimp_status(header, filename)
     if layout == Layout.CSV:
         remembered = ColumnMapping.objects.filter(signature=layouts.signature(header)).first()
-        guess = layouts.guess_sales_mapping(header) if kind == Kind.SALES else layouts.guess_customer_mapping(header)
-        options["mapping"] = {h: (remembered.mapping.get(h, guess.get(h, "")) if remembered else guess.get(h, "")) for h in header}
+        guess = (
+            layouts.guess_sales_mapping(header)
+            if kind == Kind.SALES
+            else layouts.guess_customer_mapping(header)
+        )
+        options["mapping"] = {
+            h: (remembered.mapping.get(h, guess.get(h, "")) if remembered else guess.get(h, ""))
+            for h in header
+        }
         options["mapping_remembered"] = remembered is not None
     imp = Import.objects.create(
         kind=kind,
@@ -115,7 +143,9 @@ def register_file(
 
 
 def header_of(imp: Import) -> list[str]:
-    handle, header, _rows = reading.header_and_rows(Path(imp.file_path), imp.encoding, imp.delimiter)
+    handle, header, _rows = reading.header_and_rows(
+        Path(imp.file_path), imp.encoding, imp.delimiter
+    )
     handle.close()
     return header
 
@@ -140,22 +170,31 @@ def configure(
     """State how to read the file (column mapping, remembered for this organization) and on
     which basis each consent column was given (``none`` unless stated)."""
     if imp.status not in (Status.DRAFT, Status.CHECKED, Status.FAILED):
-        raise ServiceError(Code.WRONG_STATE, _("this import has started: its choices can no longer change"))
+        raise ServiceError(
+            Code.WRONG_STATE, _("this import has started: its choices can no longer change")
+        )
     options = dict(imp.options)
     header = header_of(imp)
     if mapping is not None:
         allowed = layouts.SALE_FIELDS if imp.kind == Kind.SALES else layouts.CUSTOMER_FIELDS
         bad = [f for f in mapping.values() if f and f not in allowed]
         if bad:
-            raise ServiceError(Code.INVALID, _("unknown field: %(f)s") % {"f": bad[0]}, field="mapping")
+            raise ServiceError(
+                Code.INVALID, _("unknown field: %(f)s") % {"f": bad[0]}, field="mapping"
+            )
         options["mapping"] = {h: mapping.get(h, "") for h in header}
         ColumnMapping.objects.update_or_create(
-            signature=layouts.signature(header), defaults={"headers": header, "mapping": options["mapping"]}
+            signature=layouts.signature(header),
+            defaults={"headers": header, "mapping": options["mapping"]},
         )
     if consent_basis is not None:
         for column, basis in consent_basis.items():
             if basis not in ConsentBasis.values:
-                raise ServiceError(Code.INVALID, _("say how these people agreed: %(c)s") % {"c": column}, field=f"basis:{column}")
+                raise ServiceError(
+                    Code.INVALID,
+                    _("say how these people agreed: %(c)s") % {"c": column},
+                    field=f"basis:{column}",
+                )
         options["consent_basis"] = dict(consent_basis)
     if award_points is not None:
         options["award_points"] = bool(award_points)
@@ -191,7 +230,11 @@ def start(imp: Import, *, actor: Actor, dry_run: bool) -> Import:
 
 
 def actor_for(imp: Import) -> Actor:
-    return Actor.staff(imp.created_by) if imp.created_by else Actor.system(f"import {imp.filename}"[:200])
+    return (
+        Actor.staff(imp.created_by)
+        if imp.created_by
+        else Actor.system(f"import {imp.filename}"[:200])
+    )
 
 
 @dataclass
@@ -229,7 +272,15 @@ def _records(layout: Any, rows: Iterator[tuple[int, list[str]]], skip: int) -> I
             yield layout.read(line, cells)
     except reading.TruncatedRow as exc:
         rec = layout.read(exc.line, [])
-        rec.issues = [Issue("row", Code.SHORT_ROW, _("the file ends in the middle of this row (a quote is not closed): the row is not imported"))]
+        rec.issues = [
+            Issue(
+                "row",
+                Code.SHORT_ROW,
+                _(
+                    "the file ends in the middle of this row (a quote is not closed): the row is not imported"  # noqa: E501
+                ),
+            )
+        ]
         yield rec
 
 
@@ -250,7 +301,9 @@ def process(
     resume = imp.processed_rows if not dry_run and imp.counts else 0
     if dry_run:
         ImportIssue.objects.filter(import_run=imp, from_check=True).delete()
-        Import.objects.filter(pk=imp.pk).update(check_counts={}, processed_rows=0, status=Status.CHECKING)
+        Import.objects.filter(pk=imp.pk).update(
+            check_counts={}, processed_rows=0, status=Status.CHECKING
+        )
     elif resume == 0:
         Import.objects.filter(pk=imp.pk).update(counts={}, processed_rows=0, status=Status.RUNNING)
     else:
@@ -271,7 +324,18 @@ def process(
         stored = ImportIssue.objects.filter(import_run=imp, from_check=dry_run).count()
         offset = resume
         if offset == 0:
-            notes = [(1, Issue(h, Code.IGNORED_COLUMN, _("column %(c)s is not used") % {"c": h}, error=False)) for h in layout.ignored()]
+            notes = [
+                (
+                    1,
+                    Issue(
+                        h,
+                        Code.IGNORED_COLUMN,
+                        _("column %(c)s is not used") % {"c": h},
+                        error=False,
+                    ),
+                )
+                for h in layout.ignored()
+            ]
             if notes:
                 with transaction.atomic():
                     stored += _store_issues(imp, notes, dry_run=dry_run, room=MAX_ISSUES - stored)
@@ -290,7 +354,9 @@ def process(
                 if not dry_run and locked.processed_rows != offset:
                     return locked  # another worker is ahead: it owns this import
                 result = engine.run(batch)
-                stored += _store_issues(locked, result.issues, dry_run=dry_run, room=MAX_ISSUES - stored)
+                stored += _store_issues(
+                    locked, result.issues, dry_run=dry_run, room=MAX_ISSUES - stored
+                )
                 field_name = "check_counts" if dry_run else "counts"
                 counts = dict(getattr(locked, field_name) or {})
                 for k in keys:
@@ -299,7 +365,9 @@ def process(
                 setattr(locked, field_name, counts)
                 locked.processed_rows = offset
                 locked.total_estimate = max(locked.total_estimate, offset)
-                locked.save(update_fields=[field_name, "processed_rows", "total_estimate", "updated_at"])
+                locked.save(
+                    update_fields=[field_name, "processed_rows", "total_estimate", "updated_at"]
+                )
             batch_no += 1
             if on_progress:
                 on_progress(Progress(offset, locked.total_estimate))
@@ -319,7 +387,9 @@ def process(
             if not dry_run:
                 locked.finished_at = timezone.now()
             locked.save()
-            audit.record(actor, "imports.check_finished" if dry_run else "imports.finished", locked, **counts)
+            audit.record(
+                actor, "imports.check_finished" if dry_run else "imports.finished", locked, **counts
+            )
         return locked
     except Exception as exc:
         Import.objects.filter(pk=imp.pk).update(status=Status.FAILED, error=str(exc)[:2000])
@@ -329,9 +399,12 @@ def process(
 
 
 def resumable(org_kind: str, file_hash: str) -> Import | None:
-    """An import of this file that was interrupted (killed, crashed): it continues from its offset."""
+    """An import of this file that was interrupted (killed, crashed): it continues from its
+    offset."""
     return (
-        Import.objects.filter(kind=org_kind, file_hash=file_hash, status__in=[Status.RUNNING, Status.FAILED])
+        Import.objects.filter(
+            kind=org_kind, file_hash=file_hash, status__in=[Status.RUNNING, Status.FAILED]
+        )
         .exclude(counts={})
         .order_by("-created_at")
         .first()
@@ -340,10 +413,21 @@ def resumable(org_kind: str, file_hash: str) -> Import | None:
 
 def summary_line(imp: Import, *, dry_run: bool) -> str:
     counts = imp.check_counts if dry_run else imp.counts
+    keys: tuple[str, ...]
     if imp.kind == Kind.SALES:
         keys = ("rows", "purchases", "refunds", "matched", "unmatched", "skipped", "bad")
     else:
-        keys = ("rows", "created", "updated", "merged", "skipped", "bad", "consent_entries", "withdrawals", "suppressed")
+        keys = (
+            "rows",
+            "created",
+            "updated",
+            "merged",
+            "skipped",
+            "bad",
+            "consent_entries",
+            "withdrawals",
+            "suppressed",
+        )
     return " ".join(f"{k}={int(counts.get(k, 0))}" for k in keys)
 
 

@@ -23,10 +23,18 @@ from cueillette.core.decorators import staff_required
 from cueillette.core.errors import ServiceError
 from cueillette.core.permissions import Perm
 from cueillette.core.tenancy import access
-from cueillette.customers.models import Purpose
 from cueillette.customers.export import safe_cell
+from cueillette.customers.models import Purpose
 from cueillette.imports import layouts, reading, services
-from cueillette.imports.models import ConsentBasis, Import, ImportIssue, Kind, Layout, Severity, Status
+from cueillette.imports.models import (
+    ConsentBasis,
+    Import,
+    ImportIssue,
+    Kind,
+    Layout,
+    Severity,
+    Status,
+)
 
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 ISSUES_SHOWN = 200
@@ -64,7 +72,10 @@ def index(request: HttpRequest) -> HttpResponse:
             tmp.flush()
             try:
                 imp = services.register_file(
-                    Path(tmp.name), filename=upload.name or "file.csv", kind=kind, actor=_actor(request)
+                    Path(tmp.name),
+                    filename=upload.name or "file.csv",
+                    kind=kind,
+                    actor=_actor(request),
                 )
             except ServiceError as exc:
                 error = exc.message.removeprefix("file: ")
@@ -74,7 +85,9 @@ def index(request: HttpRequest) -> HttpResponse:
     return render(request, "imports/index.html", context, status=400)
 
 
-def _choices_context(imp: Import, posted: dict[str, Any] | None = None, errors: dict[str, str] | None = None) -> dict[str, Any]:
+def _choices_context(
+    imp: Import, posted: dict[str, Any] | None = None, errors: dict[str, str] | None = None
+) -> dict[str, Any]:
     header, sample = reading.preview(Path(imp.file_path), imp.encoding, imp.delimiter)
     columns = []
     mapping = imp.options.get("mapping") or {}
@@ -123,7 +136,7 @@ def _counts_rows(imp: Import, counts: dict[str, int], dry: bool) -> list[tuple[s
     if imp.kind == Kind.SALES:
         labels = [
             ("rows", _("rows read")), ("purchases", _("sales")), ("refunds", _("refunds")),
-            ("matched", _("matched to a customer")), ("unmatched", _("anonymous (no customer found)")),
+            ("matched", _("matched to a customer")), ("unmatched", _("anonymous (no customer found)")),  # noqa: E501
             ("skipped", _("already imported (skipped)")), ("bad", _("bad rows (not imported)")),
         ]  # fmt: skip
         if not dry and imp.options.get("award_points"):
@@ -132,7 +145,12 @@ def _counts_rows(imp: Import, counts: dict[str, int], dry: bool) -> list[tuple[s
         labels = [
             ("rows", _("rows read")),
             ("created", _("customers would be created") if dry else _("customers created")),
-            ("updated", _("existing customers would be completed") if dry else _("existing customers completed")),
+            (
+                "updated",
+                _("existing customers would be completed")
+                if dry
+                else _("existing customers completed"),
+            ),
             ("merged", _("rows merged with another row (same email or phone)")),
             ("skipped", _("already in your base, nothing new (skipped)")),
             ("bad", _("bad rows (not imported)")),
@@ -150,11 +168,20 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     return _render_detail(request, imp)
 
 
-def _render_detail(request: HttpRequest, imp: Import, *, posted: dict[str, Any] | None = None, errors: dict[str, str] | None = None, status: int = 200) -> HttpResponse:
+def _render_detail(
+    request: HttpRequest,
+    imp: Import,
+    *,
+    posted: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+) -> HttpResponse:
     context: dict[str, Any] = {"imp": imp, "errors": errors or {}}
     if imp.status in (Status.DRAFT, Status.CHECKED, Status.FAILED):
         context.update(_choices_context(imp, posted, errors))
-    dry = imp.status in (Status.CHECKING, Status.CHECKED) or (imp.status == Status.FAILED and not imp.counts)
+    dry = imp.status in (Status.CHECKING, Status.CHECKED) or (
+        imp.status == Status.FAILED and not imp.counts
+    )
     counts = imp.check_counts if dry else imp.counts
     if counts:
         context["count_rows"] = _counts_rows(imp, counts, dry)
@@ -181,7 +208,9 @@ def check(request: HttpRequest, pk: int) -> HttpResponse:
     for i, (column, _purpose) in enumerate(services.consent_columns(imp)):
         value = request.POST.get(f"basis_{i}", "")
         if value not in ConsentBasis.values:
-            errors[f"basis_{i}"] = _("say how these people agreed (choose “no consent” if you do not know)")
+            errors[f"basis_{i}"] = _(
+                "say how these people agreed (choose “no consent” if you do not know)"
+            )
         basis[column] = value
     if errors:
         return _render_detail(request, imp, posted=posted, errors=errors, status=400)
@@ -191,12 +220,18 @@ def check(request: HttpRequest, pk: int) -> HttpResponse:
             actor=_actor(request),
             mapping=mapping,
             consent_basis=basis if imp.kind == Kind.CUSTOMERS else None,
-            award_points=request.POST.get("award_points") == "yes" if imp.kind == Kind.SALES else None,
-            month_first=request.POST.get("month_first") == "yes" if imp.layout == Layout.CSV and imp.kind == Kind.CUSTOMERS else None,
+            award_points=request.POST.get("award_points") == "yes"
+            if imp.kind == Kind.SALES
+            else None,
+            month_first=request.POST.get("month_first") == "yes"
+            if imp.layout == Layout.CSV and imp.kind == Kind.CUSTOMERS
+            else None,
         )
         services.start(imp, actor=_actor(request), dry_run=True)
     except ServiceError as exc:
-        return _render_detail(request, imp, posted=posted, errors={exc.field or "form": exc.message}, status=400)
+        return _render_detail(
+            request, imp, posted=posted, errors={exc.field or "form": exc.message}, status=400
+        )
     return redirect("imports:detail", pk=imp.pk)
 
 
@@ -206,7 +241,9 @@ def start(request: HttpRequest, pk: int) -> HttpResponse:
     """Queue the real import (after a check)."""
     imp = access(Import, pk)
     if imp.status not in (Status.CHECKED, Status.FAILED):
-        messages.error(request, _("Check the file first: nothing is imported before you have seen the check."))
+        messages.error(
+            request, _("Check the file first: nothing is imported before you have seen the check.")
+        )
         return redirect("imports:detail", pk=imp.pk)
     try:
         services.start(imp, actor=_actor(request), dry_run=False)
@@ -220,7 +257,13 @@ def progress(request: HttpRequest, pk: int) -> HttpResponse:
     """What the page's progress bar polls."""
     imp = access(Import, pk)
     return JsonResponse(
-        {"status": imp.status, "processed": imp.processed_rows, "total": imp.total_estimate, "percent": imp.percent, "running": imp.in_progress}
+        {
+            "status": imp.status,
+            "processed": imp.processed_rows,
+            "total": imp.total_estimate,
+            "percent": imp.percent,
+            "running": imp.in_progress,
+        }
     )
 
 
@@ -238,9 +281,18 @@ def issues_csv(request: HttpRequest, pk: int) -> HttpResponse:
     rows = ImportIssue.objects.filter(import_run=imp, from_check=dry).order_by("line", "id")
 
     def lines() -> Any:
-        yield "\ufeff" + str(writer.writerow([_("line"), _("column"), _("severity"), _("code"), _("problem")]))
+        yield "\ufeff" + str(
+            writer.writerow([_("line"), _("column"), _("severity"), _("code"), _("problem")])
+        )
         for i in rows.iterator(chunk_size=2000):
-            yield str(writer.writerow([safe_cell(x) for x in (i.line, i.field, i.get_severity_display(), i.code, i.message)]))
+            yield str(
+                writer.writerow(
+                    [
+                        safe_cell(x)
+                        for x in (i.line, i.field, i.get_severity_display(), i.code, i.message)
+                    ]
+                )
+            )
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="import-{imp.pk}-rows.csv"'

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import http.client
 import json
-import socket
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -33,12 +32,18 @@ USER_AGENT = "Cueillette-Webhooks/1 (+https://cueillette.org/docs/webhooks)"
 
 
 def body_of(delivery: Delivery) -> bytes:
-    return json.dumps(delivery.payload, cls=DjangoJSONEncoder, separators=(",", ":"), ensure_ascii=False).encode()
+    return json.dumps(
+        delivery.payload, cls=DjangoJSONEncoder, separators=(",", ":"), ensure_ascii=False
+    ).encode()
 
 
 def secrets_of(endpoint: Endpoint, now: dt.datetime) -> list[str]:
     out = [endpoint.secret]
-    if endpoint.previous_secret and endpoint.previous_secret_expires_at and endpoint.previous_secret_expires_at > now:
+    if (
+        endpoint.previous_secret
+        and endpoint.previous_secret_expires_at
+        and endpoint.previous_secret_expires_at > now
+    ):
         out.append(endpoint.previous_secret)
     return out
 
@@ -70,8 +75,13 @@ def post(endpoint: Endpoint, delivery: Delivery, now: dt.datetime) -> tuple[int 
         conn.request("POST", path, body=body, headers=headers)
         response = conn.getresponse()
         response.read(64 * 1024)
-        return response.status, "" if 200 <= response.status < 300 else f"HTTP {response.status} {response.reason}"[:300]
-    except (TimeoutError, socket.timeout):
+        return (
+            response.status,
+            ""
+            if 200 <= response.status < 300
+            else f"HTTP {response.status} {response.reason}"[:300],
+        )
+    except TimeoutError:
         return None, f"no answer within {timeout} s"
     except (OSError, http.client.HTTPException) as exc:
         return None, f"{type(exc).__name__}: {exc}"[:300]
@@ -94,7 +104,9 @@ def attempt(delivery_id: int) -> Delivery | None:
         if not endpoint.active or endpoint.is_paused:
             return delivery
         # Claim: a parallel worker finds it not yet due.
-        Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=now + dt.timedelta(seconds=TIMEOUT_SECONDS * 3))
+        Delivery.objects.filter(pk=delivery.pk).update(
+            next_attempt_at=now + dt.timedelta(seconds=TIMEOUT_SECONDS * 3)
+        )
     status, error = post(endpoint, delivery, now)
     ok = status is not None and 200 <= status < 300
     with transaction.atomic():
@@ -116,7 +128,17 @@ def attempt(delivery_id: int) -> Delivery | None:
                 delivery.status = DeliveryStatus.GAVE_UP
                 delivery.next_attempt_at = None
             _count_failure(endpoint)
-        delivery.save(update_fields=["attempts", "last_attempt_at", "last_status", "last_error", "status", "delivered_at", "next_attempt_at"])
+        delivery.save(
+            update_fields=[
+                "attempts",
+                "last_attempt_at",
+                "last_status",
+                "last_error",
+                "status",
+                "delivered_at",
+                "next_attempt_at",
+            ]
+        )
     if not ok and delivery.status == DeliveryStatus.RETRYING:
         _schedule(delivery)
     return delivery
@@ -128,7 +150,12 @@ def _count_failure(endpoint: Endpoint) -> None:
     if locked.consecutive_failures >= PAUSE_AFTER and locked.paused_at is None:
         locked.paused_at = timezone.now()
         locked.save(update_fields=["consecutive_failures", "paused_at"])
-        audit.record(Actor.system("webhooks"), "webhooks.endpoint_paused", locked, failures=locked.consecutive_failures)
+        audit.record(
+            Actor.system("webhooks"),
+            "webhooks.endpoint_paused",
+            locked,
+            failures=locked.consecutive_failures,
+        )
         from cueillette.webhooks import outbox
 
         outbox.clear_cache(locked.organization_id)
@@ -137,7 +164,11 @@ def _count_failure(endpoint: Endpoint) -> None:
             send_templated(
                 "webhooks/email/paused",
                 m.user.email,
-                {"endpoint": locked, "failures": locked.consecutive_failures, "url": settings.SITE_URL + f"/app/webhooks/{locked.pk}/"},
+                {
+                    "endpoint": locked,
+                    "failures": locked.consecutive_failures,
+                    "url": settings.SITE_URL + f"/app/webhooks/{locked.pk}/",
+                },
             )
     else:
         locked.save(update_fields=["consecutive_failures"])
@@ -150,4 +181,6 @@ def _schedule(delivery: Delivery) -> None:
     from cueillette.webhooks import tasks
 
     if getattr(default_task_backend, "supports_defer", False) and delivery.next_attempt_at:
-        tasks.deliver.using(run_after=delivery.next_attempt_at).enqueue([delivery.pk], delivery.organization_id)
+        tasks.deliver.using(run_after=delivery.next_attempt_at).enqueue(
+            [delivery.pk], delivery.organization_id
+        )

@@ -86,14 +86,24 @@ def record(fired: Fired) -> None:
     if not targets:
         return
     data = {k: serialize(v) for k, v in fired.payload.items()}
-    payload = {"id": str(fired.id), "type": fired.name, "created": fired.occurred_at.isoformat(), "data": data}
+    payload = {
+        "id": str(fired.id),
+        "type": fired.name,
+        "created": fired.occurred_at.isoformat(),
+        "data": data,
+    }
     now = timezone.now()
     rows = Delivery.objects.bulk_create(
         [
             Delivery(
-                organization_id=fired.organization_id, endpoint_id=pk, event_id=fired.id, event=fired.name,
-                payload=payload, status=DeliveryStatus.PENDING, next_attempt_at=now,
-            )  # fmt: skip
+                organization_id=fired.organization_id,
+                endpoint_id=pk,
+                event_id=fired.id,
+                event=fired.name,
+                payload=payload,
+                status=DeliveryStatus.PENDING,
+                next_attempt_at=now,
+            )
             for pk in targets
         ]
     )

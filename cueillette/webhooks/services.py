@@ -34,20 +34,33 @@ def _clean_events(events: Iterable[str]) -> list[str]:
     chosen = [e for e in dict.fromkeys(events) if e]
     unknown = [e for e in chosen if e not in EVENTS]
     if unknown:
-        raise ServiceError(Code.UNKNOWN_EVENT, _("unknown event: %(e)s") % {"e": unknown[0]}, field="events")
+        raise ServiceError(
+            Code.UNKNOWN_EVENT, _("unknown event: %(e)s") % {"e": unknown[0]}, field="events"
+        )
     if not chosen:
         raise ServiceError(Code.REQUIRED, _("choose at least one event"), field="events")
     return chosen
 
 
 @transaction.atomic
-def create_endpoint(url: str, events: Iterable[str], *, actor: Actor, role: str | None = "owner", description: str = "") -> tuple[Endpoint, str]:
+def create_endpoint(
+    url: str,
+    events: Iterable[str],
+    *,
+    actor: Actor,
+    role: str | None = "owner",
+    description: str = "",
+) -> tuple[Endpoint, str]:
     """Register an endpoint; returns it with its secret, shown to the owner this once."""
     _check(actor, role)
     targets.check_url(url)
     secret = new_secret()
     endpoint = Endpoint.objects.create(
-        url=url.strip(), events=_clean_events(events), description=description.strip()[:200], secret=secret, created_by=actor.user
+        url=url.strip(),
+        events=_clean_events(events),
+        description=description.strip()[:200],
+        secret=secret,
+        created_by=actor.user,
     )
     audit.record(actor, "webhooks.endpoint_created", endpoint, events=endpoint.events)
     transaction.on_commit(lambda: outbox.clear_cache(endpoint.organization_id))
@@ -55,7 +68,9 @@ def create_endpoint(url: str, events: Iterable[str], *, actor: Actor, role: str 
 
 
 @transaction.atomic
-def update_events(endpoint: Endpoint, events: Iterable[str], *, actor: Actor, role: str | None = "owner") -> Endpoint:
+def update_events(
+    endpoint: Endpoint, events: Iterable[str], *, actor: Actor, role: str | None = "owner"
+) -> Endpoint:
     _check(actor, role)
     endpoint.events = _clean_events(events)
     endpoint.save(update_fields=["events"])
@@ -94,7 +109,9 @@ def resume(endpoint: Endpoint, *, actor: Actor, role: str | None = "owner") -> i
     _check(actor, role)
     Endpoint.objects.filter(pk=endpoint.pk).update(paused_at=None, consecutive_failures=0)
     waiting = list(
-        Delivery.objects.filter(endpoint=endpoint, status__in=[DeliveryStatus.PENDING, DeliveryStatus.RETRYING]).values_list("pk", flat=True)
+        Delivery.objects.filter(
+            endpoint=endpoint, status__in=[DeliveryStatus.PENDING, DeliveryStatus.RETRYING]
+        ).values_list("pk", flat=True)
     )
     Delivery.objects.filter(pk__in=waiting).update(next_attempt_at=timezone.now())
     audit.record(actor, "webhooks.endpoint_resumed", endpoint, waiting=len(waiting))
@@ -108,10 +125,16 @@ def replay(delivery: Delivery, *, actor: Actor, role: str | None = "owner") -> D
     """Send an event again, same event id (receivers deduplicate on it), as a new delivery."""
     _check(actor, role)
     copy = Delivery.objects.create(
-        endpoint_id=delivery.endpoint_id, event_id=delivery.event_id, event=delivery.event, payload=delivery.payload,
+        endpoint_id=delivery.endpoint_id, event_id=delivery.event_id, event=delivery.event, payload=delivery.payload,  # noqa: E501
         next_attempt_at=timezone.now(), replay_of=delivery,
     )  # fmt: skip
-    audit.record(actor, "webhooks.delivery_replayed", copy, original=delivery.pk, event_id=str(delivery.event_id))
+    audit.record(
+        actor,
+        "webhooks.delivery_replayed",
+        copy,
+        original=delivery.pk,
+        event_id=str(delivery.event_id),
+    )
     _send_on_commit([copy.pk], delivery.organization_id)
     return copy
 

@@ -26,7 +26,14 @@ def header(secrets: Sequence[str], body: bytes, timestamp: int | None = None) ->
     return ",".join([f"t={t}", *(f"v1={sign(s, t, body)}" for s in secrets if s)])
 
 
-def verify(secret: str, signature_header: str, body: bytes, *, now: float | None = None, tolerance: int = TOLERANCE_SECONDS) -> bool:
+def verify(
+    secret: str,
+    signature_header: str,
+    body: bytes,
+    *,
+    now: float | None = None,
+    tolerance: int = TOLERANCE_SECONDS,
+) -> bool:
     """What a receiver does (our tests use it as the receiver)."""
     parts = [p.split("=", 1) for p in signature_header.split(",") if "=" in p]
     stamps = [v for k, v in parts if k == "t"]

@@ -37,22 +37,33 @@ def check_url(url: str, *, resolve: bool = True) -> tuple[str, int]:
     if not parts.hostname:
         raise ServiceError(Code.INVALID_URL, _("the address has no host name"), field="url")
     if parts.username or parts.password:
-        raise ServiceError(Code.INVALID_URL, _("the address must not contain a user name or password"), field="url")
+        raise ServiceError(
+            Code.INVALID_URL, _("the address must not contain a user name or password"), field="url"
+        )
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError as exc:
-        raise ServiceError(Code.INVALID_URL, _("the port of the address is not valid"), field="url") from exc
+        raise ServiceError(
+            Code.INVALID_URL, _("the port of the address is not valid"), field="url"
+        ) from exc
     if resolve and not allow_private():
         try:
             infos = socket.getaddrinfo(parts.hostname, port, proto=socket.IPPROTO_TCP)
         except (socket.gaierror, UnicodeError) as exc:
-            raise ServiceError(Code.INVALID_URL, _("the host name %(h)s cannot be found") % {"h": parts.hostname}, field="url") from exc
+            raise ServiceError(
+                Code.INVALID_URL,
+                _("the host name %(h)s cannot be found") % {"h": parts.hostname},
+                field="url",
+            ) from exc
         for info in infos:
             ip = ipaddress.ip_address(info[4][0])
             if _forbidden(ip):
                 raise ServiceError(
                     Code.FORBIDDEN_TARGET,
-                    _("%(h)s leads to a private or local address (%(ip)s): only public addresses can receive webhooks") % {"h": parts.hostname, "ip": ip},  # noqa: E501
+                    _(
+                        "%(h)s leads to a private or local address (%(ip)s): only public addresses can receive webhooks"  # noqa: E501
+                    )
+                    % {"h": parts.hostname, "ip": ip},
                     field="url",
                 )
     return parts.hostname, port

@@ -29,22 +29,37 @@ def _role(request: HttpRequest) -> str | None:
     return membership.role if membership else None
 
 
-def _secret_page(request: HttpRequest, endpoint: Endpoint, secret: str, *, rotated: bool) -> HttpResponse:
-    response = render(request, "webhooks/secret.html", {"endpoint": endpoint, "secret": secret, "rotated": rotated})
+def _secret_page(
+    request: HttpRequest, endpoint: Endpoint, secret: str, *, rotated: bool
+) -> HttpResponse:
+    response = render(
+        request,
+        "webhooks/secret.html",
+        {"endpoint": endpoint, "secret": secret, "rotated": rotated},
+    )
     response["Cache-Control"] = "no-store"
     return response
 
 
 @staff_required(Perm.MANAGE_WEBHOOKS)
 def index(request: HttpRequest) -> HttpResponse:
-    context: dict[str, Any] = {"endpoints": Endpoint.objects.filter(active=True), "events": list(EVENTS.items()), "chosen": [], "errors": {}}
+    context: dict[str, Any] = {
+        "endpoints": Endpoint.objects.filter(active=True),
+        "events": list(EVENTS.items()),
+        "chosen": [],
+        "errors": {},
+    }
     if request.method == "POST":
         url = request.POST.get("url", "")
         chosen = request.POST.getlist("events")
         context.update(url=url, chosen=chosen, description=request.POST.get("description", ""))
         try:
             endpoint, secret = services.create_endpoint(
-                url, chosen, actor=_actor(request), role=_role(request), description=request.POST.get("description", "")
+                url,
+                chosen,
+                actor=_actor(request),
+                role=_role(request),
+                description=request.POST.get("description", ""),
             )
         except ServiceError as exc:
             context["errors"] = {exc.field or "url": exc.message}
@@ -57,7 +72,11 @@ def index(request: HttpRequest) -> HttpResponse:
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
     endpoint = access(Endpoint, pk)
     deliveries = Delivery.objects.filter(endpoint=endpoint).order_by("-created_at", "-id")[:100]
-    return render(request, "webhooks/detail.html", {"endpoint": endpoint, "deliveries": deliveries, "events": list(EVENTS.items())})
+    return render(
+        request,
+        "webhooks/detail.html",
+        {"endpoint": endpoint, "deliveries": deliveries, "events": list(EVENTS.items())},
+    )
 
 
 @staff_required(Perm.MANAGE_WEBHOOKS)
@@ -74,7 +93,9 @@ def rotate(request: HttpRequest, pk: int) -> HttpResponse:
 def events(request: HttpRequest, pk: int) -> HttpResponse:
     endpoint = access(Endpoint, pk)
     try:
-        services.update_events(endpoint, request.POST.getlist("events"), actor=_actor(request), role=_role(request))
+        services.update_events(
+            endpoint, request.POST.getlist("events"), actor=_actor(request), role=_role(request)
+        )
         messages.success(request, _("Events saved."))
     except ServiceError as exc:
         messages.error(request, exc.message)

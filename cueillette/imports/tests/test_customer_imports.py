@@ -20,7 +20,9 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 def run(org: Any, name: str, *args: str) -> tuple[str, dict[str, int]]:
     out, err = StringIO(), StringIO()
-    call_command("import_customers", org.slug, str(FIXTURES / name), "--quiet", *args, stdout=out, stderr=err)
+    call_command(
+        "import_customers", org.slug, str(FIXTURES / name), "--quiet", *args, stdout=out, stderr=err
+    )
     text = out.getvalue()
     last = text.strip().splitlines()[-1]
     summary = {k: int(v) for k, v in (part.split("=") for part in last.split())}
@@ -108,7 +110,9 @@ def test_rerun_changes_nothing(org: Any) -> None:
 
 
 def test_old_mailchimp_headers_with_bom(org: Any) -> None:
-    _t, s = run(org, "subscribed_email_audience_export_7b1e.csv", "--consent-basis", "double-opt-in")
+    _t, s = run(
+        org, "subscribed_email_audience_export_7b1e.csv", "--consent-basis", "double-opt-in"
+    )
     assert s["created"] == 1 and s["consent_entries"] == 1
     with tenancy.tenant_context(org):
         marc = Customer.objects.get(email="marc.old@example.org")
@@ -127,7 +131,10 @@ def test_shopify_export(org: Any) -> None:
         assert helene.postal_code == "01000" and helene.phone == "+33612345670"
         assert helene.notes == "Allergique aux noix\nvient le samedi"
         ext = ExternalCustomerId.objects.get(customer=helene, external_id="7001")
-        assert ext.external_id == "7001" and ext.data == {"total_spent": "120.50", "total_orders": "3"}
+        assert ext.external_id == "7001" and ext.data == {
+            "total_spent": "120.50",
+            "total_orders": "3",
+        }
         bruno = Customer.objects.get(email="bruno@example.org")
         assert bruno.postal_code == "01200"  # restored
         assert has_consent(bruno, "news_sms") and not has_consent(bruno, "news_email")
@@ -188,7 +195,9 @@ def test_spreadsheet_with_broken_rows(org: Any) -> None:
 
 
 def test_dry_run_writes_nothing(org: Any) -> None:
-    text, s = run(org, "subscribed_members_export_2a3f9c.csv", "--dry-run", "--consent-basis", "double-opt-in")
+    text, s = run(
+        org, "subscribed_members_export_2a3f9c.csv", "--dry-run", "--consent-basis", "double-opt-in"
+    )
     assert "dry run: nothing written" in text
     assert s["created"] == 5 and s["merged"] == 1 and s["bad"] == 2 and s["consent_entries"] == 4
     with tenancy.tenant_context(org):

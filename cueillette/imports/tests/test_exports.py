@@ -25,7 +25,14 @@ def export(org: Any, kind: str, fmt: str = "csv") -> str:
 
 
 def test_every_kind_in_both_formats(org: Any, other_org: Any) -> None:
-    mallory = CustomerFactory(organization=org, first_name="=HYPERLINK(\"http://evil\")", last_name="@SUM(A1)", email="m@example.org", phone="+33612345678", notes="-2+3")  # noqa: E501
+    mallory = CustomerFactory(
+        organization=org,
+        first_name='=HYPERLINK("http://evil")',
+        last_name="@SUM(A1)",
+        email="m@example.org",
+        phone="+33612345678",
+        notes="-2+3",
+    )
     CustomerFactory(organization=other_org, first_name="Autre", email="autre@example.org")
     with tenancy.tenant_context(org):
         record_consent(mallory, "loyalty", True, source="counter", actor=Actor.system())
@@ -34,7 +41,7 @@ def test_every_kind_in_both_formats(org: Any, other_org: Any) -> None:
     text = export(org, "customers")
     assert text.startswith("\ufeff")
     rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=";"))
-    assert rows[1][1] == "'=HYPERLINK(\"http://evil\")" and rows[1][2] == "'@SUM(A1)"
+    assert rows[1][1] == '\'=HYPERLINK("http://evil")' and rows[1][2] == "'@SUM(A1)"
     assert rows[1][4] == "'+33612345678"  # a spreadsheet would read +33… as a formula
     assert "autre@example.org" not in text
     data = json.loads(export(org, "customers", "json"))
@@ -46,4 +53,6 @@ def test_every_kind_in_both_formats(org: Any, other_org: Any) -> None:
     purchases = json.loads(export(org, "purchases", "json"))
     assert purchases[0]["amount"] == "12.50" and purchases[0]["receipt_id"] == "R-1"
     assert "kind" in export(org, "posts")
-    assert AuditEvent.objects.unscoped().filter(organization=org, action="consents.exported").exists()
+    assert (
+        AuditEvent.objects.unscoped().filter(organization=org, action="consents.exported").exists()
+    )

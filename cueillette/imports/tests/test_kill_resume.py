@@ -59,8 +59,24 @@ def env(tmp_path: Path) -> dict[str, str]:
 
 def cli(env: dict[str, str], slug: str, path: Path, *extra: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "manage.py", "import_customers", slug, str(path), "--quiet", "--batch-size", "200", "--consent-basis", "paper", *extra],  # noqa: E501
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "manage.py",
+            "import_customers",
+            slug,
+            str(path),
+            "--quiet",
+            "--batch-size",
+            "200",
+            "--consent-basis",
+            "paper",
+            *extra,
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -75,7 +91,14 @@ def counts_in_child(env: dict[str, str], slug: str) -> tuple[int, int, int, int]
         "dup=C.objects.values('email').annotate(n=Count('id')).filter(n__gt=1).count();"
         "print(C.objects.count(), E.objects.count(), dup, C.objects.filter(first_name='').count())"
     )
-    out = subprocess.run([sys.executable, "manage.py", "shell", "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)  # noqa: E501
+    out = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     a, b, c, d = (int(x) for x in out.stdout.split()[-4:])
     return a, b, c, d
 
@@ -84,8 +107,10 @@ def make_org(env: dict[str, str], slug: str) -> None:
     if connection.vendor == "postgresql":
         OrganizationFactory(slug=slug, name="Coupure")
         return
-    code = f"from cueillette.core.tests.factories import OrganizationFactory as F; F(slug='{slug}', name='Coupure')"
-    subprocess.run([sys.executable, "manage.py", "shell", "-c", code], cwd=ROOT, env=env, check=True)
+    code = f"from cueillette.core.tests.factories import OrganizationFactory as F; F(slug='{slug}', name='Coupure')"  # noqa: E501
+    subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code], cwd=ROOT, env=env, check=True
+    )
 
 
 def test_exit_after_batches_then_resume(env: dict[str, str], tmp_path: Path) -> None:
@@ -139,7 +164,9 @@ def test_resumable_import_is_found_by_file_hash(org: Any, tmp_path: Path) -> Non
     with tenancy.tenant_context(org):
         from cueillette.core.audit import Actor
 
-        imp = services.register_file(path, filename="clients.csv", kind="customers", actor=Actor.system(), copy=False)
+        imp = services.register_file(
+            path, filename="clients.csv", kind="customers", actor=Actor.system(), copy=False
+        )
 
         class Stop(Exception):
             pass

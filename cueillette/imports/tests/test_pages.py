@@ -17,10 +17,14 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 def upload(client: Any, name: str, kind: str = "customers") -> Any:
     data = (FIXTURES / name).read_bytes()
-    return client.post(reverse("imports:index"), {"kind": kind, "file": SimpleUploadedFile(name, data, "text/csv")})
+    return client.post(
+        reverse("imports:index"), {"kind": kind, "file": SimpleUploadedFile(name, data, "text/csv")}
+    )
 
 
-def test_french_excel_shopify_file_end_to_end(owner: Any, org: Any, client_for: Any, django_capture_on_commit_callbacks: Any) -> None:  # noqa: E501
+def test_french_excel_shopify_file_end_to_end(
+    owner: Any, org: Any, client_for: Any, django_capture_on_commit_callbacks: Any
+) -> None:
     c = client_for(owner)
     assert c.get(reverse("customers:import")).url == reverse("imports:index")
     page = c.get(reverse("imports:index"))
@@ -36,7 +40,10 @@ def test_french_excel_shopify_file_end_to_end(owner: Any, org: Any, client_for: 
     assert refused.status_code == 400
     assert 'aria-invalid="true"' in refused.content.decode()
     with django_capture_on_commit_callbacks(execute=True):
-        r = c.post(reverse("imports:check", args=[imp.pk]), {"basis_0": "double-opt-in", "basis_1": "single-opt-in"})
+        r = c.post(
+            reverse("imports:check", args=[imp.pk]),
+            {"basis_0": "double-opt-in", "basis_1": "single-opt-in"},
+        )
     assert r.status_code == 302
     imp.refresh_from_db()
     assert imp.status == "checked" and imp.check_counts["created"] == 3
@@ -62,14 +69,39 @@ def test_french_excel_shopify_file_end_to_end(owner: Any, org: Any, client_for: 
         assert Customer.objects.count() == 3
 
 
-def test_spreadsheet_mapping_is_guessed_and_remembered(owner: Any, org: Any, client_for: Any, django_capture_on_commit_callbacks: Any) -> None:  # noqa: E501
+def test_spreadsheet_mapping_is_guessed_and_remembered(
+    owner: Any, org: Any, client_for: Any, django_capture_on_commit_callbacks: Any
+) -> None:
     c = client_for(owner)
     r = upload(c, "clients_tableur.csv")
     imp = Import.objects.unscoped().get(organization=org)
     page = c.get(r.url).content.decode()
     assert '<option value="first_name" selected>' in page  # "Prénom" guessed
-    header = ["Prénom", "Nom", "Courriel", "Portable", "Code postal", "Date de naissance", "consent_loyalty", "Remarques"]  # noqa: E501
-    mapping = {f"map_{i}": f for i, f in enumerate(["first_name", "last_name", "email", "phone", "postal_code", "birthday", "consent_loyalty", ""])}  # noqa: E501
+    header = [
+        "Prénom",
+        "Nom",
+        "Courriel",
+        "Portable",
+        "Code postal",
+        "Date de naissance",
+        "consent_loyalty",
+        "Remarques",
+    ]
+    mapping = {
+        f"map_{i}": f
+        for i, f in enumerate(
+            [
+                "first_name",
+                "last_name",
+                "email",
+                "phone",
+                "postal_code",
+                "birthday",
+                "consent_loyalty",
+                "",
+            ]
+        )
+    }
     with django_capture_on_commit_callbacks(execute=True):
         c.post(reverse("imports:check", args=[imp.pk]), {**mapping, "basis_0": "paper"})
     imp.refresh_from_db()
@@ -82,14 +114,21 @@ def test_spreadsheet_mapping_is_guessed_and_remembered(owner: Any, org: Any, cli
     assert "were remembered" in page2 or "mémorisés" in page2
 
 
-def test_sales_page_and_counter_cannot_import(owner: Any, counter: Any, org: Any, client_for: Any, django_capture_on_commit_callbacks: Any) -> None:  # noqa: E501
+def test_sales_page_and_counter_cannot_import(
+    owner: Any, counter: Any, org: Any, client_for: Any, django_capture_on_commit_callbacks: Any
+) -> None:
     assert client_for(counter).get(reverse("imports:index")).status_code == 403
     c = client_for(owner)
     wrong = upload(c, "items-2024-03-01-2024-04-01.csv", kind="customers")
-    assert wrong.status_code == 400 and "sales" in wrong.content.decode().lower() or "ventes" in wrong.content.decode().lower()  # noqa: E501
+    assert (
+        wrong.status_code == 400 and "sales" in wrong.content.decode().lower()
+    ) or "ventes" in wrong.content.decode().lower()
     r = upload(c, "items-2024-03-01-2024-04-01.csv", kind="sales")
     imp = Import.objects.unscoped().get(organization=org, kind="sales")
-    assert "Give points for these past sales" in c.get(r.url).content.decode() or "points" in c.get(r.url).content.decode()  # noqa: E501
+    assert (
+        "Give points for these past sales" in c.get(r.url).content.decode()
+        or "points" in c.get(r.url).content.decode()
+    )
     with django_capture_on_commit_callbacks(execute=True):
         c.post(reverse("imports:check", args=[imp.pk]), {})
     with django_capture_on_commit_callbacks(execute=True):

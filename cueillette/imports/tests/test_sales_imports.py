@@ -22,14 +22,26 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 def run(org: Any, name: str, *args: str) -> tuple[str, dict[str, int]]:
     out = StringIO()
-    call_command("import_sales", org.slug, str(FIXTURES / name), "--quiet", *args, stdout=out, stderr=StringIO())
+    call_command(
+        "import_sales",
+        org.slug,
+        str(FIXTURES / name),
+        "--quiet",
+        *args,
+        stdout=out,
+        stderr=StringIO(),
+    )
     last = out.getvalue().strip().splitlines()[-1]
     return out.getvalue(), {k: int(v) for k, v in (p.split("=") for p in last.split())}
 
 
 def customers(org: Any) -> tuple[Any, Any]:
-    helene = CustomerFactory(organization=org, email="helene@example.org", first_name="Hélène", last_name="Dupré")
-    bruno = CustomerFactory(organization=org, email="bruno@example.org", phone="+33698765432", first_name="Bruno")
+    helene = CustomerFactory(
+        organization=org, email="helene@example.org", first_name="Hélène", last_name="Dupré"
+    )
+    bruno = CustomerFactory(
+        organization=org, email="bruno@example.org", phone="+33698765432", first_name="Bruno"
+    )
     with tenancy.tenant_context(org):
         ExternalCustomerId.objects.create(customer=helene, system="square", external_id="SQ-CUST-1")
     return helene, bruno
@@ -41,12 +53,24 @@ def test_square_transactions(org: Any) -> None:
         card = loyalty.join_program(bruno, actor=Actor.system())
         Card.objects.filter(pk=card.pk).update(number="900000000017")
     text, s = run(org, "items-2024-03-01-2024-04-01.csv")
-    assert s == {"rows": 7, "purchases": 4, "refunds": 2, "matched": 3, "unmatched": 3, "skipped": 0, "bad": 1}
+    assert s == {
+        "rows": 7,
+        "purchases": 4,
+        "refunds": 2,
+        "matched": 3,
+        "unmatched": 3,
+        "skipped": 0,
+        "bad": 1,
+    }
     assert "douze is not an amount" in text
     assert "a sale is never matched by name" in text
     with tenancy.tenant_context(org):
         tx1 = ImportedSale.objects.get(row_key__startswith="square:TX1:P1")
-        assert tx1.customer == helene and tx1.amount == Decimal("12.50") and tx1.matched_by == "external_id"
+        assert (
+            tx1.customer == helene
+            and tx1.amount == Decimal("12.50")
+            and tx1.matched_by == "external_id"
+        )
         assert tx1.occurred_at == dt.datetime(2024, 3, 14, 9, 2, 11, tzinfo=dt.UTC)
         refund = ImportedSale.objects.get(row_key__startswith="square:TX1:R1")
         assert refund.kind == "refund" and refund.amount == Decimal("12.50")
@@ -83,7 +107,15 @@ def test_old_square_export_and_generic_sales(org: Any) -> None:
         old = ImportedSale.objects.get(transaction_id="OLD1")
         assert old.amount == Decimal("12.50") and old.occurred_at.day == 21
     text, s = run(org, "ventes.csv")
-    assert s == {"rows": 4, "purchases": 2, "refunds": 1, "matched": 2, "unmatched": 1, "skipped": 0, "bad": 1}
+    assert s == {
+        "rows": 4,
+        "purchases": 2,
+        "refunds": 1,
+        "matched": 2,
+        "unmatched": 1,
+        "skipped": 0,
+        "bad": 1,
+    }
     assert "the amount is missing" in text
     with tenancy.tenant_context(org):
         assert ImportedSale.objects.get(transaction_id="T-1").matched_by == "email"

@@ -47,9 +47,11 @@ class Receiver:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                verified = bool(outer.secret) and signing.verify(outer.secret, self.headers.get("Cueillette-Signature", ""), body)
+                verified = bool(outer.secret) and signing.verify(
+                    outer.secret, self.headers.get("Cueillette-Signature", ""), body
+                )
                 outer.received.append(Received(dict(self.headers.items()), body, verified))
                 if outer.stall_next > 0:
                     outer.stall_next -= 1

@@ -34,15 +34,25 @@ def receiver(settings: Any) -> Iterator[Receiver]:
 @pytest.fixture
 def hooked(org: Any, owner: Any, receiver: Receiver) -> Iterator[tuple[Endpoint, Receiver]]:
     with tenancy.tenant_context(org):
-        endpoint, secret = services.create_endpoint(receiver.url, ["customer.joined", "consent.changed"], actor=Actor.staff(owner))  # noqa: E501
+        endpoint, secret = services.create_endpoint(
+            receiver.url, ["customer.joined", "consent.changed"], actor=Actor.staff(owner)
+        )
         receiver.secret = secret
         yield endpoint, receiver
 
 
 def fire_joined(org: Any, capture: Any, **extra: Any) -> Any:
-    customer = CustomerFactory(organization=org, first_name="Aïcha", email="aicha@example.org", notes="private note")  # noqa: E501
+    customer = CustomerFactory(
+        organization=org, first_name="Aïcha", email="aicha@example.org", notes="private note"
+    )
     with capture(execute=True), transaction.atomic():
-        fired = consequences.fire(Consequence.CUSTOMER_JOINED, organization_id=org.pk, customer=customer, source="counter", **extra)  # noqa: E501
+        fired = consequences.fire(
+            Consequence.CUSTOMER_JOINED,
+            organization_id=org.pk,
+            customer=customer,
+            source="counter",
+            **extra,
+        )
     return fired
 
 
@@ -50,8 +60,10 @@ def past_due() -> None:
     Delivery.objects.unscoped().update(next_attempt_at=timezone.now() - dt.timedelta(seconds=1))
 
 
-def test_signed_delivery_with_stable_event_id(org: Any, hooked: Any, django_capture_on_commit_callbacks: Any) -> None:  # noqa: E501
-    endpoint, receiver = hooked
+def test_signed_delivery_with_stable_event_id(
+    org: Any, hooked: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    _endpoint, receiver = hooked
     fired = fire_joined(org, django_capture_on_commit_callbacks)
     assert len(receiver.ok) == 1
     got = receiver.ok[0]
@@ -72,14 +84,18 @@ def test_rolled_back_action_sends_nothing(org: Any, hooked: Any) -> None:
     _endpoint, receiver = hooked
     customer = CustomerFactory(organization=org)
     with pytest.raises(RuntimeError), transaction.atomic():
-        consequences.fire(Consequence.CUSTOMER_JOINED, organization_id=org.pk, customer=customer, source="x")
+        consequences.fire(
+            Consequence.CUSTOMER_JOINED, organization_id=org.pk, customer=customer, source="x"
+        )
         raise RuntimeError
     with tenancy.tenant_context(org):
         assert not Delivery.objects.exists()
     assert receiver.received == []
 
 
-def test_failures_and_timeouts_are_retried_with_backoff_until_delivered(org: Any, hooked: Any, django_capture_on_commit_callbacks: Any) -> None:  # noqa: E501
+def test_failures_and_timeouts_are_retried_with_backoff_until_delivered(
+    org: Any, hooked: Any, django_capture_on_commit_callbacks: Any
+) -> None:
     _endpoint, receiver = hooked
     receiver.fail_next = 1
     receiver.stall_next = 1
@@ -106,7 +122,9 @@ def test_failures_and_timeouts_are_retried_with_backoff_until_delivered(org: Any
     assert len(receiver.received) == 3
 
 
-def test_gives_up_after_a_day_and_pauses_with_a_notice(org: Any, owner: Any, hooked: Any, django_capture_on_commit_callbacks: Any) -> None:  # noqa: E501
+def test_gives_up_after_a_day_and_pauses_with_a_notice(
+    org: Any, owner: Any, hooked: Any, django_capture_on_commit_callbacks: Any
+) -> None:
     endpoint, receiver = hooked
     receiver.fail_next = 1000
     assert sum(delivery.BACKOFF_SECONDS) == 24 * 3600
@@ -131,7 +149,9 @@ def test_gives_up_after_a_day_and_pauses_with_a_notice(org: Any, owner: Any, hoo
     assert waiting >= 1 and len(receiver.ok) >= 1
 
 
-def test_replay_and_rotation(org: Any, owner: Any, hooked: Any, django_capture_on_commit_callbacks: Any) -> None:  # noqa: E501
+def test_replay_and_rotation(
+    org: Any, owner: Any, hooked: Any, django_capture_on_commit_callbacks: Any
+) -> None:
     endpoint, receiver = hooked
     fire_joined(org, django_capture_on_commit_callbacks)
     old = receiver.secret
@@ -146,7 +166,9 @@ def test_replay_and_rotation(org: Any, owner: Any, hooked: Any, django_capture_o
     assert signing.verify(new, last.headers["Cueillette-Signature"], last.body)
     assert signing.verify(old, last.headers["Cueillette-Signature"], last.body)
     with tenancy.tenant_context(org):
-        Endpoint.objects.filter(pk=endpoint.pk).update(previous_secret_expires_at=timezone.now() - dt.timedelta(seconds=1))  # noqa: E501
+        Endpoint.objects.filter(pk=endpoint.pk).update(
+            previous_secret_expires_at=timezone.now() - dt.timedelta(seconds=1)
+        )
         with django_capture_on_commit_callbacks(execute=True):
             services.replay(original, actor=Actor.staff(owner))
     last = receiver.received[-1]
@@ -156,9 +178,19 @@ def test_replay_and_rotation(org: Any, owner: Any, hooked: Any, django_capture_o
 
 @pytest.mark.parametrize(
     "url",
-    ["https://127.0.0.1/x", "https://localhost/x", "https://10.0.0.8/x", "https://169.254.169.254/latest", "https://[::1]/", "http://example.org/", "https://user:pw@example.org/"],  # noqa: E501
+    [
+        "https://127.0.0.1/x",
+        "https://localhost/x",
+        "https://10.0.0.8/x",
+        "https://169.254.169.254/latest",
+        "https://[::1]/",
+        "http://example.org/",
+        "https://user:pw@example.org/",
+    ],
 )
-def test_private_and_loopback_targets_are_refused(org: Any, owner: Any, settings: Any, url: str) -> None:
+def test_private_and_loopback_targets_are_refused(
+    org: Any, owner: Any, settings: Any, url: str
+) -> None:
     settings.WEBHOOKS_ALLOW_PRIVATE = False
     with tenancy.tenant_context(org), pytest.raises(ServiceError) as info:
         services.create_endpoint(url, ["customer.joined"], actor=Actor.staff(owner))
@@ -168,7 +200,10 @@ def test_private_and_loopback_targets_are_refused(org: Any, owner: Any, settings
 def test_pages(org: Any, owner: Any, manager: Any, client_for: Any, receiver: Receiver) -> None:
     assert client_for(manager).get(reverse("webhooks:index")).status_code == 403
     c = client_for(owner)
-    assert "No webhook yet" in c.get(reverse("webhooks:index")).content.decode() or "Aucun" in c.get(reverse("webhooks:index")).content.decode()  # noqa: E501
+    assert (
+        "No webhook yet" in c.get(reverse("webhooks:index")).content.decode()
+        or "Aucun" in c.get(reverse("webhooks:index")).content.decode()
+    )
     bad = c.post(reverse("webhooks:index"), {"url": receiver.url})
     assert bad.status_code == 400
     r = c.post(reverse("webhooks:index"), {"url": receiver.url, "events": ["customer.joined"]})

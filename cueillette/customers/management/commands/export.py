@@ -8,7 +8,6 @@ export is audited (who, what, how many rows — never their content).
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -33,13 +32,17 @@ class _Counted:
 
 
 class Command(BaseCommand):
-    help = "Export customers, the consent ledger, points, purchases or community posts as CSV or JSON."
+    help = (
+        "Export customers, the consent ledger, points, purchases or community posts as CSV or JSON."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("organization", help="the organization's slug (public address)")
         parser.add_argument("kind", choices=data_export.EXPORT_KINDS)
         parser.add_argument("--format", choices=["csv", "json"], default="csv")
-        parser.add_argument("--output", type=Path, default=None, help="file to write (default: standard output)")
+        parser.add_argument(
+            "--output", type=Path, default=None, help="file to write (default: standard output)"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         org = Organization.objects.filter(slug=options["organization"]).first()
@@ -52,8 +55,16 @@ class Command(BaseCommand):
             if options["format"] == "json"
             else data_export.iter_data_csv(header, iter(counted))
         )
-        out = options["output"].open("w", encoding="utf-8", newline="") if options["output"] else None
-        write = out.write if out else (self.stdout._out.write if hasattr(self.stdout, "_out") else sys.stdout.write)
+        out = (
+            options["output"].open("w", encoding="utf-8", newline="") if options["output"] else None
+        )
+
+        def write(chunk: str) -> None:
+            if out:
+                out.write(chunk)
+            else:
+                self.stdout.write(chunk, ending="")
+
         try:
             for chunk in chunks:
                 write(chunk)
@@ -61,4 +72,9 @@ class Command(BaseCommand):
             if out:
                 out.close()
         with tenant_context(org):
-            log_export(Actor.system("manage.py export"), rows=counted.n, kind=options["kind"], fmt=options["format"])
+            log_export(
+                Actor.system("manage.py export"),
+                rows=counted.n,
+                kind=options["kind"],
+                fmt=options["format"],
+            )

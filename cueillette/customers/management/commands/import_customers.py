@@ -11,7 +11,8 @@ Consent is never invented: without ``--consent-basis`` the grants of the file ar
 Every bad row is reported with its line, column and reason; the others are imported in batches,
 each committed with its offset, so a killed run resumes where it stopped when run again with
 the same file. The last output line is
-``rows=N created=N updated=N merged=N skipped=N bad=N consent_entries=N withdrawals=N suppressed=N``.
+``rows=N created=N updated=N merged=N skipped=N bad=N consent_entries=N withdrawals=N
+suppressed=N``.
 """
 
 from __future__ import annotations
@@ -33,7 +34,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("organization", help="the organization's slug (public address)")
         parser.add_argument("file", type=Path, help="a CSV file with a header line")
-        parser.add_argument("--format", choices=["auto", "mailchimp", "shopify", "csv"], default="auto")
+        parser.add_argument(
+            "--format", choices=["auto", "mailchimp", "shopify", "csv"], default="auto"
+        )
         parser.add_argument("--dry-run", action="store_true", help="check every row, write nothing")
         parser.add_argument(
             "--consent-basis",
@@ -42,7 +45,9 @@ class Command(BaseCommand):
             help="how the people of the file agreed to the consents it states (default: none: "
             "no grant is recorded)",
         )
-        parser.add_argument("--month-first", action="store_true", help="dates are MM/DD/YYYY (CSV format)")
+        parser.add_argument(
+            "--month-first", action="store_true", help="dates are MM/DD/YYYY (CSV format)"
+        )
         parser.add_argument("--encoding", default=None, help="default: detected")
         parser.add_argument("--delimiter", default=None, help="default: guessed (; , tab |)")
         parser.add_argument("--batch-size", type=int, default=1000)
@@ -60,5 +65,8 @@ class Command(BaseCommand):
             self,
             kind=Kind.CUSTOMERS,
             options=options,
-            configure={"consent_basis_for": configure_for, "month_first": options["month_first"] or None},
+            configure={
+                "consent_basis_for": configure_for,
+                "month_first": options["month_first"] or None,
+            },
         )

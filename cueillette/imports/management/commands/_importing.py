@@ -12,7 +12,7 @@ from cueillette.core.audit import Actor
 from cueillette.core.errors import ServiceError
 from cueillette.core.models import Organization
 from cueillette.core.tenancy import tenant_context
-from cueillette.imports import services
+from cueillette.imports import reading, services
 from cueillette.imports.models import Import, ImportIssue, Severity
 
 MAX_ISSUES_SHOWN = 200
@@ -26,7 +26,9 @@ def organization(slug: str) -> Organization:
     return org
 
 
-def run(cmd: BaseCommand, *, kind: str, options: dict[str, Any], configure: dict[str, Any]) -> Import:
+def run(
+    cmd: BaseCommand, *, kind: str, options: dict[str, Any], configure: dict[str, Any]
+) -> Import:
     org = organization(options["organization"])
     path: Path = options["file"]
     if not path.is_file():
@@ -35,14 +37,20 @@ def run(cmd: BaseCommand, *, kind: str, options: dict[str, Any], configure: dict
     with tenant_context(org):
         actor = Actor.system(f"import {path.name}"[:200])
         try:
-            info_hash = services.reading.file_hash(path)[0]
+            info_hash = reading.file_hash(path)[0]
             imp = None if dry_run else services.resumable(kind, info_hash)
             if imp is not None:
                 cmd.stderr.write(f"resuming import #{imp.pk} after row {imp.processed_rows}")
             else:
                 imp = services.register_file(
-                    path, filename=path.name, kind=kind, actor=actor, layout=options["format"],
-                    encoding=options.get("encoding"), delimiter=options.get("delimiter"), copy=False,
+                    path,
+                    filename=path.name,
+                    kind=kind,
+                    actor=actor,
+                    layout=options["format"],
+                    encoding=options.get("encoding"),
+                    delimiter=options.get("delimiter"),
+                    copy=False,
                 )
                 settings = dict(configure)
                 basis_for = settings.pop("consent_basis_for", None)
@@ -55,14 +63,19 @@ def run(cmd: BaseCommand, *, kind: str, options: dict[str, Any], configure: dict
             cmd.stderr.write(f"{imp.get_layout_display()} ({imp.encoding}, '{imp.delimiter}')")
             progress = _Bar(cmd) if not options.get("quiet") else None
             imp = services.process(
-                imp.pk, dry_run=dry_run, batch_size=options["batch_size"], on_progress=progress,
+                imp.pk,
+                dry_run=dry_run,
+                batch_size=options["batch_size"],
+                on_progress=progress,
                 after_batch=_killer(options.get("stop_after_batches")),
             )
             if progress:
                 progress.done()
         except ServiceError as exc:
             raise CommandError(exc.message) from exc
-        issues = ImportIssue.objects.filter(import_run=imp, from_check=dry_run).order_by("line", "id")
+        issues = ImportIssue.objects.filter(import_run=imp, from_check=dry_run).order_by(
+            "line", "id"
+        )
         for issue in issues[:MAX_ISSUES_SHOWN]:
             word = "error" if issue.severity == Severity.ERROR else "warning"
             cmd.stdout.write(f"{word}: line {issue.line}, {issue.field}: {issue.message}")
@@ -76,7 +89,8 @@ def run(cmd: BaseCommand, *, kind: str, options: dict[str, Any], configure: dict
 
 
 def _killer(n: int | None) -> Any:
-    """``--stop-after-batches N`` (tests): exit abruptly after N committed batches, as a kill would."""
+    """``--stop-after-batches N`` (tests): exit abruptly after N committed batches, as a kill
+    would."""
     if not n:
         return None
 

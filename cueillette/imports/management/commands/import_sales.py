@@ -21,7 +21,11 @@ class Command(BaseCommand):
         parser.add_argument("file", type=Path)
         parser.add_argument("--format", choices=["auto", "square", "csv"], default="auto")
         parser.add_argument("--dry-run", action="store_true", help="check every row, write nothing")
-        parser.add_argument("--award-points", action="store_true", help="credit loyalty points for matched past sales")
+        parser.add_argument(
+            "--award-points",
+            action="store_true",
+            help="credit loyalty points for matched past sales",
+        )
         parser.add_argument("--currency", default="EUR")
         parser.add_argument("--encoding", default=None, help="default: detected")
         parser.add_argument("--delimiter", default=None, help="default: guessed")
@@ -30,7 +34,12 @@ class Command(BaseCommand):
         parser.add_argument("--stop-after-batches", type=int, default=None, help=argparse_hidden())
 
     def handle(self, *args: Any, **options: Any) -> None:
-        run(self, kind=Kind.SALES, options=options, configure={"award_points": options["award_points"], "currency": options["currency"]})
+        run(
+            self,
+            kind=Kind.SALES,
+            options=options,
+            configure={"award_points": options["award_points"], "currency": options["currency"]},
+        )
 
 
 def argparse_hidden() -> str:
