@@ -5,7 +5,9 @@
 Everything is generated in the run, in a scratch PostgreSQL database:
 
 1. a customers CSV as a French spreadsheet saves it (``;``, Windows-1252, CRLF, phones in the
-   formats people type, a loyalty consent for 60 % and an SMS consent for 20 % of the rows)
+   formats people type, consent to personalised offers for 60 % and to SMS news for 20 % of
+   the rows; not the loyalty consent: each loyalty grant also issues a card through loyalty's
+   own action, which is loyalty's cost, not the import's)
    and a sales CSV (date, ticket, amount with a decimal comma, the customer's email for half of
    the rows, the others anonymous);
 2. ``manage.py import_customers <org> FILE --consent-basis paper`` and ``manage.py import_sales``,
@@ -98,7 +100,7 @@ def email_for(i: int) -> str:
 def write_customers(path: Path, n: int) -> None:
     rng = random.Random(42)
     with path.open("w", encoding="cp1252", newline="") as out:
-        out.write("Prénom;Nom;Courriel;Portable;Code postal;consent_loyalty;consent_news_sms\r\n")
+        out.write("Prénom;Nom;Courriel;Portable;Code postal;consent_profiling;consent_news_sms\r\n")
         for i in range(n):
             loyalty = "oui" if rng.random() < 0.6 else ""
             sms = "oui" if rng.random() < 0.2 else ""
@@ -247,7 +249,7 @@ def copy_baseline(url: str, summary: str, n_customers: int, n_sales: int) -> tup
             0
         ]
         wording = conn.execute(
-            "SELECT id, text_hash FROM customers_consentwording WHERE organization_id = %s AND purpose = 'loyalty' AND language = 'fr'",
+            "SELECT id, text_hash FROM customers_consentwording WHERE organization_id = %s AND purpose = 'profiling' AND language = 'fr'",
             [org],
         ).fetchone()
         stamp = "2026-12-07 02:00:00+00"
@@ -275,7 +277,7 @@ def copy_baseline(url: str, summary: str, n_customers: int, n_sales: int) -> tup
             ev = io.StringIO()
             for k in range(consents):
                 ev.write(
-                    f'{org}\t{first_id + k % n_customers}\tloyalty\tnone\tt\t{stamp}\t{stamp}\timport\t{wording[0]}\t{wording[1]}\tsystem\timport\t{{"basis": "paper", "import_line": {k + 2}}}\n'
+                    f'{org}\t{first_id + k % n_customers}\tprofiling\tnone\tt\t{stamp}\t{stamp}\timport\t{wording[0]}\t{wording[1]}\tsystem\timport\t{{"basis": "paper", "import_line": {k + 2}}}\n'
                 )
             evdata = ev.getvalue().encode()
             del ev

@@ -594,8 +594,17 @@ class CustomerImporter:
                 changed_consent = False
         if self.dry_run:
             return
+        entries: list[ConsentEvent] = []
         if events:
-            RowInserter(ConsentEvent, {"recorded_at": self.started_at}).insert(events)
+            ids = RowInserter(ConsentEvent, {"recorded_at": self.started_at}).insert(
+                events, returning=True
+            )
+            wordings = {w.pk: w for w in self.wordings.values()}
+            # The entries as instances, for the consequences (loyalty reads the wording).
+            for row, pk in zip(events, ids, strict=True):
+                entry = ConsentEvent(id=pk, **row)
+                entry.wording = wordings[row["wording_id"]]
+                entries.append(entry)
         for s in suppressions:
             Suppression.objects.create(
                 email=s["email"],
@@ -626,9 +635,11 @@ class CustomerImporter:
             object_id=self.imp.pk,
             **{k: v for k, v in result.counts.items() if v},
         )
-        self._fire(new, fired)
+        self._fire(new, fired, entries)
 
-    def _fire(self, new: list[Target], fired: list[tuple[Target, str, bool]]) -> None:
+    def _fire(
+        self, new: list[Target], fired: list[tuple[Target, str, bool]], entries: list[ConsentEvent]
+    ) -> None:
         """Consequences of the batch, for the apps that listen (webhooks, messaging...)."""
         joined = consequences.subscribers(Consequence.CUSTOMER_JOINED)
         changed = consequences.subscribers(Consequence.CONSENT_CHANGED)
@@ -645,7 +656,11 @@ class CustomerImporter:
                     if k in {*FILL_FIELDS, "notes", "tags", "language"}
                 }
                 instances[t.id] = Customer(
-                    id=t.id, organization_id=self.org_id, source=Source.IMPORT, **fields
+                    id=t.id,
+                    organization_id=self.org_id,
+                    source=Source.IMPORT,
+                    status=CustomerStatus.ACTIVE,
+                    **fields,
                 )
             return instances[t.id]
 
@@ -656,17 +671,20 @@ class CustomerImporter:
                     organization_id=self.org_id,
                     customer=instance(t),
                     source=Source.IMPORT,
+                    actor=self.actor,
                 )
         if changed:
-            for t, purpose, granted in fired:
+            # ``fired`` and ``entries`` are in the same order: one entry per decision recorded.
+            for (t, purpose, granted), entry in zip(fired, entries, strict=True):
                 consequences.fire(
                     Consequence.CONSENT_CHANGED,
                     organization_id=self.org_id,
                     customer=instance(t),
                     purpose=purpose,
                     granted=granted,
-                    event=None,
+                    event=entry,
                     source=Source.IMPORT,
+                    actor=self.actor,
                 )
 
     def column_notes(self) -> list[Issue]:

@@ -2,8 +2,11 @@
 transaction (phase IN_TRANSACTION), so the event and the action commit or roll back together;
 the sending is queued after the commit.
 
-The active endpoints of an organization are cached per process for a few seconds (an import
-fires once per row); services clear the cache when an endpoint changes.
+Whether an organization has endpoints at all is cached per process for a few seconds (an
+import fires once per row, and most organizations have none); when the cache says someone
+listens, the endpoints are read again inside the transaction. Services clear the cache when an
+endpoint changes, so only another process may miss events of an endpoint created in the last
+few seconds.
 """
 
 from __future__ import annotations
@@ -82,7 +85,18 @@ def record(fired: Fired) -> None:
     """IN_TRANSACTION subscriber: one Delivery per endpoint listening to this event."""
     if fired.organization_id is None:
         return
-    targets = [pk for pk, events in _endpoints(fired.organization_id) if fired.name in events]
+    cached = _endpoints(fired.organization_id)
+    if not any(fired.name in events for _pk, events in cached):
+        return
+    # Something listens: read the endpoints again in this transaction, so a cache filled by
+    # a rolled-back change can never point at an endpoint that does not exist.
+    targets = [
+        pk
+        for pk, events in Endpoint.objects.unscoped()
+        .filter(organization_id=fired.organization_id, active=True)
+        .values_list("pk", "events")
+        if fired.name in events
+    ]
     if not targets:
         return
     data = {k: serialize(v) for k, v in fired.payload.items()}

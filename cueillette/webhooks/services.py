@@ -63,7 +63,7 @@ def create_endpoint(
         created_by=actor.user,
     )
     audit.record(actor, "webhooks.endpoint_created", endpoint, events=endpoint.events)
-    transaction.on_commit(lambda: outbox.clear_cache(endpoint.organization_id))
+    _forget(endpoint.organization_id)
     return endpoint, secret
 
 
@@ -75,7 +75,7 @@ def update_events(
     endpoint.events = _clean_events(events)
     endpoint.save(update_fields=["events"])
     audit.record(actor, "webhooks.endpoint_updated", endpoint, events=endpoint.events)
-    transaction.on_commit(lambda: outbox.clear_cache(endpoint.organization_id))
+    _forget(endpoint.organization_id)
     return endpoint
 
 
@@ -145,9 +145,16 @@ def remove(endpoint: Endpoint, *, actor: Actor, role: str | None = "owner") -> E
     _check(actor, role)
     Endpoint.objects.filter(pk=endpoint.pk).update(active=False)
     audit.record(actor, "webhooks.endpoint_removed", endpoint)
-    transaction.on_commit(lambda: outbox.clear_cache(endpoint.organization_id))
+    _forget(endpoint.organization_id)
     endpoint.refresh_from_db()
     return endpoint
+
+
+def _forget(org_id: int) -> None:
+    """This process's cache of endpoints is dropped now and again after the commit (another
+    request could refill it from the old rows in between)."""
+    outbox.clear_cache(org_id)
+    transaction.on_commit(lambda: outbox.clear_cache(org_id))
 
 
 def _send_on_commit(ids: list[int], org_id: int) -> None:

@@ -18,6 +18,12 @@ from cueillette.imports.models import ExternalCustomerId, Import, ImportIssue, S
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
+@pytest.fixture(autouse=True)
+def _english(settings: Any) -> None:
+    # The messages these tests read are the English ones (French is the default language).
+    settings.LANGUAGE_CODE = "en"
+
+
 def run(org: Any, name: str, *args: str) -> tuple[str, dict[str, int]]:
     out, err = StringIO(), StringIO()
     call_command(
@@ -188,6 +194,10 @@ def test_spreadsheet_with_broken_rows(org: Any) -> None:
         assert has_consent(aurelie, "loyalty")
         ev = ConsentEvent.objects.get(customer=aurelie)
         assert ev.evidence["basis"] == "paper"
+        # The loyalty consent is the membership, whatever the door: the import issued her card.
+        from cueillette.loyalty.services import open_card_for
+
+        assert open_card_for(aurelie) is not None
         bastien = Customer.objects.get(email="bastien@example.org")
         assert bastien.phone == "+33612345672"  # filled from the merged row
         assert not has_consent(bastien, "loyalty")

@@ -36,7 +36,8 @@ def test_every_kind_in_both_formats(org: Any, other_org: Any) -> None:
     CustomerFactory(organization=other_org, first_name="Autre", email="autre@example.org")
     with tenancy.tenant_context(org):
         record_consent(mallory, "loyalty", True, source="counter", actor=Actor.system())
-        card = loyalty.join_program(mallory, actor=Actor.system())
+        card = loyalty.open_card_for(mallory)  # the loyalty consent issued it
+        assert card is not None
         loyalty.record_purchase(card, amount="12.50", actor=Actor.system(), receipt_id="R-1")
     text = export(org, "customers")
     assert text.startswith("\ufeff")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
@@ -13,6 +14,12 @@ from cueillette.customers.models import ConsentEvent, Customer
 from cueillette.imports.models import ColumnMapping, Import
 
 FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(autouse=True)
+def _english(settings: Any) -> None:
+    # The messages these tests read are the English ones (French is the default language).
+    settings.LANGUAGE_CODE = "en"
 
 
 def upload(client: Any, name: str, kind: str = "customers") -> Any:

@@ -8,6 +8,7 @@ from io import StringIO
 from pathlib import Path
 from typing import Any
 
+import pytest
 from django.core.management import call_command
 
 from cueillette.core import tenancy
@@ -18,6 +19,12 @@ from cueillette.loyalty import services as loyalty
 from cueillette.loyalty.models import Card, Purchase
 
 FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(autouse=True)
+def _english(settings: Any) -> None:
+    # The messages these tests read are the English ones (French is the default language).
+    settings.LANGUAGE_CODE = "en"
 
 
 def run(org: Any, name: str, *args: str) -> tuple[str, dict[str, int]]:

@@ -22,6 +22,12 @@ from cueillette.webhooks.models import Delivery, Endpoint
 from cueillette.webhooks.tests.receiver import Receiver
 
 
+@pytest.fixture(autouse=True)
+def _english(settings: Any) -> None:
+    # The messages these tests read are the English ones (French is the default language).
+    settings.LANGUAGE_CODE = "en"
+
+
 @pytest.fixture
 def receiver(settings: Any) -> Iterator[Receiver]:
     settings.WEBHOOKS_ALLOW_PRIVATE = True
@@ -218,3 +224,36 @@ def test_pages(org: Any, owner: Any, manager: Any, client_for: Any, receiver: Re
     c.post(reverse("webhooks:toggle", args=[endpoint.pk]))
     endpoint.refresh_from_db()
     assert endpoint.is_paused
+
+
+def test_real_actions_are_heard_counter_and_import(
+    org: Any, owner: Any, hooked: Any, django_capture_on_commit_callbacks: Any, tmp_path: Any
+) -> None:
+    from cueillette.customers import services as customers
+    from cueillette.imports import services as imports
+
+    _endpoint, receiver = hooked
+    with tenancy.tenant_context(org), django_capture_on_commit_callbacks(execute=True):
+        customers.create_customer(
+            {"first_name": "Noé", "email": "noe@example.org"},
+            actor=Actor.staff(owner),
+            consents={"loyalty": True},
+        )
+    types = [r.json["type"] for r in receiver.ok]
+    assert types.count("customer.joined") == 1 and types.count("consent.changed") == 1
+    path = tmp_path / "clients.csv"
+    path.write_text("Prénom;Courriel;consent_loyalty\nLou;lou@example.org;oui\n", encoding="utf-8")
+    with tenancy.tenant_context(org), django_capture_on_commit_callbacks(execute=True):
+        imp = imports.register_file(
+            path, filename="clients.csv", kind="customers", actor=Actor.staff(owner)
+        )  # noqa: E501
+        imports.configure(imp, actor=Actor.staff(owner), consent_basis={"consent_loyalty": "paper"})
+        imports.process(imp.pk, dry_run=False)
+    joined = [r.json for r in receiver.ok if r.json["type"] == "customer.joined"]
+    assert joined[-1]["data"]["customer"]["email"] == "lou@example.org"
+    assert joined[-1]["data"]["source"] == "import"
+    consent = [r.json for r in receiver.ok if r.json["type"] == "consent.changed"][-1]
+    assert (
+        consent["data"]["purpose"] == "loyalty"
+        and consent["data"]["event"]["evidence"]["basis"] == "paper"
+    )  # noqa: E501
