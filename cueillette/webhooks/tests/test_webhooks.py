@@ -246,7 +246,7 @@ def test_real_actions_are_heard_counter_and_import(
     with tenancy.tenant_context(org), django_capture_on_commit_callbacks(execute=True):
         imp = imports.register_file(
             path, filename="clients.csv", kind="customers", actor=Actor.staff(owner)
-        )  # noqa: E501
+        )
         imports.configure(imp, actor=Actor.staff(owner), consent_basis={"consent_loyalty": "paper"})
         imports.process(imp.pk, dry_run=False)
     joined = [r.json for r in receiver.ok if r.json["type"] == "customer.joined"]
@@ -256,4 +256,4 @@ def test_real_actions_are_heard_counter_and_import(
     assert (
         consent["data"]["purpose"] == "loyalty"
         and consent["data"]["event"]["evidence"]["basis"] == "paper"
-    )  # noqa: E501
+    )
