@@ -21,6 +21,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from cueillette.core import consequences
+from cueillette.core.audit import Actor
 from cueillette.core.consequences import Fired, Phase
 from cueillette.webhooks.models import EVENTS, Delivery, DeliveryStatus, Endpoint
 
@@ -68,6 +69,9 @@ def serialize(value: Any) -> Any:
             else:
                 out[f.name] = serialize(getattr(value, f.attname))
         return out
+    if isinstance(value, Actor):
+        # Who acted, as the activity log words it (never the user object).
+        return {"kind": value.kind, "label": value.label}
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
     if isinstance(value, Decimal | uuid.UUID):

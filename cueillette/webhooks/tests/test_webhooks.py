@@ -252,6 +252,7 @@ def test_real_actions_are_heard_counter_and_import(
     joined = [r.json for r in receiver.ok if r.json["type"] == "customer.joined"]
     assert joined[-1]["data"]["customer"]["email"] == "lou@example.org"
     assert joined[-1]["data"]["source"] == "import"
+    assert joined[-1]["data"]["actor"] == {"kind": "staff", "label": owner.display_name}
     consent = [r.json for r in receiver.ok if r.json["type"] == "consent.changed"][-1]
     assert (
         consent["data"]["purpose"] == "loyalty"
