@@ -138,7 +138,9 @@ def register_file(
         total_estimate=max(0, info.lines - 1),
         created_by=actor.user,
     )
-    audit.record(actor, "imports.file_registered", imp, kind=kind, layout=layout, size=info.size)
+    audit.record(
+        actor, "imports.file_registered", imp, contents=kind, layout=layout, size=info.size
+    )
     return imp
 
 

@@ -11,3 +11,6 @@ class WebhooksConfig(AppConfig):
         from cueillette.webhooks import outbox
 
         outbox.subscribe_all()
+        from cueillette.webhooks import audit_words
+
+        audit_words.register()
