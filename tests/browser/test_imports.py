@@ -42,7 +42,8 @@ def test_owner_imports_a_french_excel_file(site: Site, boss: Any) -> None:
         check.click()
     page.wait_for_selector("form[action$='/start/']")
     report = main.inner_text()
-    assert "domain example has no dot" in report, report
+    # The reason, in the page's language (French here).
+    assert "le domaine example n'a pas de point" in report, report
     with tenancy.tenant_context(boss.org):
         assert not Customer.objects.exists()  # the check wrote nothing
     with page.expect_navigation():
