@@ -60,6 +60,8 @@ INSTALLED_APPS = [
     "cueillette.feedback",
     "cueillette.insights",
     "cueillette.events",
+    "cueillette.imports",
+    "cueillette.webhooks",
     "cueillette.web",
 ]
 
@@ -233,3 +235,7 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("CUEILLETTE_LOG_LEVEL", "WARNING")},
 }
+
+# Webhooks: only public HTTPS addresses are called (server-side request forgery), unless this
+# is set (development, tests with a receiver on loopback).
+WEBHOOKS_ALLOW_PRIVATE = env_bool("CUEILLETTE_WEBHOOKS_ALLOW_PRIVATE")

@@ -11,6 +11,8 @@ urlpatterns = [
     path("app/community/", include("cueillette.community.urls")),
     path("app/insights/", include("cueillette.insights.urls")),
     path("app/events/", include("cueillette.events.urls")),
+    path("app/imports/", include("cueillette.imports.urls")),
+    path("app/webhooks/", include("cueillette.webhooks.urls")),
     path("o/<slug:slug>/", include("cueillette.public.urls")),
     path("api/v1/", include("cueillette.api_urls")),
     path("", include("cueillette.web.urls")),

@@ -388,6 +388,65 @@ def seed_events(ines: Customer, next_pk: Any) -> None:
         answer=SECRETS[7],
         status="confirmed",
     )
+        # --- imports (imports app): a file imported, a reported row, a mapping, a suppression,
+        # another tool's id and an imported sale.
+        seed_imports(ines, owner_a, next_pk)
+        # --- webhooks (webhooks app): an endpoint and one delivery of its log.
+        seed_webhooks(owner_a, next_pk)
+
+
+def seed_webhooks(owner_a: User, next_pk: Any) -> None:
+    from cueillette.webhooks.models import Delivery, Endpoint
+
+    endpoint = Endpoint.objects.create(
+        pk=next_pk(Endpoint), url="https://alpha.example.org/hook", events=["customer.joined"],
+        secret="whsec_alpha_secret", created_by=owner_a, description=SECRETS[5],
+    )  # fmt: skip
+    Delivery.objects.create(
+        pk=next_pk(Delivery), endpoint=endpoint, event="customer.joined",
+        payload={"data": {"email": SECRETS[0]}}, status="delivered",
+    )  # fmt: skip
+
+
+def seed_imports(ines: Customer, owner_a: User, next_pk: Any) -> None:
+    from decimal import Decimal
+
+    from cueillette.imports.models import (
+        ColumnMapping,
+        ExternalCustomerId,
+        Import,
+        ImportedSale,
+        ImportIssue,
+        Suppression,
+    )
+
+    imp = Import.objects.create(
+        pk=next_pk(Import),
+        kind="customers",
+        layout="csv",
+        filename="alpha.csv",
+        file_path="/nonexistent/alpha.csv",
+        file_hash="a" * 64,
+        status="done",
+        created_by=owner_a,
+    )
+    ImportIssue.objects.create(
+        pk=next_pk(ImportIssue), import_run=imp, line=2, field="email", code="invalid",
+        message=SECRETS[7], severity="error",
+    )  # fmt: skip
+    ColumnMapping.objects.create(
+        pk=next_pk(ColumnMapping), signature="a" * 64, headers=["x"], mapping={"x": ""}
+    )
+    Suppression.objects.create(
+        pk=next_pk(Suppression), email=SECRETS[0], reason="cleaned", customer=ines
+    )
+    ExternalCustomerId.objects.create(
+        pk=next_pk(ExternalCustomerId), customer=ines, system="shopify", external_id="alpha-1"
+    )
+    ImportedSale.objects.create(
+        pk=next_pk(ImportedSale), row_key="alpha:1", kind="sale", amount=Decimal("9.99"),
+        occurred_at=timezone.now(), customer=ines, transaction_id=SECRETS[11],
+    )  # fmt: skip
 
 
 def seed_feedback(ines: Customer, owner_a: User, next_pk: Any) -> None:

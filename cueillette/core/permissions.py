@@ -39,6 +39,7 @@ class Perm(StrEnum):
     VIEW_EVENTS = "view_events"  # the sessions and their registrants
     RUN_EVENTS = "run_events"  # at the door: check in, walk-ins, register a customer
     MANAGE_EVENTS = "manage_events"  # offer, edit and cancel sessions and series; figures
+    MANAGE_WEBHOOKS = "manage_webhooks"  # owner only: endpoints, secrets, delivery log, replay
 
 
 ROLE_PERMS: dict[str, frozenset[Perm]] = {

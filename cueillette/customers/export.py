@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import json
 from collections.abc import Iterator, Sequence
+from decimal import Decimal
 from typing import Any
 
 from cueillette.core import tenancy
@@ -106,3 +108,216 @@ def iter_csv(
         for customer in batch:
             yield str(writer.writerow(customer_row(customer, consent_words)))
         after = batch[-1].pk
+
+
+# --------------------------------------------------------------------------- data exports
+#
+# ``manage.py export <org> customers|consents|points|purchases|posts [--format csv|json]``: the
+# organization's data, streamed in primary-key batches. CSV cells go through safe_cell (a
+# spreadsheet never runs them); JSON keeps values as they are (``+33 6 …`` stays a phone
+# number) since nothing evaluates a JSON string.
+
+EXPORT_KINDS = ("customers", "consents", "points", "purchases", "posts")
+
+
+def _batched(qs: Any, org: Organization, batch_size: int = BATCH_SIZE) -> Iterator[Any]:
+    after = 0
+    while True:
+        with tenancy.tenant_context(org):
+            batch = list(qs.filter(pk__gt=after).order_by("pk")[:batch_size])
+        if not batch:
+            return
+        yield from batch
+        after = batch[-1].pk
+
+
+def _customers(org: Organization) -> tuple[list[str], Iterator[dict[str, Any]]]:
+    header = [*PROFILE_COLUMNS, *(f"consent_{p}" for p in Purpose.values)]
+
+    def rows() -> Iterator[dict[str, Any]]:
+        with tenancy.tenant_context(org):
+            qs = queries.with_consents(queries.active_customers())
+        for c in _batched(qs, org):
+            row = {name: getattr(c, name) for name in PROFILE_COLUMNS}
+            row.update({f"consent_{p}": getattr(c, f"consent_{p}", None) for p in Purpose.values})
+            yield row
+
+    return header, rows()
+
+
+def _consents(org: Organization) -> tuple[list[str], Iterator[dict[str, Any]]]:
+    from cueillette.customers.models import ConsentEvent
+
+    header = [
+        "id",
+        "customer_id",
+        "purpose",
+        "channel",
+        "granted",
+        "occurred_at",
+        "recorded_at",
+        "source",
+        "wording_id",
+        "wording_hash",
+        "actor_kind",
+        "actor_label",
+        "evidence",
+    ]
+
+    def rows() -> Iterator[dict[str, Any]]:
+        with tenancy.tenant_context(org):
+            qs = ConsentEvent.objects.all()
+        for e in _batched(qs, org):
+            yield {h: getattr(e, h) for h in header}
+
+    return header, rows()
+
+
+def _points(org: Organization) -> tuple[list[str], Iterator[dict[str, Any]]]:
+    from cueillette.loyalty.models import PointsEntry
+
+    header = [
+        "id",
+        "card_number",
+        "customer_id",
+        "kind",
+        "points",
+        "occurred_at",
+        "recorded_at",
+        "expires_at",
+        "purchase_id",
+        "refund_id",
+        "redemption_id",
+        "corrects_id",
+        "reason",
+        "cause",
+    ]
+
+    def rows() -> Iterator[dict[str, Any]]:
+        with tenancy.tenant_context(org):
+            qs = PointsEntry.objects.select_related("card")
+        for e in _batched(qs, org):
+            row = {h: getattr(e, h, None) for h in header}
+            row["card_number"] = e.card.number
+            row["customer_id"] = e.card.customer_id
+            yield row
+
+    return header, rows()
+
+
+def _purchases(org: Organization) -> tuple[list[str], Iterator[dict[str, Any]]]:
+    from cueillette.imports.models import ImportedSale
+    from cueillette.loyalty.models import Purchase
+
+    header = [
+        "origin",
+        "id",
+        "receipt_id",
+        "kind",
+        "customer_id",
+        "card_number",
+        "amount",
+        "currency",
+        "occurred_at",
+        "points",
+        "refunded_amount",
+        "source",
+    ]
+
+    def rows() -> Iterator[dict[str, Any]]:
+        with tenancy.tenant_context(org):
+            purchases = Purchase.objects.select_related("card")
+            imported = ImportedSale.objects.all()
+        for p in _batched(purchases, org):
+            yield {
+                "origin": "loyalty", "id": p.pk, "receipt_id": p.receipt_id, "kind": "sale", "customer_id": p.card.customer_id,  # noqa: E501
+                "card_number": p.card.number, "amount": p.amount, "currency": p.currency, "occurred_at": p.occurred_at,  # noqa: E501
+                "points": p.points, "refunded_amount": p.refunded_amount, "source": p.source,
+            }  # fmt: skip
+        for s in _batched(imported, org):
+            yield {
+                "origin": "import", "id": s.pk, "receipt_id": s.transaction_id or s.row_key, "kind": s.kind,  # noqa: E501
+                "customer_id": s.customer_id, "card_number": "", "amount": s.amount, "currency": s.currency,  # noqa: E501
+                "occurred_at": s.occurred_at, "points": None, "refunded_amount": None, "source": s.matched_by,  # noqa: E501
+            }  # fmt: skip
+
+    return header, rows()
+
+
+def _posts(org: Organization) -> tuple[list[str], Iterator[dict[str, Any]]]:
+    from cueillette.community.models import Post
+
+    header = [
+        "id",
+        "kind",
+        "rating",
+        "display_name",
+        "text",
+        "language",
+        "status",
+        "acknowledged",
+        "hidden",
+        "created_at",
+        "edited_at",
+        "themes",
+        "author_id",
+        "linked_customer_id",
+    ]
+
+    def rows() -> Iterator[dict[str, Any]]:
+        with tenancy.tenant_context(org):
+            qs = Post.objects.all()
+        for p in _batched(qs, org):
+            yield {h: getattr(p, h, None) for h in header}
+
+    return header, rows()
+
+
+def export_data(org: Organization, kind: str) -> tuple[list[str], Iterator[dict[str, Any]]]:
+    """(header, rows as dicts) of one kind of data of ``org``."""
+    makers = {
+        "customers": _customers,
+        "consents": _consents,
+        "points": _points,
+        "purchases": _purchases,
+        "posts": _posts,
+    }
+    if kind not in makers:
+        raise ValueError(f"unknown export: {kind} (expected one of {', '.join(EXPORT_KINDS)})")
+    return makers[kind](org)
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def iter_data_csv(header: Sequence[str], rows: Iterator[dict[str, Any]]) -> Iterator[str]:
+    """CSV text for a French spreadsheet (BOM, ``;``); every cell neutralised."""
+    writer = csv.writer(_Echo(), delimiter=DELIMITER)
+    yield "\ufeff" + str(writer.writerow([safe_cell(h) for h in header]))
+    for row in rows:
+        cells = []
+        for h in header:
+            value = row.get(h)
+            if isinstance(value, dict):
+                value = json.dumps(value, ensure_ascii=False, sort_keys=True)
+            elif isinstance(value, bool):
+                value = "yes" if value else "no"
+            cells.append(safe_cell(value))
+        yield str(writer.writerow(cells))
+
+
+def iter_data_json(rows: Iterator[dict[str, Any]]) -> Iterator[str]:
+    """A JSON array, one object per line, values untouched (no formula neutralising)."""
+    yield "["
+    first = True
+    for row in rows:
+        yield ("\n" if first else ",\n") + json.dumps(
+            {k: _json_value(v) for k, v in row.items()}, ensure_ascii=False
+        )
+        first = False
+    yield "\n]\n"

@@ -487,50 +487,10 @@ def erase(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "customers/erase.html", {"customer": customer})
 
 
-MAX_IMPORT_BYTES = 5 * 1024 * 1024
-
-
 @staff_required(Perm.IMPORT_CUSTOMERS)
 def import_file(request: HttpRequest) -> HttpResponse:
-    """Upload a CSV: check it (dry run, the default) or import it; every bad row reported."""
-    import io
-
-    from cueillette.customers.bulk import csv_rows, dict_reader, import_rows
-
-    context: dict[str, Any] = {"max_mb": MAX_IMPORT_BYTES // (1024 * 1024), "dry_run": True}
-    if request.method != "POST":
-        return render(request, "customers/import.html", context)
-    upload = request.FILES.get("file")
-    dry_run = request.POST.get("mode", "check") != "import"
-    all_or_nothing = request.POST.get("all_or_nothing") == "yes"
-    context.update(dry_run=dry_run, all_or_nothing=all_or_nothing)
-    error = None
-    if upload is None:
-        error = _("file: choose a CSV file")
-    elif upload.size is not None and upload.size > MAX_IMPORT_BYTES:
-        error = _("file: the file is larger than %(n)d MB") % {"n": context["max_mb"]}
-    if error:
-        context["file_error"] = error
-        return render(request, "customers/import.html", context, status=400)
-    assert upload is not None
-    raw = upload.read()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = raw.decode("cp1252", errors="replace")  # files saved by older spreadsheets
-    reader = dict_reader(io.StringIO(text, newline=""))
-    try:
-        report = import_rows(
-            csv_rows(reader),
-            actor=_actor(request),
-            dry_run=dry_run,
-            all_or_nothing=all_or_nothing,
-        )
-    except ServiceError as exc:
-        context["file_error"] = exc.message
-        return render(request, "customers/import.html", context, status=400)
-    context.update(report=report, filename=upload.name)
-    return render(request, "customers/import.html", context, status=200 if report.ok else 400)
+    """Imports live in their own pages now (background work, mapping, consent basis)."""
+    return redirect("imports:index")
 
 
 def _export_header() -> list[str]:

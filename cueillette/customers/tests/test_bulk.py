@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from io import StringIO
-from pathlib import Path
 from typing import Any
 
 import pytest
-from django.core.management import CommandError, call_command
 from django.utils import translation
 
-from cueillette.core import tenancy
 from cueillette.core.audit import Actor
 from cueillette.core.models import AuditEvent
 from cueillette.core.tests.factories import CustomerFactory
@@ -20,7 +16,6 @@ from cueillette.customers import queries
 from cueillette.customers.bulk import import_rows
 from cueillette.customers.models import (
     ConsentEvent,
-    ConsentWording,
     Customer,
     EmailConfirmation,
     Source,
@@ -247,73 +242,5 @@ def test_unknown_columns_are_reported_once(tenant: Any) -> None:
     assert [(w.line, w.field) for w in report.warnings] == [(2, "fax")]
 
 
-# --------------------------------------------------------------------------- the command
-
-
-def write(tmp_path: Path, text: str, name: str = "clients.csv") -> Path:
-    path = tmp_path / name
-    path.write_text(text, encoding="utf-8-sig")
-    return path
-
-
-def test_command_sniffs_semicolons_and_reports_lines(org: Any, tmp_path: Path) -> None:
-    path = write(
-        tmp_path,
-        "Prénom;Nom;E-mail;Téléphone;Fax;consent_loyalty\n"
-        "Hélène;Dupré;helene@free.fr;06 12 34 56 78;;oui\n"
-        "\n"
-        "Jean;Bon;jean-at-free.fr;;;oui\n"
-        "Zoé;Vert;zoe@sfr.fr;;;non\n",
-    )
-    out, err = StringIO(), StringIO()
-    with pytest.raises(SystemExit) as exit_info:
-        call_command("import_customers", org.slug, str(path), stdout=out, stderr=err)
-    assert exit_info.value.code == 1
-    assert "error: line 4, email: email is not valid: missing @" in err.getvalue()
-    assert "fax" in out.getvalue()  # the unknown column is named
-    assert "2 customers created" in out.getvalue()
-    with tenancy.tenant_context(org):
-        helene = Customer.objects.get(email="helene@free.fr")
-        # French headers are understood.
-        assert (helene.first_name, helene.last_name, helene.phone) == (
-            "Hélène",
-            "Dupré",
-            "+33612345678",
-        )
-        assert ConsentEvent.objects.filter(purpose="loyalty").count() == 2
-
-
-def test_command_dry_run_all_or_nothing_and_delimiter(org: Any, tmp_path: Path) -> None:
-    path = write(tmp_path, "last_name|email\nRoux|roux@free.fr\nNoir|noir@free.fr\n")
-    out = StringIO()
-    call_command("import_customers", org.slug, str(path), "--dry-run", stdout=out)
-    assert "dry run: nothing written" in out.getvalue()
-    with tenancy.tenant_context(org):
-        assert not Customer.objects.exists()
-
-    bad = write(tmp_path, "last_name,email\nRoux,roux@free.fr\nNoir,noir\n", "bad.csv")
-    with pytest.raises(SystemExit):
-        call_command(
-            "import_customers",
-            org.slug,
-            str(bad),
-            "--all-or-nothing",
-            "--delimiter",
-            ",",
-            stdout=StringIO(),
-            stderr=StringIO(),
-        )
-    with tenancy.tenant_context(org):
-        assert not Customer.objects.exists()
-
-    call_command("import_customers", org.slug, str(path), stdout=StringIO())
-    with tenancy.tenant_context(org):
-        assert Customer.objects.count() == 2
-        assert ConsentWording.objects.exists()
-
-
-def test_command_refuses_unknown_organization_and_missing_file(org: Any, tmp_path: Path) -> None:
-    with pytest.raises(CommandError, match="no organization"):
-        call_command("import_customers", "nope-nope", str(tmp_path / "x.csv"))
-    with pytest.raises(CommandError, match="no such file"):
-        call_command("import_customers", org.slug, str(tmp_path / "x.csv"))
+# The ``import_customers`` command now runs on the imports engine (cueillette.imports): its
+# tests are in cueillette/imports/tests/test_customer_imports.py.

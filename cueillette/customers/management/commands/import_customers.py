@@ -1,146 +1,72 @@
-"""Import customers from a CSV file: ``manage.py import_customers <org-slug> file.csv``.
+"""Import customers: ``manage.py import_customers <org> FILE [--format auto|mailchimp|shopify|csv]
+[--dry-run] [--consent-basis none|double-opt-in|single-opt-in|paper]``.
 
-Columns: first_name, last_name, email, phone, postal_code, language, birthday (YYYY-MM-DD),
-notes, tags (comma-separated), heard_from, heard_from_detail (common French and English headers
-such as "Prénom", "Nom", "Téléphone", "Code postal" are understood), one ``consent_<purpose>``
-column per purpose (yes/no, oui/non, 1/0, x; empty: not asked), plus
-``consent_news_email_confirmed_at`` (when the customer confirmed their email in the previous
-system: without it, news by email is not granted). Every bad row is reported with its line and
-column; good rows are imported unless ``--all-or-nothing``. The exit status is 1 if any row was
-bad, so scripts can notice.
+The format is detected from the header (Mailchimp audience exports — subscribed, unsubscribed
+and cleaned files, old and new headers —, Shopify customer exports, any CSV with our column
+names or common French and English headers); the encoding (UTF-8 with or without BOM,
+Windows-1252, Latin-1) and the delimiter are detected too.
+
+Consent is never invented: without ``--consent-basis`` the grants of the file are not recorded
+(unsubscribed and cleaned rows still become withdrawals and suppressions). No email is sent.
+Every bad row is reported with its line, column and reason; the others are imported in batches,
+each committed with its offset, so a killed run resumes where it stopped when run again with
+the same file. The last output line is
+``rows=N created=N updated=N merged=N skipped=N bad=N consent_entries=N withdrawals=N
+suppressed=N``.
 """
 
 from __future__ import annotations
 
-import csv
-import sys
+import argparse
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.utils.translation import gettext as _
+from django.core.management.base import BaseCommand, CommandParser
 
-from cueillette.core.audit import Actor
-from cueillette.core.errors import ServiceError
-from cueillette.core.models import Organization
-from cueillette.core.tenancy import tenant_context
-from cueillette.customers.bulk import (
-    BATCH_SIZE,
-    ImportReport,
-    csv_rows,
-    dict_reader,
-    import_rows,
-)
-
-MAX_ISSUES_SHOWN = 200
-
-
-def open_csv(path: Path, delimiter: str | None, encoding: str) -> tuple[Any, csv.DictReader[str]]:
-    """Open a CSV file, guessing the delimiter (; , tab |) unless it is given."""
-    handle = path.open(newline="", encoding=encoding)
-    return handle, dict_reader(handle, delimiter)
+from cueillette.imports.management.commands._importing import run
+from cueillette.imports.models import ConsentBasis, Kind
+from cueillette.imports.services import consent_columns
 
 
 class Command(BaseCommand):
-    help = "Import customers (and their consents) from a CSV file into one organization."
+    help = "Import customers (and their consents) from another tool's export into one organization."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("organization", help="the organization's slug (public address)")
         parser.add_argument("file", type=Path, help="a CSV file with a header line")
+        parser.add_argument(
+            "--format", choices=["auto", "mailchimp", "shopify", "csv"], default="auto"
+        )
         parser.add_argument("--dry-run", action="store_true", help="check every row, write nothing")
         parser.add_argument(
-            "--all-or-nothing",
-            action="store_true",
-            help="write nothing if any row is bad (default: import the good rows)",
+            "--consent-basis",
+            choices=ConsentBasis.values,
+            default=ConsentBasis.NONE,
+            help="how the people of the file agreed to the consents it states (default: none: "
+            "no grant is recorded)",
         )
         parser.add_argument(
-            "--delimiter", default=None, help="cell separator (default: guessed: ; , tab |)"
+            "--month-first", action="store_true", help="dates are MM/DD/YYYY (CSV format)"
         )
-        parser.add_argument("--encoding", default="utf-8-sig", help="file encoding")
-        parser.add_argument(
-            "--duplicates",
-            choices=["skip", "error"],
-            default="skip",
-            help="rows sharing an email or phone with another: skip them (default) or "
-            "count them as errors",
-        )
-        parser.add_argument(
-            "--request-confirmations",
-            action="store_true",
-            help="email a confirmation link to rows with consent_news_email=yes and no "
-            "confirmation date (the grant is recorded when they click)",
-        )
-        parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
+        parser.add_argument("--encoding", default=None, help="default: detected")
+        parser.add_argument("--delimiter", default=None, help="default: guessed (; , tab |)")
+        parser.add_argument("--batch-size", type=int, default=1000)
+        parser.add_argument("--quiet", action="store_true", help="no progress bar")
+        parser.add_argument("--stop-after-batches", type=int, default=None, help=argparse.SUPPRESS)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        # Organization is not a tenant table: looking it up by slug needs no tenant.
-        org = Organization.objects.filter(slug=options["organization"]).first()
-        if org is None:
-            raise CommandError(f"no organization with the address {options['organization']!r}")
-        path: Path = options["file"]
-        if not path.is_file():
-            raise CommandError(f"{path}: no such file")
-        try:
-            handle, reader = open_csv(path, options["delimiter"], options["encoding"])
-        except UnicodeDecodeError as exc:
-            raise CommandError(
-                f"{path}: not {options['encoding']} text; try --encoding cp1252 (Excel)"
-            ) from exc
-        except OSError as exc:
-            raise CommandError(f"{path}: {exc}") from exc
-        with handle, tenant_context(org):
-            if not reader.fieldnames:
-                raise CommandError(f"{path}: the file is empty (a header line is expected)")
-            try:
-                report = import_rows(
-                    csv_rows(reader),
-                    actor=Actor.system(f"import {path.name}"[:200]),
-                    dry_run=options["dry_run"],
-                    all_or_nothing=options["all_or_nothing"],
-                    duplicates=options["duplicates"],
-                    request_confirmations=options["request_confirmations"],
-                    batch_size=options["batch_size"],
-                )
-            except UnicodeDecodeError as exc:
-                raise CommandError(
-                    f"{path}: not {options['encoding']} text; try --encoding cp1252 (Excel)"
-                ) from exc
-            except ServiceError as exc:
-                raise CommandError(exc.message) from exc
-        self.print_report(report)
-        if report.errors:
-            sys.exit(1)
+        basis = options["consent_basis"]
 
-    def print_report(self, report: ImportReport) -> None:
-        out = self.stdout.write
-        for issue in report.errors[:MAX_ISSUES_SHOWN]:
-            self.stderr.write(_("error: %(issue)s") % {"issue": issue})
-        for issue in report.warnings[:MAX_ISSUES_SHOWN]:
-            out(_("warning: %(issue)s") % {"issue": issue})
-        hidden = max(0, len(report.errors) - MAX_ISSUES_SHOWN) + max(
-            0, len(report.warnings) - MAX_ISSUES_SHOWN
-        )
-        if hidden:
-            out(_("... and %(n)d more") % {"n": hidden})
-        if report.dry_run:
-            verdict = _("dry run: nothing written")
-        elif report.all_or_nothing and report.errors:
-            verdict = _("nothing written: fix the bad rows and run again")
-        else:
-            verdict = _("%(n)d customers created") % {"n": report.created}
-        out(
-            _(
-                "%(rows)d rows read, %(valid)d valid, %(bad)d bad, %(dup)d duplicates skipped; "
-                "%(verdict)s; %(consents)d consent entries, %(confirm)d confirmation emails "
-                "requested"
-            )
-            % {
-                "rows": report.rows,
-                "valid": report.importable,
-                "bad": len(report.bad_lines),
-                "dup": report.duplicates,
-                "verdict": verdict,
-                "consents": report.consents,
-                "confirm": report.confirmations_requested,
-            }
+        def configure_for(imp: Any) -> dict[str, str]:
+            # Every consent column of the file gets the stated basis.
+            return {column: basis for column, _purpose in consent_columns(imp)}
+
+        run(
+            self,
+            kind=Kind.CUSTOMERS,
+            options=options,
+            configure={
+                "consent_basis_for": configure_for,
+                "month_first": options["month_first"] or None,
+            },
         )

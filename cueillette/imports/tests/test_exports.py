@@ -1,0 +1,59 @@
+"""``manage.py export``: every kind, CSV neutralises formulas, JSON keeps values intact."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from io import StringIO
+from typing import Any
+
+from django.core.management import call_command
+
+from cueillette.core import tenancy
+from cueillette.core.audit import Actor
+from cueillette.core.models import AuditEvent
+from cueillette.core.tests.factories import CustomerFactory
+from cueillette.customers.services import record_consent
+from cueillette.loyalty import services as loyalty
+
+
+def export(org: Any, kind: str, fmt: str = "csv") -> str:
+    out = StringIO()
+    call_command("export", org.slug, kind, "--format", fmt, stdout=out)
+    return out.getvalue()
+
+
+def test_every_kind_in_both_formats(org: Any, other_org: Any) -> None:
+    mallory = CustomerFactory(
+        organization=org,
+        first_name='=HYPERLINK("http://evil")',
+        last_name="@SUM(A1)",
+        email="m@example.org",
+        phone="+33612345678",
+        notes="-2+3",
+    )
+    CustomerFactory(organization=other_org, first_name="Autre", email="autre@example.org")
+    with tenancy.tenant_context(org):
+        record_consent(mallory, "loyalty", True, source="counter", actor=Actor.system())
+        card = loyalty.open_card_for(mallory)  # the loyalty consent issued it
+        assert card is not None
+        loyalty.record_purchase(card, amount="12.50", actor=Actor.system(), receipt_id="R-1")
+    text = export(org, "customers")
+    assert text.startswith("\ufeff")
+    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=";"))
+    assert rows[1][1] == '\'=HYPERLINK("http://evil")' and rows[1][2] == "'@SUM(A1)"
+    assert rows[1][4] == "'+33612345678"  # a spreadsheet would read +33… as a formula
+    assert "autre@example.org" not in text
+    data = json.loads(export(org, "customers", "json"))
+    assert data[0]["phone"] == "+33612345678" and data[0]["first_name"].startswith("=HYPERLINK")
+    consents = json.loads(export(org, "consents", "json"))
+    assert [c["purpose"] for c in consents] == ["loyalty"]
+    points = json.loads(export(org, "points", "json"))
+    assert points and points[0]["card_number"] == card.number
+    purchases = json.loads(export(org, "purchases", "json"))
+    assert purchases[0]["amount"] == "12.50" and purchases[0]["receipt_id"] == "R-1"
+    assert "kind" in export(org, "posts")
+    assert (
+        AuditEvent.objects.unscoped().filter(organization=org, action="consents.exported").exists()
+    )
