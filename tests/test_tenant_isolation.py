@@ -264,6 +264,11 @@ def seed_a(a: Organization, owner_a: User, counter_a: User) -> None:
         seed_insights(a, ines, owner_a, next_pk)
         # --- events (events app): a series with one session, Inès registered.
         seed_events(ines, next_pk)
+        # --- imports (imports app): a file imported, a reported row, a mapping, a suppression,
+        # another tool's id and an imported sale.
+        seed_imports(ines, owner_a, next_pk)
+        # --- webhooks (webhooks app): an endpoint and one delivery of its log.
+        seed_webhooks(owner_a, next_pk)
 
 
 def seed_insights(a: Organization, ines: Customer, owner_a: User, next_pk: Any) -> None:
@@ -388,11 +393,6 @@ def seed_events(ines: Customer, next_pk: Any) -> None:
         answer=SECRETS[7],
         status="confirmed",
     )
-        # --- imports (imports app): a file imported, a reported row, a mapping, a suppression,
-        # another tool's id and an imported sale.
-        seed_imports(ines, owner_a, next_pk)
-        # --- webhooks (webhooks app): an endpoint and one delivery of its log.
-        seed_webhooks(owner_a, next_pk)
 
 
 def seed_webhooks(owner_a: User, next_pk: Any) -> None:
