@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "cueillette.feedback",
     "cueillette.insights",
     "cueillette.events",
+    "cueillette.messaging",
     "cueillette.web",
 ]
 

@@ -11,6 +11,7 @@ urlpatterns = [
     path("app/community/", include("cueillette.community.urls")),
     path("app/insights/", include("cueillette.insights.urls")),
     path("app/events/", include("cueillette.events.urls")),
+    path("app/messages/", include("cueillette.messaging.urls")),
     path("o/<slug:slug>/", include("cueillette.public.urls")),
     path("api/v1/", include("cueillette.api_urls")),
     path("", include("cueillette.web.urls")),

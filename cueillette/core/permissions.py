@@ -39,6 +39,8 @@ class Perm(StrEnum):
     VIEW_EVENTS = "view_events"  # the sessions and their registrants
     RUN_EVENTS = "run_events"  # at the door: check in, walk-ins, register a customer
     MANAGE_EVENTS = "manage_events"  # offer, edit and cancel sessions and series; figures
+    SEND_CAMPAIGNS = "send_campaigns"  # segments, campaigns, test sends, results
+    MANAGE_MESSAGES = "manage_messages"  # automatic messages, pressure cap, suppressions
 
 
 ROLE_PERMS: dict[str, frozenset[Perm]] = {
@@ -68,6 +70,8 @@ ROLE_PERMS: dict[str, frozenset[Perm]] = {
             Perm.VIEW_EVENTS,
             Perm.RUN_EVENTS,
             Perm.MANAGE_EVENTS,
+            Perm.SEND_CAMPAIGNS,
+            Perm.MANAGE_MESSAGES,
         }
     ),
     "counter": frozenset(

@@ -1,0 +1,41 @@
+"""The customer's rights over the decision log: in their export, blanked on erasure."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+
+from cueillette.customers.models import Customer
+from cueillette.messaging.models import Delivery, Preference
+
+
+def export(customer: Customer) -> Mapping[str, bytes]:
+    rows = [
+        {
+            "kind": d.kind,
+            "class": d.klass,
+            "channel": d.channel,
+            "purpose": d.purpose,
+            "status": d.status,
+            "reason": d.reason,
+            "consent_entry": d.consent_event_id,
+            "decided_at": d.decided_at.isoformat(),
+            "sent_at": d.sent_at.isoformat() if d.sent_at else None,
+            "subject": d.subject,
+        }
+        for d in Delivery.objects.filter(customer=customer).order_by("decided_at", "pk")
+    ]
+    return {"messages.json": json.dumps(rows, ensure_ascii=False, indent=2).encode()}
+
+
+def erase(customer: Customer) -> None:
+    """Keep the decisions (counts, reasons), drop the address, subject and any pending text."""
+    Delivery.objects.filter(customer=customer).update(address="", subject="", payload={})
+    Preference.objects.filter(customer=customer).delete()
+
+
+def register() -> None:
+    from cueillette.customers import portal
+
+    portal.register_eraser(erase)
+    portal.register_exporter(export)
