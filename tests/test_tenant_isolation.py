@@ -406,7 +406,9 @@ def seed_messaging(ines: Customer, owner_a: User, next_pk: Any) -> None:
     )
 
     now = timezone.now()
-    segment = Segment.objects.create(pk=next_pk(Segment), name="Alpha segment", filters={"tags": ["alpha"]})
+    segment = Segment.objects.create(
+        pk=next_pk(Segment), name="Alpha segment", filters={"tags": ["alpha"]}
+    )
     campaign = Campaign.objects.create(
         pk=next_pk(Campaign),
         name="Alpha campaign",
@@ -429,10 +431,14 @@ def seed_messaging(ines: Customer, owner_a: User, next_pk: Any) -> None:
         decided_at=now,
         sent_at=now,
     )
-    Suppression.objects.create(pk=next_pk(Suppression), address="alpha-bounced@example.org", reason="hard_bounce")
+    Suppression.objects.create(
+        pk=next_pk(Suppression), address="alpha-bounced@example.org", reason="hard_bounce"
+    )
     Preference.objects.create(pk=next_pk(Preference), customer=ines, fewer=True)
     PressureSettings.objects.create(pk=next_pk(PressureSettings), max_marketing=3)
-    AutomaticMessage.objects.create(pk=next_pk(AutomaticMessage), kind="welcome", subject_fr="Alpha hello")
+    AutomaticMessage.objects.create(
+        pk=next_pk(AutomaticMessage), kind="welcome", subject_fr="Alpha hello"
+    )
 
 
 def seed_feedback(ines: Customer, owner_a: User, next_pk: Any) -> None:

@@ -44,8 +44,10 @@ def segment_queryset(filters: Mapping[str, Any]) -> QuerySet[Customer]:
         q = Q()
         for tag in tags:
             # JSON arrays: containment on PostgreSQL; SQLite has none, its JSON text is matched.
-            q |= Q(tags__contains=[tag]) if connection.vendor == "postgresql" else Q(
-                tags__icontains=f'"{tag}"'
+            q |= (
+                Q(tags__contains=[tag])
+                if connection.vendor == "postgresql"
+                else Q(tags__icontains=f'"{tag}"')
             )
         qs = qs.filter(q)
     cards = Card.objects.filter(customer=OuterRef("pk"), status=CardStatus.OPEN)
@@ -113,7 +115,9 @@ def decide_audience(
     org = current_org()
     settings_row = gate.pressure()
     quiet = rules.Quiet(settings_row.quiet_start, settings_row.quiet_end, org.timezone)
-    seg_filters = filters if filters is not None else (campaign.segment.filters if campaign.segment else {})
+    seg_filters = (
+        filters if filters is not None else (campaign.segment.filters if campaign.segment else {})
+    )
     purposes = (campaign.purpose,)
     also = tuple(p for p in [seg_filters.get("consent") or ""] if p and p != campaign.purpose)
     channel = campaign.channel
@@ -131,7 +135,9 @@ def decide_audience(
         chunk = [pk for pk, _a in part]
         entries: dict[int, list[rules.Entry]] = {}
         for cid, pk, p, g, t, s in (
-            ConsentEvent.objects.filter(customer_id__in=chunk, purpose__in=wanted, occurred_at__lte=now)
+            ConsentEvent.objects.filter(
+                customer_id__in=chunk, purpose__in=wanted, occurred_at__lte=now
+            )
             .order_by()
             .values_list("customer_id", "pk", "purpose", "granted", "occurred_at", "source")
         ):

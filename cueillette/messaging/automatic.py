@@ -83,7 +83,9 @@ KINDS: dict[str, Kind] = {
             also=("profiling",),
             default_on=False,
             subject=_("Happy birthday from {business}"),
-            body=_("Hello {first_name},\n\nThe whole team of {business} wishes you a happy birthday!"),
+            body=_(
+                "Hello {first_name},\n\nThe whole team of {business} wishes you a happy birthday!"
+            ),
         ),
         Kind(
             "we_miss_you",
@@ -138,7 +140,9 @@ def words(kind: str, language: str) -> tuple[str, str]:
         return own_subject or str(k.subject), own_body or str(k.body)
 
 
-def send(kind: str, customer: Any, *, dedupe_key: str, values: dict[str, Any] | None = None) -> Delivery:
+def send(
+    kind: str, customer: Any, *, dedupe_key: str, values: dict[str, Any] | None = None
+) -> Delivery:
     """Ask the gate for one automatic message of ``kind`` to ``customer``."""
     from cueillette.messaging import gate, render
 
@@ -156,7 +160,12 @@ def send(kind: str, customer: Any, *, dedupe_key: str, values: dict[str, Any] | 
     subject, text, html = render.compose(
         subject=subject,
         body=body,
-        context={"organization": org, "values": filled, "unsubscribe_url": gate.UNSUBSCRIBE_PLACEHOLDER, "reason": k.when},
+        context={
+            "organization": org,
+            "values": filled,
+            "unsubscribe_url": gate.UNSUBSCRIBE_PLACEHOLDER,
+            "reason": k.when,
+        },
         language=language,
     )
     return gate.request_message(
@@ -181,6 +190,8 @@ def send(kind: str, customer: Any, *, dedupe_key: str, values: dict[str, Any] | 
 def _org_of(fired: Fired) -> Any:
     from cueillette.core.models import Organization
 
+    if fired.organization_id is None:
+        return None
     return Organization.objects.filter(pk=fired.organization_id).first()
 
 

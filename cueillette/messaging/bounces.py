@@ -57,8 +57,14 @@ def _text(part: Message) -> str:
 
 def _original_id(msg: Message) -> str:
     for part in msg.walk():
-        if part.get_content_type() in ("message/rfc822", "text/rfc822-headers", "message/rfc822-headers"):
-            found = MESSAGE_ID.search(_text(part) if part.get_content_type().startswith("text") else str(part))
+        if part.get_content_type() in (
+            "message/rfc822",
+            "text/rfc822-headers",
+            "message/rfc822-headers",
+        ):
+            found = MESSAGE_ID.search(
+                _text(part) if part.get_content_type().startswith("text") else str(part)
+            )
             if found:
                 return found.group(0)
     found = MESSAGE_ID.search(str(msg))
@@ -78,7 +84,9 @@ def parse(msg: Message) -> list[Event]:
     """The events one incoming message carries (none for ordinary mail)."""
     subject = str(msg.get("Subject", ""))
     if subject.lower().startswith("unsubscribe "):
-        return [Event("unsubscribe", str(msg.get("From", "")), token=subject.split(None, 1)[1].strip())]
+        return [
+            Event("unsubscribe", str(msg.get("From", "")), token=subject.split(None, 1)[1].strip())
+        ]
     ctype = msg.get_content_type()
     report = (msg.get_param("report-type") or "") if ctype == "multipart/report" else ""
     original = _original_id(msg)
@@ -104,7 +112,9 @@ def parse(msg: Message) -> list[Event]:
                 continue
             status, action = f.get("status", ""), f.get("action", "").lower()
             hard = action == "failed" and status.startswith("5")
-            events.append(Event("hard_bounce" if hard else "soft_bounce", address, original, status))
+            events.append(
+                Event("hard_bounce" if hard else "soft_bounce", address, original, status)
+            )
     return events
 
 
@@ -135,7 +145,11 @@ def apply(events: Iterable[Event]) -> Counter[str]:
         if org is None:
             counts["unknown"] += 1
             continue
-        reason = SuppressionReason.COMPLAINT if event.kind == "complaint" else SuppressionReason.HARD_BOUNCE
+        reason = (
+            SuppressionReason.COMPLAINT
+            if event.kind == "complaint"
+            else SuppressionReason.HARD_BOUNCE
+        )
         address = event.address or (sent.address if sent else "")
         with tenant_context(org):
             services.suppress(address, reason, detail=event.status or event.kind, actor=ACTOR)
@@ -163,7 +177,9 @@ def _mailto_unsubscribe(event: Event) -> str:
 def process_mailbox(path: str | Path) -> Counter[str]:
     """Read every message of an mbox file or a Maildir folder once (read messages are removed)."""
     path = Path(path)
-    box: mailbox.Mailbox[Any] = mailbox.Maildir(path, create=False) if path.is_dir() else mailbox.mbox(path)
+    box: mailbox.Mailbox[Any] = (
+        mailbox.Maildir(path, create=False) if path.is_dir() else mailbox.mbox(path)
+    )
     counts: Counter[str] = Counter()
     box.lock()
     try:
@@ -181,23 +197,30 @@ def process_mailbox(path: str | Path) -> Counter[str]:
 @csrf_exempt  # a provider's server posts here; the shared secret is the capability
 @require_POST
 def webhook(request: HttpRequest) -> HttpResponse:
-    """``{"events": [{"type": "bounce"|"complaint", "email": ..., "message_id": ..., "hard": true}]}``
+    """``{"events": [{"type": "bounce"|"complaint", "email", "message_id", "hard": true}]}``
     with the header ``X-Cueillette-Secret: <MESSAGING_WEBHOOK_SECRET>``."""
     secret = getattr(settings, "MESSAGING_WEBHOOK_SECRET", "")
     given = request.headers.get("X-Cueillette-Secret", "")
     if not secret or not hmac.compare_digest(secret, given):
-        return JsonResponse({"error": {"code": "bad_secret", "field": None, "message": "bad secret"}}, status=403)
+        return JsonResponse(
+            {"error": {"code": "bad_secret", "field": None, "message": "bad secret"}}, status=403
+        )
     try:
         body = json.loads(request.body or b"{}")
         items = body.get("events") or []
     except (ValueError, AttributeError):
-        return JsonResponse({"error": {"code": "invalid", "field": "events", "message": "JSON expected"}}, status=400)
+        return JsonResponse(
+            {"error": {"code": "invalid", "field": "events", "message": "JSON expected"}},
+            status=400,
+        )
     events = []
     for item in items:
         if not isinstance(item, dict):
             continue
-        kind = "complaint" if item.get("type") == "complaint" else (
-            "hard_bounce" if item.get("hard", True) else "soft_bounce"
+        kind = (
+            "complaint"
+            if item.get("type") == "complaint"
+            else ("hard_bounce" if item.get("hard", True) else "soft_bounce")
         )
         events.append(Event(kind, str(item.get("email", "")), str(item.get("message_id", ""))))
     return JsonResponse({"counts": dict(apply(events))})

@@ -182,7 +182,13 @@ def deliver(ids: Sequence[int], *, now: dt.datetime | None = None) -> dict[str, 
             throttle.wait()
             try:
                 backend.send_messages(
-                    [sms.SmsMessage(to=d.address, text=(d.payload or {}).get("text", ""), reference=str(d.pk))]
+                    [
+                        sms.SmsMessage(
+                            to=d.address,
+                            text=(d.payload or {}).get("text", ""),
+                            reference=str(d.pk),
+                        )
+                    ]
                 )
             except Exception as exc:
                 _failed(d, exc, now)

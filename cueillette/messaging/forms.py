@@ -18,24 +18,37 @@ MARKDOWN_HELP = _(
 
 class CampaignForm(forms.Form):
     name = forms.CharField(label=_("Name (only you see it)"), max_length=120)
-    segment = forms.ModelChoiceField(
-        label=_("Who receives it"), queryset=None, required=False,
+    segment: forms.ModelChoiceField[Segment] = forms.ModelChoiceField(
+        label=_("Who receives it"),
+        queryset=None,
+        required=False,
         empty_label=_("Choose a segment"),
     )
     subject_fr = forms.CharField(label=_("Subject in French"), max_length=200, required=False)
     body_fr = forms.CharField(
-        label=_("Message in French"), widget=forms.Textarea(attrs={"rows": 10}), required=False,
-        help_text=MARKDOWN_HELP, max_length=20000,
+        label=_("Message in French"),
+        widget=forms.Textarea(attrs={"rows": 10}),
+        required=False,
+        help_text=MARKDOWN_HELP,
+        max_length=20000,
     )
     subject_en = forms.CharField(label=_("Subject in English"), max_length=200, required=False)
     body_en = forms.CharField(
-        label=_("Message in English"), widget=forms.Textarea(attrs={"rows": 10}), required=False,
+        label=_("Message in English"),
+        widget=forms.Textarea(attrs={"rows": 10}),
+        required=False,
         help_text=_("Optional: customers who chose English receive it; the others the French."),
         max_length=20000,
     )
     holdout_percent = forms.IntegerField(
-        label=_("Held back to measure (%)"), min_value=0, max_value=50, initial=0,
-        help_text=_("A share of the audience that does not receive it, to compare what customers do afterwards."),
+        label=_("Held back to measure (%)"),
+        min_value=0,
+        max_value=50,
+        initial=0,
+        help_text=_(
+            "A share of the audience that does not receive it, to compare what customers do "
+            "afterwards."
+        ),
     )
     results_days = forms.IntegerField(
         label=_("Results counted over (days)"), min_value=1, max_value=90, initial=14
@@ -63,7 +76,9 @@ class SegmentForm(forms.Form):
     tags = forms.CharField(
         label=_("Interests (any of, separated by commas)"), required=False, max_length=500
     )
-    tiers = forms.CharField(label=_("Tiers (codes, separated by commas)"), required=False, max_length=300)
+    tiers = forms.CharField(
+        label=_("Tiers (codes, separated by commas)"), required=False, max_length=300
+    )
     min_points = forms.IntegerField(label=_("Points at least"), required=False, min_value=0)
     max_points = forms.IntegerField(label=_("Points at most"), required=False, min_value=0)
     visited_within_days = forms.IntegerField(
@@ -72,7 +87,9 @@ class SegmentForm(forms.Form):
     not_visited_for_days = forms.IntegerField(
         label=_("Has not come for … days"), required=False, min_value=0
     )
-    postal_prefix = forms.CharField(label=_("Postal code starts with"), required=False, max_length=12)
+    postal_prefix = forms.CharField(
+        label=_("Postal code starts with"), required=False, max_length=12
+    )
     language = forms.ChoiceField(
         label=_("Language"),
         required=False,
@@ -85,7 +102,9 @@ class SegmentForm(forms.Form):
 
 class PressureForm(forms.Form):
     max_marketing = forms.IntegerField(
-        label=_("Marketing messages per customer at most"), min_value=0, max_value=30,
+        label=_("Marketing messages per customer at most"),
+        min_value=0,
+        max_value=30,
         help_text=_("Campaigns and promotional automatic messages count; service messages do not."),
     )
     window_days = forms.IntegerField(label=_("Over (days)"), min_value=1, max_value=365)
@@ -93,11 +112,16 @@ class PressureForm(forms.Form):
         label=_("Quiet hours from"), widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
     )
     quiet_end = forms.TimeField(
-        label=_("Quiet hours until"), widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
-        help_text=_("In your business's time zone. A campaign sent during them leaves when they end."),
+        label=_("Quiet hours until"),
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        help_text=_(
+            "In your business's time zone. A campaign sent during them leaves when they end."
+        ),
     )
     per_second = forms.IntegerField(
-        label=_("Messages per second at most"), min_value=1, max_value=1000,
+        label=_("Messages per second at most"),
+        min_value=1,
+        max_value=1000,
         help_text=_("What your mail server accepts."),
     )
 
@@ -106,12 +130,18 @@ class AutomaticForm(forms.Form):
     enabled = forms.BooleanField(label=_("Send it"), required=False)
     subject_fr = forms.CharField(label=_("Subject in French"), required=False, max_length=200)
     body_fr = forms.CharField(
-        label=_("Message in French"), required=False, widget=forms.Textarea(attrs={"rows": 5}),
+        label=_("Message in French"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 5}),
         max_length=5000,
     )
     subject_en = forms.CharField(label=_("Subject in English"), required=False, max_length=200)
     body_en = forms.CharField(
-        label=_("Message in English"), required=False, widget=forms.Textarea(attrs={"rows": 5}),
+        label=_("Message in English"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 5}),
         max_length=5000,
     )
-    weeks = forms.IntegerField(label=_("After how many weeks"), required=False, min_value=2, max_value=104)
+    weeks = forms.IntegerField(
+        label=_("After how many weeks"), required=False, min_value=2, max_value=104
+    )

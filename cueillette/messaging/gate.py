@@ -175,7 +175,8 @@ def unsubscribe_token(delivery: Delivery) -> str:
 def unsubscribe_url(delivery: Delivery, *, lang: str = "") -> str:
     org = current_org()
     path = reverse(
-        "public:messaging_unsubscribe", kwargs={"slug": org.slug, "token": unsubscribe_token(delivery)}
+        "public:messaging_unsubscribe",
+        kwargs={"slug": org.slug, "token": unsubscribe_token(delivery)},
     )
     query = f"?lang={lang}" if lang in ("fr", "en") and lang != org.language else ""
     return f"{settings.SITE_URL}{path}{query}"

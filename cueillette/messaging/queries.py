@@ -28,7 +28,9 @@ def campaign_counts(campaign: Campaign) -> dict[str, Any]:
     return {
         "decided": sum(by_status.values()),
         "sent": by_status[Status.SENT],
-        "waiting": by_status[Status.QUEUED] + by_status[Status.DEFERRED] + by_status[Status.SENDING],
+        "waiting": by_status[Status.QUEUED]
+        + by_status[Status.DEFERRED]
+        + by_status[Status.SENDING],
         "refused": sorted(by_reason.items()),
         "failed": by_status[Status.FAILED],
     }

@@ -92,7 +92,9 @@ def clean_filters(raw: Mapping[str, Any]) -> dict[str, Any]:
         except (TypeError, ValueError) as exc:
             raise ServiceError(Code.INVALID, _("enter a whole number"), field=key) from exc
         if number < 0 or number > 10_000_000:
-            raise ServiceError(Code.INVALID, _("enter a number between 0 and 10,000,000"), field=key)
+            raise ServiceError(
+                Code.INVALID, _("enter a number between 0 and 10,000,000"), field=key
+            )
         out[key] = number
     prefix = str(raw.get("postal_prefix") or "").strip()
     if len(prefix) > 12:
@@ -169,13 +171,14 @@ def _clean_campaign(data: CampaignInput) -> dict[str, Any]:
             render.check_body(body, field=f"body_{lang}")
         if lang == main or subject or body:
             if not subject:
-                raise ServiceError(Code.EMPTY_SUBJECT, _("write a subject"), field=f"subject_{lang}")
+                raise ServiceError(
+                    Code.EMPTY_SUBJECT, _("write a subject"), field=f"subject_{lang}"
+                )
             if not body:
                 raise ServiceError(Code.EMPTY_BODY, _("write the message"), field=f"body_{lang}")
         out[f"subject_{lang}"], out[f"body_{lang}"] = subject, body
-    if data.segment_id is not None:
-        if not Segment.objects.filter(pk=data.segment_id).exists():
-            raise ServiceError(Code.INVALID, _("choose one of your segments"), field="segment")
+    if data.segment_id is not None and not Segment.objects.filter(pk=data.segment_id).exists():
+        raise ServiceError(Code.INVALID, _("choose one of your segments"), field="segment")
     out["segment_id"] = data.segment_id
     if not 0 <= int(data.holdout_percent) <= 50:
         raise ServiceError(Code.INVALID, _("between 0 and 50"), field="holdout_percent")
@@ -232,7 +235,11 @@ def _check_audience(campaign: Campaign, now: dt.datetime) -> audience.Audience:
 
 @transaction.atomic
 def send_campaign(
-    who: Staff, campaign: Campaign, *, when: dt.datetime | None = None, now: dt.datetime | None = None
+    who: Staff,
+    campaign: Campaign,
+    *,
+    when: dt.datetime | None = None,
+    now: dt.datetime | None = None,
 ) -> Campaign:
     """Send now, or schedule for ``when`` (aware, in the future). Twice is once."""
     who.require(Perm.SEND_CAMPAIGNS)
@@ -296,7 +303,9 @@ def cancel_campaign(who: Staff, campaign: Campaign) -> Campaign:
     return campaign
 
 
-def compose_campaign(campaign: Campaign, language: str, *, unsubscribe_url: str) -> tuple[str, str, str]:
+def compose_campaign(
+    campaign: Campaign, language: str, *, unsubscribe_url: str
+) -> tuple[str, str, str]:
     org = current_org()
     return render.compose(
         subject=campaign.subject(language),
@@ -365,13 +374,15 @@ def update_pressure(who: Staff, data: Mapping[str, Any]) -> PressureSettings:
             )
         setattr(row, key, value)
     for key in ("quiet_start", "quiet_end"):
-        value = data.get(key, getattr(row, key))
-        if isinstance(value, str):
+        when = data.get(key, getattr(row, key))
+        if isinstance(when, str):
             try:
-                value = dt.time.fromisoformat(value)
+                when = dt.time.fromisoformat(when)
             except ValueError as exc:
                 raise ServiceError(Code.INVALID, _("a time such as 21:00"), field=key) from exc
-        setattr(row, key, value)
+        if not isinstance(when, dt.time):
+            raise ServiceError(Code.INVALID, _("a time such as 21:00"), field=key)
+        setattr(row, key, when)
     row.save()
     audit.record(who.actor, "messaging.pressure_changed", row, max=row.max_marketing)
     return row
@@ -390,7 +401,9 @@ def update_automatic(who: Staff, kind: str, data: Mapping[str, Any]) -> Automati
             subject = str(data.get(f"subject_{lang}") or "").strip()
             body = str(data.get(f"body_{lang}") or "").strip()
             if len(subject) > 200:
-                raise ServiceError(Code.TOO_LONG, _("200 characters at most"), field=f"subject_{lang}")
+                raise ServiceError(
+                    Code.TOO_LONG, _("200 characters at most"), field=f"subject_{lang}"
+                )
             if body:
                 render.check_body(body, field=f"body_{lang}")
             setattr(row, f"subject_{lang}", subject)
@@ -487,9 +500,7 @@ def suppress(
         channel=channel, address=address, defaults={"reason": reason, "detail": detail[:300]}
     )
     if created:
-        audit.record(
-            actor or Actor.system("messaging"), "messaging.suppressed", row, reason=reason
-        )
+        audit.record(actor or Actor.system("messaging"), "messaging.suppressed", row, reason=reason)
     return row
 
 

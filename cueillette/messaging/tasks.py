@@ -98,16 +98,18 @@ def start_due_campaigns(now: dt.datetime) -> int:
             dispatch(c, now=now)
             started += 1
     # A campaign left "sending" by a killed worker resumes where it stopped.
-    for c in Campaign.objects.filter(status=CampaignStatus.SENDING, started_at__lt=now - delivery.STALE_CLAIM):
+    for c in Campaign.objects.filter(
+        status=CampaignStatus.SENDING, started_at__lt=now - delivery.STALE_CLAIM
+    ):
         dispatch(c, now=now)
     return started
 
 
 def send_due(now: dt.datetime) -> dict[str, int]:
     """Deferred and retried messages that are due, and stale claims, go out now."""
-    Delivery.objects.filter(status=Status.SENDING, claimed_at__lt=now - delivery.STALE_CLAIM).update(
-        status=Status.QUEUED
-    )
+    Delivery.objects.filter(
+        status=Status.SENDING, claimed_at__lt=now - delivery.STALE_CLAIM
+    ).update(status=Status.QUEUED)
     due = list(
         Delivery.objects.filter(status__in=(Status.QUEUED, Status.DEFERRED))
         .filter(Q(send_after__isnull=True) | Q(send_after__lte=now))

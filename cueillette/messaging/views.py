@@ -20,7 +20,8 @@ from cueillette.core.decorators import staff_required
 from cueillette.core.errors import ServiceError
 from cueillette.core.permissions import Perm
 from cueillette.core.tenancy import access, current_org
-from cueillette.messaging import audience, automatic, gate, queries, render as body, services
+from cueillette.messaging import audience, automatic, gate, queries, services
+from cueillette.messaging import render as body
 from cueillette.messaging.forms import (
     AutomaticForm,
     CampaignForm,
@@ -365,4 +366,3 @@ def suppression_lift(request: HttpRequest, pk: int) -> HttpResponse:
     services.lift_suppression(_who(request), row)
     messages.success(request, _("The address can receive messages again."))
     return redirect("messaging:suppressions")
-

@@ -33,4 +33,6 @@ def consent(
 @pytest.fixture
 def no_quiet(tenant: Organization) -> PressureSettings:
     """Quiet hours off, so a test run at night is not deferred (they have their own tests)."""
-    return PressureSettings.objects.create(quiet_start=dt.time(0), quiet_end=dt.time(0), per_second=1000)
+    return PressureSettings.objects.create(
+        quiet_start=dt.time(0), quiet_end=dt.time(0), per_second=1000
+    )

@@ -24,14 +24,35 @@ YESTERDAY = timezone.now() - dt.timedelta(days=1)
 
 
 def test_welcome_after_joining_only_with_consent(
-    tenant: Organization, no_quiet: PressureSettings, mailoutbox: list[Any], django_capture_on_commit_callbacks: Any
+    tenant: Organization,
+    no_quiet: PressureSettings,
+    mailoutbox: list[Any],
+    django_capture_on_commit_callbacks: Any,
 ) -> None:
-    member, stranger = CustomerFactory(organization=tenant, first_name="Inès"), CustomerFactory(organization=tenant)
+    member, stranger = (
+        CustomerFactory(organization=tenant, first_name="Inès"),
+        CustomerFactory(organization=tenant),
+    )
     consent(member, "loyalty", at=YESTERDAY)
     with django_capture_on_commit_callbacks(execute=True):
-        consequences.fire(Consequence.CUSTOMER_JOINED, organization_id=tenant.pk, customer=member, source="counter")
-        consequences.fire(Consequence.CUSTOMER_JOINED, organization_id=tenant.pk, customer=stranger, source="counter")
-        consequences.fire(Consequence.CUSTOMER_JOINED, organization_id=tenant.pk, customer=member, source="counter")
+        consequences.fire(
+            Consequence.CUSTOMER_JOINED,
+            organization_id=tenant.pk,
+            customer=member,
+            source="counter",
+        )
+        consequences.fire(
+            Consequence.CUSTOMER_JOINED,
+            organization_id=tenant.pk,
+            customer=stranger,
+            source="counter",
+        )
+        consequences.fire(
+            Consequence.CUSTOMER_JOINED,
+            organization_id=tenant.pk,
+            customer=member,
+            source="counter",
+        )
     [mail] = mailoutbox
     assert mail.to == [member.email] and "Inès" in mail.body and tenant.name in mail.subject
     assert "/unsubscribe/" in mail.body and "List-Unsubscribe" in mail.extra_headers
@@ -40,29 +61,56 @@ def test_welcome_after_joining_only_with_consent(
 
 
 def test_the_owner_switches_off_and_rewrites(
-    tenant: Organization, owner: Any, no_quiet: PressureSettings, mailoutbox: list[Any], django_capture_on_commit_callbacks: Any
+    tenant: Organization,
+    owner: Any,
+    no_quiet: PressureSettings,
+    mailoutbox: list[Any],
+    django_capture_on_commit_callbacks: Any,
 ) -> None:
     customer = CustomerFactory(organization=tenant, first_name="Jules")
     consent(customer, "loyalty", at=YESTERDAY)
-    services.update_automatic(staff(owner), "welcome", {"enabled": True, "subject_fr": "Coucou {first_name}", "body_fr": "Bienvenue chez {business}."})
+    services.update_automatic(
+        staff(owner),
+        "welcome",
+        {
+            "enabled": True,
+            "subject_fr": "Coucou {first_name}",
+            "body_fr": "Bienvenue chez {business}.",
+        },
+    )
     with pytest.raises(services.ServiceError) as exc:
-        services.update_automatic(staff(owner), "welcome", {"enabled": True, "body_fr": "![x](https://t.example/p.gif)"})
+        services.update_automatic(
+            staff(owner), "welcome", {"enabled": True, "body_fr": "![x](https://t.example/p.gif)"}
+        )
     assert exc.value.field == "body_fr"
     with django_capture_on_commit_callbacks(execute=True):
-        consequences.fire(Consequence.CUSTOMER_JOINED, organization_id=tenant.pk, customer=customer, source="counter")
+        consequences.fire(
+            Consequence.CUSTOMER_JOINED,
+            organization_id=tenant.pk,
+            customer=customer,
+            source="counter",
+        )
     assert mailoutbox[0].subject == "Coucou Jules"
     services.update_automatic(staff(owner), "welcome", {"enabled": False})
     other = CustomerFactory(organization=tenant)
     consent(other, "loyalty", at=YESTERDAY)
     with django_capture_on_commit_callbacks(execute=True):
-        consequences.fire(Consequence.CUSTOMER_JOINED, organization_id=tenant.pk, customer=other, source="counter")
+        consequences.fire(
+            Consequence.CUSTOMER_JOINED, organization_id=tenant.pk, customer=other, source="counter"
+        )
     assert Delivery.objects.get(customer=other).reason == Reason.SWITCHED_OFF
 
 
-def test_birthday_needs_the_personalised_offers_consent(tenant: Organization, no_quiet: PressureSettings) -> None:
+def test_birthday_needs_the_personalised_offers_consent(
+    tenant: Organization, no_quiet: PressureSettings
+) -> None:
     AutomaticMessage.objects.create(kind="birthday", enabled=True)
     today = timezone.now().astimezone(tenant.tz).date()
-    born = today.replace(year=1990) if not (today.month == 2 and today.day == 29) else dt.date(1992, 2, 29)
+    born = (
+        today.replace(year=1990)
+        if not (today.month == 2 and today.day == 29)
+        else dt.date(1992, 2, 29)
+    )
     with_both = CustomerFactory(organization=tenant, birthday=born)
     news_only = CustomerFactory(organization=tenant, birthday=born)
     for c in (with_both, news_only):
@@ -75,7 +123,9 @@ def test_birthday_needs_the_personalised_offers_consent(tenant: Organization, no
     assert Delivery.objects.count() == 2
 
 
-def test_we_miss_you_after_n_weeks_and_counted_in_the_cap(tenant: Organization, no_quiet: PressureSettings) -> None:
+def test_we_miss_you_after_n_weeks_and_counted_in_the_cap(
+    tenant: Organization, no_quiet: PressureSettings
+) -> None:
     AutomaticMessage.objects.create(kind="we_miss_you", enabled=True, weeks=6)
     now = timezone.now()
     gone = CustomerFactory(organization=tenant, last_activity_at=now - dt.timedelta(weeks=7))
@@ -89,7 +139,10 @@ def test_we_miss_you_after_n_weeks_and_counted_in_the_cap(tenant: Organization, 
 
 
 def test_reward_available_from_the_consequence_and_the_daily_scan(
-    tenant: Organization, no_quiet: PressureSettings, mailoutbox: list[Any], django_capture_on_commit_callbacks: Any
+    tenant: Organization,
+    no_quiet: PressureSettings,
+    mailoutbox: list[Any],
+    django_capture_on_commit_callbacks: Any,
 ) -> None:
     from cueillette.loyalty.models import Card, Reward
 
@@ -98,7 +151,9 @@ def test_reward_available_from_the_consequence_and_the_daily_scan(
     card = Card.objects.create(customer=customer, number="C0001", opened_at=YESTERDAY, balance=120)
     reward = Reward.objects.create(name="Un café offert", cost=100)
     with django_capture_on_commit_callbacks(execute=True):
-        consequences.fire(Consequence.REWARD_AVAILABLE, organization_id=tenant.pk, card=card, reward=reward)
+        consequences.fire(
+            Consequence.REWARD_AVAILABLE, organization_id=tenant.pk, card=card, reward=reward
+        )
     assert "Un café offert" in mailoutbox[0].body
     assert tasks.rewards_reached(timezone.now()) == 0  # the same news, already decided: once
     assert Delivery.objects.filter(kind="reward_available").count() == 1
@@ -106,9 +161,26 @@ def test_reward_available_from_the_consequence_and_the_daily_scan(
 
 def test_the_settings_page_lists_every_automatic_message(owner_client: Client) -> None:
     page = owner_client.get(reverse("messaging:automatic")).content.decode()
-    for code in ("welcome", "reward_available", "points_expiring", "birthday", "we_miss_you", "thread_reply", "nps_request"):
+    for code in (
+        "welcome",
+        "reward_available",
+        "points_expiring",
+        "birthday",
+        "we_miss_you",
+        "thread_reply",
+        "nps_request",
+    ):
         assert f'id="auto-{code}"' in page
     r = owner_client.post(reverse("messaging:automatic"), {"kind": "nps_request"})
     assert r.status_code == 302
-    r = owner_client.post(reverse("messaging:pressure"), {"max_marketing": 1, "window_days": 14, "quiet_start": "22:00", "quiet_end": "07:30", "per_second": 5})
+    r = owner_client.post(
+        reverse("messaging:pressure"),
+        {
+            "max_marketing": 1,
+            "window_days": 14,
+            "quiet_start": "22:00",
+            "quiet_end": "07:30",
+            "per_second": 5,
+        },
+    )
     assert r.status_code == 302

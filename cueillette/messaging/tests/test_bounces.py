@@ -31,7 +31,8 @@ def dsn(address: str, message_id: str, status: str = "5.1.1", action: str = "fai
     return (
         "From: MAILER-DAEMON@mx.example\r\nTo: noreply@cueillette.local\r\n"
         "Subject: Undelivered Mail Returned to Sender\r\nMIME-Version: 1.0\r\n"
-        f'Content-Type: multipart/report; report-type=delivery-status; boundary="{boundary}"\r\n\r\n'
+        "Content-Type: multipart/report; report-type=delivery-status; "
+        f'boundary="{boundary}"\r\n\r\n'
         f"--{boundary}\r\nContent-Type: text/plain\r\n\r\nDelivery failed.\r\n"
         f"--{boundary}\r\nContent-Type: message/delivery-status\r\n\r\n"
         "Reporting-MTA: dns; mx.example\r\n\r\n"
@@ -49,7 +50,16 @@ def test_hard_bounces_suppress_soft_ones_do_not_and_mailto_unsubscribes(
     sent = {}
     for c in (hard, soft, leaving):
         consent(c, "news_email", at=timezone.now() - dt.timedelta(days=1))
-        d = gate.request_message(gate.Message(kind="campaign", klass=MessageClass.MARKETING, subject="s", text="t", customer=c, purposes=("news_email",)))
+        d = gate.request_message(
+            gate.Message(
+                kind="campaign",
+                klass=MessageClass.MARKETING,
+                subject="s",
+                text="t",
+                customer=c,
+                purposes=("news_email",),
+            )
+        )
         delivery.deliver([d.pk])
         sent[c.pk] = d
     box = mailbox.mbox(tmp_path / "bounces.mbox")
@@ -63,10 +73,16 @@ def test_hard_bounces_suppress_soft_ones_do_not_and_mailto_unsubscribes(
     box.flush()
     box.close()
     call_command("process_bounces", str(tmp_path / "bounces.mbox"))
-    assert list(Suppression.objects.values_list("address", "reason")) == [(hard.email, "hard_bounce")]
+    assert list(Suppression.objects.values_list("address", "reason")) == [
+        (hard.email, "hard_bounce")
+    ]
     latest = ConsentEvent.objects.filter(customer=leaving).order_by("-occurred_at", "-pk").first()
     assert latest is not None and not latest.granted and latest.source == "unsubscribe_link"
-    again = gate.request_message(gate.Message(kind="campaign", klass=MessageClass.MARKETING, customer=hard, purposes=("news_email",)))
+    again = gate.request_message(
+        gate.Message(
+            kind="campaign", klass=MessageClass.MARKETING, customer=hard, purposes=("news_email",)
+        )
+    )
     assert again.reason == Reason.BOUNCED
     assert len(mailbox.mbox(tmp_path / "bounces.mbox")) == 0  # read once
 
@@ -77,11 +93,27 @@ def test_the_provider_webhook_needs_the_shared_secret(
     settings.MESSAGING_WEBHOOK_SECRET = "s3cret-of-the-provider"
     c = CustomerFactory(organization=tenant)
     consent(c, "news_email", at=timezone.now() - dt.timedelta(days=1))
-    d = gate.request_message(gate.Message(kind="campaign", klass=MessageClass.MARKETING, subject="s", text="t", customer=c, purposes=("news_email",)))
-    body = json.dumps({"events": [{"type": "complaint", "email": c.email, "message_id": delivery.message_id(d)}]})
+    d = gate.request_message(
+        gate.Message(
+            kind="campaign",
+            klass=MessageClass.MARKETING,
+            subject="s",
+            text="t",
+            customer=c,
+            purposes=("news_email",),
+        )
+    )
+    body = json.dumps(
+        {"events": [{"type": "complaint", "email": c.email, "message_id": delivery.message_id(d)}]}
+    )
     url = reverse("messaging:bounce_webhook")
     assert Client().post(url, body, content_type="application/json").status_code == 403
-    r = Client().post(url, body, content_type="application/json", headers={"X-Cueillette-Secret": "s3cret-of-the-provider"})
+    r = Client().post(
+        url,
+        body,
+        content_type="application/json",
+        headers={"X-Cueillette-Secret": "s3cret-of-the-provider"},
+    )
     assert r.status_code == 200 and r.json()["counts"] == {"complaint": 1}
     assert Suppression.objects.get().reason == "complaint"
     assert bounces.parse(EmailMessage()) == []

@@ -49,7 +49,13 @@ def people(org: Organization) -> dict[str, Any]:
     consent(left, "news_email", False, at=YESTERDAY + dt.timedelta(hours=1))
     services.suppress(bounced.email, "hard_bounce")
     CustomerFactory(organization=org, postal_code="13001")  # outside the segment
-    return {"yes": [yes_fr, yes_en], "never": never, "left": left, "bounced": bounced, "no_email": no_email}
+    return {
+        "yes": [yes_fr, yes_en],
+        "never": never,
+        "left": left,
+        "bounced": bounced,
+        "no_email": no_email,
+    }
 
 
 def draft(owner: User, **kw: Any) -> Campaign:
@@ -71,10 +77,26 @@ def test_bad_input_gets_clear_errors_naming_the_field(tenant: Organization, owne
     cases = [
         ({"subject_fr": "", "body_fr": "x"}, "empty_subject", "subject_fr"),
         ({"subject_fr": "x", "body_fr": "<script>alert(1)</script>"}, "unsafe_body", "body_fr"),
-        ({"subject_fr": "x", "body_fr": "![pixel](https://tracker.example/p.gif)"}, "remote_image", "body_fr"),
-        ({"subject_fr": "x", "body_fr": '<img src="https://x.example/a.png">'}, "remote_image", "body_fr"),
-        ({"subject_fr": "x", "body_fr": '<a href="#" onclick="x()">a</a>'}, "unsafe_body", "body_fr"),
-        ({"subject_fr": "x", "body_fr": "ok", "subject_en": "only a subject"}, "empty_body", "body_en"),
+        (
+            {"subject_fr": "x", "body_fr": "![pixel](https://tracker.example/p.gif)"},
+            "remote_image",
+            "body_fr",
+        ),
+        (
+            {"subject_fr": "x", "body_fr": '<img src="https://x.example/a.png">'},
+            "remote_image",
+            "body_fr",
+        ),
+        (
+            {"subject_fr": "x", "body_fr": '<a href="#" onclick="x()">a</a>'},
+            "unsafe_body",
+            "body_fr",
+        ),
+        (
+            {"subject_fr": "x", "body_fr": "ok", "subject_en": "only a subject"},
+            "empty_body",
+            "body_en",
+        ),
     ]
     for fields, code, field in cases:
         with pytest.raises(services.ServiceError) as exc:
@@ -132,18 +154,30 @@ def test_send_delivers_each_message_once_in_the_customers_language(
     tasks.dispatch(c)
     assert len(mailoutbox) == 2
     assert Delivery.objects.filter(campaign=c).count() == 6
-    reasons = dict(Delivery.objects.filter(campaign=c, status=Status.REFUSED).values_list("customer_id", "reason"))
+    reasons = dict(
+        Delivery.objects.filter(campaign=c, status=Status.REFUSED).values_list(
+            "customer_id", "reason"
+        )
+    )
     assert reasons[group["bounced"].pk] == Reason.BOUNCED
     assert reasons[group["no_email"].pk] == Reason.NO_ADDRESS
 
 
 def test_a_worker_killed_mid_send_resumes_where_it_stopped(
-    tenant: Organization, owner: User, no_quiet: PressureSettings, mailoutbox: list[Any], monkeypatch: Any
+    tenant: Organization,
+    owner: User,
+    no_quiet: PressureSettings,
+    mailoutbox: list[Any],
+    monkeypatch: Any,
 ) -> None:
     for _ in range(5):
-        consent(CustomerFactory(organization=tenant, postal_code="69002"), "news_email", at=YESTERDAY)
+        consent(
+            CustomerFactory(organization=tenant, postal_code="69002"), "news_email", at=YESTERDAY
+        )
     c = draft(owner)
-    Campaign.objects.filter(pk=c.pk).update(status=CampaignStatus.SENDING, started_at=timezone.now())
+    Campaign.objects.filter(pk=c.pk).update(
+        status=CampaignStatus.SENDING, started_at=timezone.now()
+    )
     c.refresh_from_db()
     calls = {"n": 0}
     real = services.gate.request_message
@@ -188,7 +222,10 @@ def test_scheduled_campaigns_leave_at_their_time(
 
 
 def test_test_send_goes_to_me_in_both_languages(
-    tenant: Organization, owner: User, mailoutbox: list[Any], django_capture_on_commit_callbacks: Any
+    tenant: Organization,
+    owner: User,
+    mailoutbox: list[Any],
+    django_capture_on_commit_callbacks: Any,
 ) -> None:
     c = draft(owner)
     with django_capture_on_commit_callbacks(execute=True):
@@ -227,12 +264,26 @@ def test_pages_build_send_and_report(
         seg = Segment.objects.get()
     r = owner_client.post(
         reverse("messaging:campaign_new"),
-        {"name": "Fête", "segment": seg.pk, "subject_fr": "", "body_fr": "x", "holdout_percent": 0, "results_days": 14},
+        {
+            "name": "Fête",
+            "segment": seg.pk,
+            "subject_fr": "",
+            "body_fr": "x",
+            "holdout_percent": 0,
+            "results_days": 14,
+        },
     )
     assert r.status_code == 400 and "write a subject" in r.content.decode()
     r = owner_client.post(
         reverse("messaging:campaign_new"),
-        {"name": "Fête", "segment": seg.pk, "subject_fr": "La fête", "body_fr": "Venez **nombreux**", "holdout_percent": 0, "results_days": 14},
+        {
+            "name": "Fête",
+            "segment": seg.pk,
+            "subject_fr": "La fête",
+            "body_fr": "Venez **nombreux**",
+            "holdout_percent": 0,
+            "results_days": 14,
+        },
     )
     assert r.status_code == 302
     with tenant_context(org):
@@ -249,7 +300,9 @@ def test_pages_build_send_and_report(
     report = owner_client.get(reverse("messaging:campaign", args=[c.pk])).content.decode()
     assert 'id="sent-count">2<' in report
     # The customer record says what they received and why.
-    record = owner_client.get(reverse("customers:detail", args=[group["yes"][0].pk])).content.decode()
+    record = owner_client.get(
+        reverse("customers:detail", args=[group["yes"][0].pk])
+    ).content.decode()
     assert 'id="messages-received"' in record and "La fête" in record
     for name in ("segments", "automatic", "pressure", "suppressions"):
         assert owner_client.get(reverse(f"messaging:{name}")).status_code == 200

@@ -48,8 +48,16 @@ def test_every_decision_is_recorded_with_its_reason_and_consent_entry(
     granted = consent(yes, "news_email", at=NOON - dt.timedelta(days=1))
     sent = gate.request_message(marketing(yes), now=NOON)
     refused = gate.request_message(marketing(no), now=NOON)
-    assert (sent.status, sent.reason, sent.consent_event_id) == (Status.QUEUED, Reason.ALLOWED, granted.pk)
-    assert (refused.status, refused.reason, refused.consent_event_id) == (Status.REFUSED, Reason.NO_CONSENT, None)
+    assert (sent.status, sent.reason, sent.consent_event_id) == (
+        Status.QUEUED,
+        Reason.ALLOWED,
+        granted.pk,
+    )
+    assert (refused.status, refused.reason, refused.consent_event_id) == (
+        Status.REFUSED,
+        Reason.NO_CONSENT,
+        None,
+    )
     assert refused.payload == {}  # a refused message keeps no content
     delivery.deliver([sent.pk, refused.pk], now=NOON)
     [mail] = mailoutbox
@@ -65,7 +73,13 @@ def test_transactional_mail_needs_no_consent_and_carries_no_unsubscribe(
     customer = CustomerFactory(organization=tenant)
     with django_capture_on_commit_callbacks(execute=True):
         d = gate.request_message(
-            gate.Message(kind="portal_link", klass=MessageClass.TRANSACTIONAL, subject="Lien", text="x", customer=customer)
+            gate.Message(
+                kind="portal_link",
+                klass=MessageClass.TRANSACTIONAL,
+                subject="Lien",
+                text="x",
+                customer=customer,
+            )
         )
     assert d.reason == Reason.TRANSACTIONAL
     [mail] = mailoutbox
@@ -96,7 +110,10 @@ def test_suppressed_addresses_and_pauses_receive_nothing_but_transactional(
     assert gate.request_message(marketing(bounced), now=NOON).reason == Reason.BOUNCED
     d = gate.request_message(marketing(paused), now=NOON)
     services.unsubscribe(d, "pause")
-    assert gate.request_message(marketing(paused), now=NOON + dt.timedelta(days=1)).reason == Reason.PAUSED
+    assert (
+        gate.request_message(marketing(paused), now=NOON + dt.timedelta(days=1)).reason
+        == Reason.PAUSED
+    )
 
 
 def test_the_cap_counts_marketing_over_the_window_and_fewer_lowers_it(
@@ -111,12 +128,17 @@ def test_the_cap_counts_marketing_over_the_window_and_fewer_lowers_it(
     assert third.reason == Reason.CAPPED
     # Service messages are not counted.
     service = gate.request_message(
-        gate.Message(kind="x", klass=MessageClass.SERVICE, customer=customer, purposes=("news_email",)),
+        gate.Message(
+            kind="x", klass=MessageClass.SERVICE, customer=customer, purposes=("news_email",)
+        ),
         now=NOON + dt.timedelta(days=2),
     )
     assert service.status == Status.QUEUED
     # 30 days after they went out, there is room again.
-    assert gate.request_message(marketing(customer), now=NOON + dt.timedelta(days=31, hours=1)).status == Status.QUEUED
+    assert (
+        gate.request_message(marketing(customer), now=NOON + dt.timedelta(days=31, hours=1)).status
+        == Status.QUEUED
+    )
 
 
 def test_quiet_hours_move_marketing_to_the_next_morning_in_the_organizations_zone(
@@ -132,7 +154,9 @@ def test_quiet_hours_move_marketing_to_the_next_morning_in_the_organizations_zon
     assert tasks.send_due(dt.datetime(2026, 6, 11, 6, 5, tzinfo=dt.UTC))["sent"] == 1
 
 
-def test_the_same_request_twice_is_decided_once(tenant: Organization, no_quiet: PressureSettings) -> None:
+def test_the_same_request_twice_is_decided_once(
+    tenant: Organization, no_quiet: PressureSettings
+) -> None:
     customer = CustomerFactory(organization=tenant)
     consent(customer, "news_email", at=NOON - dt.timedelta(days=1))
     a = gate.request_message(marketing(customer, dedupe_key="welcome:1"), now=NOON)
@@ -149,7 +173,11 @@ def test_a_failed_hand_off_is_retried_with_back_off_then_given_up(
     d = gate.request_message(marketing(customer), now=NOON)
     assert delivery.deliver([d.pk], now=NOON)["failed"] == 1
     d.refresh_from_db()
-    assert d.status == Status.QUEUED and d.attempts == 1 and d.send_after == NOON + dt.timedelta(minutes=1)
+    assert (
+        d.status == Status.QUEUED
+        and d.attempts == 1
+        and d.send_after == NOON + dt.timedelta(minutes=1)
+    )
     assert "refused" in d.last_error
     at = NOON
     for _ in range(10):
@@ -213,7 +241,14 @@ def test_no_message_without_consent_at_send_time_and_never_beyond_the_cap(
         elif action in ("marketing", "service"):
             klass = MessageClass.MARKETING if action == "marketing" else MessageClass.SERVICE
             d = gate.request_message(
-                gate.Message(kind=action, klass=klass, subject="s", text="t", customer=customer, purposes=("news_email",)),
+                gate.Message(
+                    kind=action,
+                    klass=klass,
+                    subject="s",
+                    text="t",
+                    customer=customer,
+                    purposes=("news_email",),
+                ),
                 now=at,
             )
             pending.append(d.pk)
@@ -222,7 +257,9 @@ def test_no_message_without_consent_at_send_time_and_never_beyond_the_cap(
         else:
             tasks.send_due(at)
     entries = list(ConsentEvent.objects.filter(customer=customer).order_by("occurred_at", "pk"))
-    sent = list(Delivery.objects.filter(customer=customer, status=Status.SENT).order_by("sent_at", "pk"))
+    sent = list(
+        Delivery.objects.filter(customer=customer, status=Status.SENT).order_by("sent_at", "pk")
+    )
     for d in sent:
         assert d.sent_at is not None
         in_force = [e for e in entries if e.purpose == "news_email" and e.occurred_at <= d.sent_at]
@@ -231,5 +268,7 @@ def test_no_message_without_consent_at_send_time_and_never_beyond_the_cap(
     times = [d.sent_at for d in sent if d.klass == MessageClass.MARKETING]
     for i, t in enumerate(times):
         assert t is not None
-        in_window = [u for u in times[: i + 1] if u is not None and u > t - dt.timedelta(days=window)]
+        in_window = [
+            u for u in times[: i + 1] if u is not None and u > t - dt.timedelta(days=window)
+        ]
         assert len(in_window) <= cap, "more marketing than the cap within a window"

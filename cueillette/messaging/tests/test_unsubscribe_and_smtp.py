@@ -18,7 +18,14 @@ from cueillette.core.tenancy import tenant_context
 from cueillette.core.tests.factories import CustomerFactory
 from cueillette.customers.models import ConsentEvent
 from cueillette.messaging import audience, gate, services
-from cueillette.messaging.models import Campaign, MessageClass, Preference, PressureSettings, Reason, Segment
+from cueillette.messaging.models import (
+    Campaign,
+    MessageClass,
+    Preference,
+    PressureSettings,
+    Reason,
+    Segment,
+)
 from cueillette.messaging.tests.conftest import consent
 from cueillette.messaging.tests.test_campaigns import staff
 
@@ -27,7 +34,14 @@ YESTERDAY = timezone.now() - dt.timedelta(days=1)
 
 def _news(customer: Any) -> Any:
     return gate.request_message(
-        gate.Message(kind="campaign", klass=MessageClass.MARKETING, subject="s", text="t", customer=customer, purposes=("news_email",))
+        gate.Message(
+            kind="campaign",
+            klass=MessageClass.MARKETING,
+            subject="s",
+            text="t",
+            customer=customer,
+            purposes=("news_email",),
+        )
     )
 
 
@@ -41,18 +55,32 @@ def test_get_changes_nothing_and_the_button_withdraws_into_the_ledger(
     url = gate.unsubscribe_url(d).replace("http://127.0.0.1:8000", "")
     client = Client(enforce_csrf_checks=True)
     page = client.get(url)
-    assert page.status_code == 200 and b'value="fewer"' in page.content and b'value="pause"' in page.content
-    assert ConsentEvent.objects.filter(customer=customer, granted=False).count() == 0  # link scanners
+    assert (
+        page.status_code == 200
+        and b'value="fewer"' in page.content
+        and b'value="pause"' in page.content
+    )
+    assert (
+        ConsentEvent.objects.filter(customer=customer, granted=False).count() == 0
+    )  # link scanners
     done = client.post(url, {"choice": "stop"})
     assert done.status_code == 200
-    withdrawal = ConsentEvent.objects.filter(customer=customer).order_by("-occurred_at", "-pk").first()
-    assert withdrawal is not None and not withdrawal.granted and withdrawal.source == "unsubscribe_link"
+    withdrawal = (
+        ConsentEvent.objects.filter(customer=customer).order_by("-occurred_at", "-pk").first()
+    )
+    assert (
+        withdrawal is not None
+        and not withdrawal.granted
+        and withdrawal.source == "unsubscribe_link"
+    )
     assert _news(customer).reason == Reason.UNSUBSCRIBED  # in force before the next message
     assert client.get(url.replace("/unsubscribe/", "/unsubscribe/x")).status_code == 404
 
 
 @pytest.mark.django_db
-def test_fewer_and_pause_instead_of_leaving(tenant: Organization, no_quiet: PressureSettings) -> None:
+def test_fewer_and_pause_instead_of_leaving(
+    tenant: Organization, no_quiet: PressureSettings
+) -> None:
     customer = CustomerFactory(organization=tenant)
     consent(customer, "news_email", at=YESTERDAY)
     url = gate.unsubscribe_url(_news(customer)).replace("http://127.0.0.1:8000", "")
@@ -60,7 +88,9 @@ def test_fewer_and_pause_instead_of_leaving(tenant: Organization, no_quiet: Pres
     assert Preference.objects.get(customer=customer).fewer
     Client().post(url, {"choice": "pause"})
     pref = Preference.objects.get(customer=customer)
-    assert pref.paused_until is not None and pref.paused_until > timezone.now() + dt.timedelta(days=89)
+    assert pref.paused_until is not None and pref.paused_until > timezone.now() + dt.timedelta(
+        days=89
+    )
     assert _news(customer).reason == Reason.PAUSED
     assert ConsentEvent.objects.filter(customer=customer, granted=False).count() == 0
 
@@ -71,8 +101,12 @@ def test_campaign_over_smtp_and_the_one_click_post_from_a_plain_http_client(
 ) -> None:
     settings.SITE_URL = live_server.url
     with tenant_context(org):
-        PressureSettings.objects.create(quiet_start=dt.time(0), quiet_end=dt.time(0), per_second=1000)
-        fr = CustomerFactory(organization=org, language="fr", postal_code="69001", first_name="Aline")
+        PressureSettings.objects.create(
+            quiet_start=dt.time(0), quiet_end=dt.time(0), per_second=1000
+        )
+        fr = CustomerFactory(
+            organization=org, language="fr", postal_code="69001", first_name="Aline"
+        )
         en = CustomerFactory(organization=org, language="en", postal_code="69001", first_name="Ben")
         for c in (fr, en):
             consent(c, "news_email", at=YESTERDAY)
@@ -95,9 +129,14 @@ def test_campaign_over_smtp_and_the_one_click_post_from_a_plain_http_client(
     assert "printemps d'Aline" in str(french["Subject"]) or "printemps" in str(french["Subject"])
     assert english["Subject"] == "Spring"
     for m in messages:
-        assert m.is_multipart() and {p.get_content_type() for p in m.walk()} >= {"text/plain", "text/html"}
+        assert m.is_multipart() and {p.get_content_type() for p in m.walk()} >= {
+            "text/plain",
+            "text/html",
+        }
         header = "".join(str(m["List-Unsubscribe"]).split())
-        assert re.match(r"^<http[^>]+/unsubscribe/[^>]+/(\?lang=en)?>,<mailto:[^>]+>$", header), header
+        assert re.match(r"^<http[^>]+/unsubscribe/[^>]+/(\?lang=en)?>,<mailto:[^>]+>$", header), (
+            header
+        )
         assert m["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
         html = smtp_server.body(m, "html")
         assert "<img" not in html.lower(), "no image, so no tracking pixel"
@@ -112,7 +151,7 @@ def test_campaign_over_smtp_and_the_one_click_post_from_a_plain_http_client(
     request = urllib.request.Request(
         url, data=urllib.parse.urlencode({"List-Unsubscribe": "One-Click"}).encode(), method="POST"
     )
-    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - our live server
+    with urllib.request.urlopen(request, timeout=10) as response:
         assert response.status == 200
     with tenant_context(org):
         latest = ConsentEvent.objects.filter(customer=en).order_by("-occurred_at", "-pk").first()
