@@ -120,6 +120,13 @@ KINDS: dict[str, Kind] = {
 }
 
 
+# Why the customer receives it, in the email's footer ("... because <reason>").
+REASONS: dict[str, Promise] = {
+    "loyalty": _("you are a member of our loyalty program"),
+    "news_email": _("you agreed to receive news from us by email"),
+}
+
+
 def setting(kind: str) -> AutomaticMessage:
     """The owner's row for ``kind`` (an unsaved default until they change something)."""
     row = AutomaticMessage.objects.filter(kind=kind).first()
@@ -164,7 +171,7 @@ def send(
             "organization": org,
             "values": filled,
             "unsubscribe_url": gate.UNSUBSCRIBE_PLACEHOLDER,
-            "reason": k.when,
+            "reason": REASONS.get(k.purposes[0], REASONS["news_email"]),
         },
         language=language,
     )

@@ -273,7 +273,7 @@ def test_pages_build_send_and_report(
             "results_days": 14,
         },
     )
-    assert r.status_code == 400 and "write a subject" in r.content.decode()
+    assert r.status_code == 400 and "écrivez un objet" in r.content.decode()  # French first
     r = owner_client.post(
         reverse("messaging:campaign_new"),
         {
