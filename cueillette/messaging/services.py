@@ -15,6 +15,7 @@ from typing import Any
 from django.core import signing
 from django.db import transaction
 from django.utils import timezone
+from django.utils.html import escape
 from django.utils.translation import gettext as _
 
 from cueillette.core import audit
@@ -335,6 +336,9 @@ def test_send(who: Staff, campaign: Campaign) -> list[Delivery]:
         subject, text, html = compose_campaign(
             campaign, lang, unsubscribe_url=gate.UNSUBSCRIBE_PLACEHOLDER
         )
+        name = (user.full_name or "").split(" ")[0]
+        subject, text = subject.replace("{first_name}", name), text.replace("{first_name}", name)
+        html = html.replace("{first_name}", escape(name))
         sent.append(
             gate.request_message(
                 gate.Message(

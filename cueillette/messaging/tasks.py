@@ -15,6 +15,7 @@ import datetime as dt
 from typing import Any
 
 from django.db.models import Q
+from django.utils.html import escape
 from django.utils import timezone
 from django_tasks import task
 
@@ -48,6 +49,11 @@ def dispatch(campaign: Campaign, *, now: dt.datetime | None = None) -> dict[str,
                 campaign, lang, unsubscribe_url=gate.UNSUBSCRIBE_PLACEHOLDER
             )
         subject, text, html = rendered[lang]
+        # Rendered once per language; the first name is put in per customer (escaped in HTML).
+        name = customer.first_name or ""
+        subject = subject.replace("{first_name}", name)
+        text = text.replace("{first_name}", name)
+        html = html.replace("{first_name}", escape(name))
         gate.request_message(
             gate.Message(
                 kind="campaign",
