@@ -15,8 +15,8 @@ import datetime as dt
 from typing import Any
 
 from django.db.models import Q
-from django.utils.html import escape
 from django.utils import timezone
+from django.utils.html import escape
 from django_tasks import task
 
 from cueillette.core import scheduling
