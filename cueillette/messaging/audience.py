@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from cueillette.core.tenancy import current_org
@@ -30,8 +31,6 @@ from cueillette.messaging.models import (
     Status,
     Suppression,
 )
-
-CHUNK = 20_000
 
 
 def segment_queryset(filters: Mapping[str, Any]) -> QuerySet[Customer]:
@@ -130,54 +129,69 @@ def decide_audience(
     suppressed = dict(Suppression.objects.filter(channel=channel).values_list("address", "reason"))
     since = now - dt.timedelta(days=settings_row.window_days)
     wanted = (*purposes, *also)
-    for start in range(0, len(rows), CHUNK):
-        part = rows[start : start + CHUNK]
-        chunk = [pk for pk, _a in part]
-        entries: dict[int, list[rules.Entry]] = {}
-        for cid, pk, p, g, t, s in (
-            ConsentEvent.objects.filter(
-                customer_id__in=chunk, purpose__in=wanted, occurred_at__lte=now
-            )
-            .order_by()
-            .values_list("customer_id", "pk", "purpose", "granted", "occurred_at", "source")
-        ):
-            entries.setdefault(cid, []).append(rules.Entry(pk, p, g, t, s))
-        prefs = {
-            cid: (fewer, until)
-            for cid, fewer, until in Preference.objects.filter(customer_id__in=chunk).values_list(
-                "customer_id", "fewer", "paused_until"
-            )
-        }
-        marketing = Delivery.objects.filter(
-            customer_id__in=chunk, klass=MessageClass.MARKETING
-        ).filter(
-            Q(status__in=gate.OUT, sent_at__gt=since)
-            | Q(status__in=(Status.QUEUED, Status.DEFERRED))
+    members = segment_queryset(seg_filters).values("pk")
+    # The entry in force per customer and purpose at ``now``: the latest by then (one row each).
+    latest = (
+        ConsentEvent.objects.filter(
+            customer_id__in=members, purpose__in=wanted, occurred_at__lte=now
         )
-        if campaign.pk:
-            marketing = marketing.exclude(campaign=campaign)
-        recent = Counter(marketing.values_list("customer_id", flat=True))
-        for pk, address in part:
-            fewer, until = prefs.get(pk, (False, None))
-            decision = rules.decide(
-                rules.Facts(
-                    klass=MessageClass.MARKETING,
-                    channel=channel,
-                    now=now,
-                    has_address=bool(address),
-                    suppression=suppressed.get(gate.normalise_address(channel, address or "")),
-                    paused_until=until,
-                    consent=rules.consent_for(
-                        entries.get(pk, []), purposes, channel, now, also=also
-                    ),
-                    marketing_in_window=recent.get(pk, 0),
-                    cap=rules.cap_for(settings_row.max_marketing, fewer),
-                    quiet=quiet,
-                    held_back=bool(campaign.pk)
-                    and rules.held_back(campaign.pk, pk, campaign.holdout_percent),
-                )
+        .annotate(
+            rn=Window(
+                RowNumber(),
+                partition_by=[F("customer_id"), F("purpose")],
+                order_by=[F("occurred_at").desc(), F("id").desc()],
             )
-            audience.reasons[decision.reason] += 1
-            if keep_recipients and decision.goes_out:
-                audience.recipients.append(pk)
+        )
+        .filter(rn=1)
+        .values_list("customer_id", "pk", "purpose", "granted", "occurred_at", "source")
+    )
+    entries: dict[int, list[rules.Entry]] = {}
+    for cid, pk, p, g, t, s in latest:
+        entries.setdefault(cid, []).append(rules.Entry(pk, p, g, t, s))
+    prefs = {
+        cid: (fewer, until)
+        for cid, fewer, until in Preference.objects.values_list(
+            "customer_id", "fewer", "paused_until"
+        )
+    }
+    marketing = Delivery.objects.filter(
+        customer_id__in=members, klass=MessageClass.MARKETING
+    ).filter(
+        Q(status__in=gate.OUT, sent_at__gt=since) | Q(status__in=(Status.QUEUED, Status.DEFERRED))
+    )
+    if campaign.pk:
+        marketing = marketing.exclude(campaign=campaign)
+    recent = dict(
+        marketing.order_by()
+        .values("customer_id")
+        .annotate(n=Count("id"))
+        .values_list("customer_id", "n")
+    )
+    # Quiet hours are the same for everyone at one ``now``: computed once.
+    quiet_until = rules.next_allowed(now, quiet)
+    no_entries: list[rules.Entry] = []
+    holdout = campaign.holdout_percent if campaign.pk else 0
+    keep = keep_recipients
+    for pk, address in rows:
+        fewer, until = prefs.get(pk, (False, None))
+        decision = rules.decide(
+            rules.Facts(
+                klass=MessageClass.MARKETING,
+                channel=channel,
+                now=now,
+                has_address=bool(address),
+                suppression=suppressed.get(address.lower()) if address else None,
+                paused_until=until,
+                consent=rules.consent_for(
+                    entries.get(pk, no_entries), purposes, channel, now, also=also
+                ),
+                marketing_in_window=recent.get(pk, 0),
+                cap=rules.cap_for(settings_row.max_marketing, fewer),
+                quiet_until=quiet_until,
+                held_back=bool(holdout) and rules.held_back(campaign.pk, pk, holdout),
+            )
+        )
+        audience.reasons[decision.reason] += 1
+        if keep and decision.goes_out:
+            audience.recipients.append(pk)
     return audience

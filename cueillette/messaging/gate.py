@@ -199,7 +199,9 @@ def _default_mailto() -> str:
     return f"unsubscribe@{domain}"
 
 
-def request_message(msg: Message, *, now: dt.datetime | None = None) -> Delivery:
+def request_message(
+    msg: Message, *, now: dt.datetime | None = None, schedule: bool = True
+) -> Delivery:
     """Decide on one message, record the decision, and deliver it after commit if allowed.
 
     The same ``dedupe_key`` (or the same campaign and customer) twice returns the first
@@ -271,7 +273,8 @@ def request_message(msg: Message, *, now: dt.datetime | None = None) -> Delivery
                 **({"extra": msg.extra} if msg.extra else {}),
             }
             delivery.save(update_fields=["payload"])
-            _schedule(delivery)
+            if schedule:
+                _schedule(delivery)
     return delivery
 
 

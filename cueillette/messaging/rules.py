@@ -74,6 +74,8 @@ class Facts:
     marketing_in_window: int = 0
     cap: int = 2
     quiet: Quiet | None = None
+    # The end of quiet hours when the caller computed it once for many facts at one ``now``.
+    quiet_until: dt.datetime | None = None
     held_back: bool = False
 
 
@@ -194,8 +196,8 @@ def decide(f: Facts) -> Decision:
         return Decision(Status.REFUSED, Reason.CAPPED)
     if f.held_back:
         return Decision(Status.REFUSED, Reason.HELD_BACK, consent.entry)
-    if f.klass in QUIET_CLASSES and f.quiet is not None:
-        later = next_allowed(f.now, f.quiet)
+    if f.klass in QUIET_CLASSES:
+        later = next_allowed(f.now, f.quiet) if f.quiet is not None else f.quiet_until
         if later is not None:
             return Decision(Status.DEFERRED, Reason.QUIET_HOURS, consent.entry, later)
     return Decision(Status.QUEUED, Reason.ALLOWED, consent.entry)

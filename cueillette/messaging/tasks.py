@@ -42,6 +42,8 @@ def dispatch(campaign: Campaign, *, now: dt.datetime | None = None) -> dict[str,
     )
     rendered: dict[str, tuple[str, str, str]] = {}
     created = 0
+    queued: list[int] = []
+    later: dict[dt.datetime, list[int]] = {}
     for customer in todo.iterator(chunk_size=BATCH):
         lang = customer.language if customer.language in ("fr", "en") else "fr"
         if lang not in rendered:
@@ -54,7 +56,7 @@ def dispatch(campaign: Campaign, *, now: dt.datetime | None = None) -> dict[str,
         subject = subject.replace("{first_name}", name)
         text = text.replace("{first_name}", name)
         html = html.replace("{first_name}", escape(name))
-        gate.request_message(
+        d = gate.request_message(
             gate.Message(
                 kind="campaign",
                 klass=MessageClass.MARKETING,
@@ -74,8 +76,17 @@ def dispatch(campaign: Campaign, *, now: dt.datetime | None = None) -> dict[str,
                 held_back=rules.held_back(campaign.pk, customer.pk, campaign.holdout_percent),
             ),
             now=now,
+            schedule=False,
         )
         created += 1
+        if d.status == Status.QUEUED:
+            queued.append(d.pk)
+        elif d.status == Status.DEFERRED and d.send_after is not None:
+            later.setdefault(d.send_after, []).append(d.pk)
+    # Handed over in batches: one task and one SMTP connection per hundred messages.
+    delivery.deliver_on_commit(queued)
+    for when, ids in later.items():
+        delivery.deliver_on_commit(ids, run_after=when)
     Campaign.objects.filter(pk=campaign.pk, status=CampaignStatus.SENDING).update(
         status=CampaignStatus.SENT, finished_at=timezone.now()
     )
