@@ -24,9 +24,8 @@ The tables of the database are migrated; the benchmark's organization is removed
 from __future__ import annotations
 
 import argparse
-import functools
 import datetime as dt
-import io
+import functools
 import os
 import random
 import socket
@@ -37,14 +36,14 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-print = functools.partial(print, flush=True)  # noqa: A001 - progress shows while it runs
+print = functools.partial(print, flush=True)
 
 
 def setup(url: str) -> None:
     sys.path.insert(0, str(ROOT))
     os.environ["DATABASE_URL"] = url
     os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
-    os.environ.setdefault("CUEILLETTE_VAR_DIR", "/tmp/cueillette-bench-messaging")  # noqa: S108
+    os.environ.setdefault("CUEILLETTE_VAR_DIR", "/tmp/cueillette-bench-messaging")
     import django
 
     django.setup()
@@ -99,7 +98,7 @@ def generate(org: Any, n: int, now: dt.datetime, rng: random.Random) -> None:
                     "nom",
                     "prenom",
                     "",
-                )  # fmt: skip
+                )
             )
         copy_rows(
             cur,
@@ -125,7 +124,7 @@ def generate(org: Any, n: int, now: dt.datetime, rng: random.Random) -> None:
                 "search_last",
                 "search_first",
                 "search_phone",
-            ],  # fmt: skip
+            ],
             customers,
         )
         events = []
@@ -151,7 +150,7 @@ def generate(org: Any, n: int, now: dt.datetime, rng: random.Random) -> None:
                         "system",
                         "bench",
                         "{}",
-                    )  # fmt: skip
+                    )
                 )
                 at += dt.timedelta(days=rng.randint(1, 200), seconds=rng.randint(0, 86400))
         copy_rows(
@@ -171,13 +170,20 @@ def generate(org: Any, n: int, now: dt.datetime, rng: random.Random) -> None:
                 "actor_kind",
                 "actor_label",
                 "evidence",
-            ],  # fmt: skip
+            ],
             events,
         )
         suppressions = [
-            (org.pk, "email", f"client{base + i}@exemple.fr", rng.choice(("hard_bounce", "complaint", "cleaned_import")), "", now)
+            (
+                org.pk,
+                "email",
+                f"client{base + i}@exemple.fr",
+                rng.choice(("hard_bounce", "complaint", "cleaned_import")),
+                "",
+                now,
+            )
             for i in rng.sample(range(n), n // 50)
-        ]  # fmt: skip
+        ]
         copy_rows(
             cur,
             "messaging_suppression",
@@ -185,9 +191,15 @@ def generate(org: Any, n: int, now: dt.datetime, rng: random.Random) -> None:
             suppressions,
         )
         prefs = [
-            (org.pk, base + i, rng.random() < 0.5, now + dt.timedelta(days=30) if rng.random() < 0.5 else None, now)
+            (
+                org.pk,
+                base + i,
+                rng.random() < 0.5,
+                now + dt.timedelta(days=30) if rng.random() < 0.5 else None,
+                now,
+            )
             for i in rng.sample(range(n), n // 100)
-        ]  # fmt: skip
+        ]
         copy_rows(
             cur,
             "messaging_preference",
@@ -216,7 +228,7 @@ def generate(org: Any, n: int, now: dt.datetime, rng: random.Random) -> None:
                     1,
                     "",
                     "",
-                )  # fmt: skip
+                )
             )
         copy_rows(
             cur,
@@ -239,7 +251,7 @@ def generate(org: Any, n: int, now: dt.datetime, rng: random.Random) -> None:
                 "attempts",
                 "last_error",
                 "dedupe_key",
-            ],  # fmt: skip
+            ],
             log,
         )
         raw.commit()
@@ -262,7 +274,8 @@ WITH c AS (
 ), recent AS (
   SELECT customer_id, count(*) AS n FROM messaging_delivery
   WHERE organization_id = %(org)s AND klass = 'marketing'
-    AND ((status IN ('sending', 'sent') AND sent_at > %(since)s) OR status IN ('queued', 'deferred'))
+    AND ((status IN ('sending', 'sent') AND sent_at > %(since)s)
+         OR status IN ('queued', 'deferred'))
   GROUP BY customer_id
 )
 SELECT CASE
@@ -273,7 +286,8 @@ SELECT CASE
     WHEN latest.granted IS NOT TRUE AND latest.source = 'unsubscribe_link' THEN 'unsubscribed'
     WHEN latest.granted IS NOT TRUE THEN 'no_consent'
     WHEN p.paused_until > %(now)s THEN 'paused'
-    WHEN coalesce(recent.n, 0) >= CASE WHEN p.fewer THEN least(%(cap)s, 1) ELSE %(cap)s END THEN 'capped'
+    WHEN coalesce(recent.n, 0) >= CASE WHEN p.fewer THEN least(%(cap)s, 1) ELSE %(cap)s END
+      THEN 'capped'
     WHEN %(quiet)s THEN 'quiet_hours'
     ELSE 'allowed' END AS reason,
   count(*)
@@ -294,14 +308,20 @@ def wipe(org: Any) -> None:
     from cueillette.core.models import Organization
 
     tables = (
-        "messaging_delivery", "messaging_preference", "messaging_suppression",
-        "messaging_campaign", "messaging_segment", "messaging_pressuresettings",
-        "customers_consentevent", "core_auditevent", "customers_customer",
+        "messaging_delivery",
+        "messaging_preference",
+        "messaging_suppression",
+        "messaging_campaign",
+        "messaging_segment",
+        "messaging_pressuresettings",
+        "customers_consentevent",
+        "core_auditevent",
+        "customers_customer",
         "customers_consentwording",
-    )  # fmt: skip
+    )
     with transaction.atomic(), connection.cursor() as cur:
         for table in tables:
-            cur.execute(f"DELETE FROM {table} WHERE organization_id = %s", [org.pk])  # noqa: S608
+            cur.execute(f"DELETE FROM {table} WHERE organization_id = %s", [org.pk])
         Organization.objects.filter(pk=org.pk).delete()
 
 
@@ -400,20 +420,28 @@ def main() -> None:
             from cueillette.customers.models import Customer
 
             Customer.objects.filter(pk__in=pool[: args.send]).update(postal_code="99999")
-            from cueillette.customers import services as customer_services
             from cueillette.core.audit import Actor
+            from cueillette.customers import services as customer_services
 
             for c in Customer.objects.filter(pk__in=pool[: args.send]):
                 if not customer_services.has_consent(c, "news_email"):
                     customer_services.record_consent(
-                        c, "news_email", True, source="counter", actor=Actor.system("bench"),
+                        c,
+                        "news_email",
+                        True,
+                        source="counter",
+                        actor=Actor.system("bench"),
                         evidence={"double_opt_in_confirmed_at": now.isoformat()},
-                    )  # fmt: skip
+                    )
             send_seg = Segment.objects.create(name="send", filters={"postal_prefix": "99999"})
             send_campaign = Campaign.objects.create(
-                name="send", subject_fr="Bench", body_fr="Bonjour {first_name}", segment=send_seg,
-                status=CampaignStatus.SENDING, started_at=timezone.now(),
-            )  # fmt: skip
+                name="send",
+                subject_fr="Bench",
+                body_fr="Bonjour {first_name}",
+                segment=send_seg,
+                status=CampaignStatus.SENDING,
+                started_at=timezone.now(),
+            )
             from cueillette.messaging import tasks
 
             # The real queue: the task is a row in the database; a worker process (db_worker,
@@ -427,10 +455,20 @@ def main() -> None:
             t0 = time.perf_counter()
             tasks.dispatch_campaign.enqueue(org.pk, send_campaign.pk)
             worker = subprocess.Popen(
-                [sys.executable, str(ROOT / "manage.py"), "db_worker", "--queue-name", "*",
-                 "--batch", "--no-startup-delay", "--interval", "0.05"],
-                cwd=ROOT, env=env,
-            )  # fmt: skip
+                [
+                    sys.executable,
+                    str(ROOT / "manage.py"),
+                    "db_worker",
+                    "--queue-name",
+                    "*",
+                    "--batch",
+                    "--no-startup-delay",
+                    "--interval",
+                    "0.05",
+                ],
+                cwd=ROOT,
+                env=env,
+            )
             deadline = time.monotonic() + 900
             while sink.count < args.send and time.monotonic() < deadline:
                 if worker.poll() is not None:  # the worker ran out of tasks
