@@ -48,6 +48,8 @@ KINDS: dict[str, Kind] = {
             ("loyalty", "news_email"),
             _("Welcome"),
             _("when a customer joins (with the loyalty or news consent)"),
+            # Off until the owner wants it: joining asks for a card, not for mail.
+            default_on=False,
             subject=_("Welcome to {business}"),
             body=_(
                 "Hello {first_name},\n\nThank you for joining {business}. Your space shows your "
@@ -202,8 +204,14 @@ def _org_of(fired: Fired) -> Any:
     return Organization.objects.filter(pk=fired.organization_id).first()
 
 
+NO_WELCOME_SOURCES = frozenset({"import", "merge", "system"})
+
+
 def on_joined(fired: Fired) -> None:
     customer = fired["customer"]
+    # An import or a merge is not someone joining today: no welcome for a whole file.
+    if str(fired.get("source", "")) in NO_WELCOME_SOURCES:
+        return
     org = _org_of(fired)
     if org is None or not customer.email:
         return

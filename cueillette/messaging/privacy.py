@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
+from cueillette.core import consequences
+from cueillette.core.consequences import Consequence, Fired, Phase
 from cueillette.customers.models import Customer
 from cueillette.messaging.models import Delivery, Preference
 
@@ -34,8 +36,13 @@ def erase(customer: Customer) -> None:
     Preference.objects.filter(customer=customer).delete()
 
 
+def on_erased(fired: Fired) -> None:
+    """CUSTOMER_ERASED subscriber, inside the erasure's transaction."""
+    erase(fired["customer"])
+
+
 def register() -> None:
     from cueillette.customers import portal
 
-    portal.register_eraser(erase)
+    consequences.subscribe(Consequence.CUSTOMER_ERASED, on_erased, phase=Phase.IN_TRANSACTION)
     portal.register_exporter(export)

@@ -33,6 +33,7 @@ def test_welcome_after_joining_only_with_consent(
         CustomerFactory(organization=tenant, first_name="Inès"),
         CustomerFactory(organization=tenant),
     )
+    AutomaticMessage.objects.create(kind="welcome", enabled=True)  # off by default
     consent(member, "loyalty", at=YESTERDAY)
     with django_capture_on_commit_callbacks(execute=True):
         consequences.fire(
@@ -148,7 +149,9 @@ def test_reward_available_from_the_consequence_and_the_daily_scan(
 
     customer = CustomerFactory(organization=tenant)
     consent(customer, "loyalty", at=YESTERDAY)
-    card = Card.objects.create(customer=customer, number="C0001", opened_at=YESTERDAY, balance=120)
+    # The loyalty consent issues the card (loyalty follows CONSENT_CHANGED).
+    Card.objects.filter(customer=customer).update(balance=120)
+    card = Card.objects.get(customer=customer)
     reward = Reward.objects.create(name="Un café offert", cost=100)
     with django_capture_on_commit_callbacks(execute=True):
         consequences.fire(
@@ -184,3 +187,34 @@ def test_the_settings_page_lists_every_automatic_message(owner_client: Client) -
         },
     )
     assert r.status_code == 302
+
+
+def test_end_to_end_through_the_real_actions(
+    tenant: Organization,
+    owner: Any,
+    no_quiet: PressureSettings,
+    mailoutbox: list[Any],
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    """The counter registers a member (customers.create_customer fires customer.joined): the
+    welcome leaves once switched on; a later withdrawal from the staff page stops messages."""
+    from cueillette.core.audit import Actor
+    from cueillette.customers import services as customer_services
+
+    services.update_automatic(staff(owner), "welcome", {"enabled": True})
+    with django_capture_on_commit_callbacks(execute=True):
+        member = customer_services.create_customer(
+            {"first_name": "Rose", "last_name": "Vidal", "email": "rose.vidal@example.net"},
+            actor=Actor.staff(owner),
+            consents={"loyalty": True},
+        )
+        customer_services.create_customer(
+            {"first_name": "Imported", "last_name": "Row", "email": "imported@example.net"},
+            actor=Actor.system("import"),
+            source="import",
+            consents={"loyalty": True},
+        )
+    assert [m.to for m in mailoutbox] == [["rose.vidal@example.net"]]
+    assert "Rose" in mailoutbox[0].body
+    d = Delivery.objects.get(customer=member)
+    assert d.consent_event is not None and d.consent_event.purpose == "loyalty"
