@@ -54,6 +54,41 @@ def deliver_on_commit(ids: Sequence[int], *, run_after: dt.datetime | None = Non
     transaction.on_commit(enqueue)
 
 
+def deliver_unlogged_on_commit(
+    *,
+    to: str,
+    subject: str,
+    text: str,
+    html: str | None,
+    headers: dict[str, str] | None,
+    reply_to: list[str] | None,
+) -> None:
+    """Staff mail outside any organization (see ``gate._outside_any_organization``)."""
+
+    def enqueue() -> None:
+        deliver_unlogged_task.enqueue(
+            to=to, subject=subject, text=text, html=html, headers=headers, reply_to=reply_to
+        )
+
+    transaction.on_commit(enqueue)
+
+
+@task(queue_name="emails")
+def deliver_unlogged_task(
+    to: str,
+    subject: str,
+    text: str,
+    html: str | None = None,
+    headers: dict[str, str] | None = None,
+    reply_to: list[str] | None = None,
+) -> None:
+    # A failure is the task's (stored FAILED with its traceback): no row to retry from.
+    connection = get_connection()
+    connection.send_messages(
+        [build_message([to], subject, text, html, headers=headers, reply_to=reply_to)]
+    )
+
+
 @task(queue_name="emails")
 def deliver_task(org_id: int, ids: list[int]) -> dict[str, int]:
     org = scheduling.organization(org_id)

@@ -22,7 +22,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from cueillette.core.tenancy import current_org
+from cueillette.core.tenancy import current_org, current_org_or_none
 from cueillette.core.tokens import sign
 from cueillette.messaging import rules
 from cueillette.messaging.models import (
@@ -207,6 +207,8 @@ def request_message(
     The same ``dedupe_key`` (or the same campaign and customer) twice returns the first
     decision: a retried task or a double click sends nothing twice."""
     now = now or timezone.now()
+    if current_org_or_none() is None:
+        return _outside_any_organization(msg, now)
     with transaction.atomic():
         existing = _existing(msg)
         if existing is not None:
@@ -276,6 +278,38 @@ def request_message(
             if schedule:
                 _schedule(delivery)
     return delivery
+
+
+def _outside_any_organization(msg: Message, now: dt.datetime) -> Delivery:
+    """Staff mail before any business exists (sign-up confirmation, password reset): the gate
+    still decides (an address is all a staff message needs) but has no organization's log to
+    write to, so the returned decision is not saved. Customer messages always have one."""
+    if msg.klass not in rules.FREE_CLASSES or msg.customer is not None:
+        raise ValueError("a message to a customer is always sent within its organization")
+    decision = rules.decide(
+        rules.Facts(klass=msg.klass, channel=msg.channel, now=now, has_address=bool(msg.to))
+    )
+    if decision.goes_out:
+        from cueillette.messaging import delivery as sending
+
+        sending.deliver_unlogged_on_commit(
+            to=msg.to,
+            subject=msg.subject,
+            text=msg.text,
+            html=msg.html,
+            headers=msg.headers,
+            reply_to=msg.reply_to,
+        )
+    return Delivery(
+        kind=msg.kind[:40],
+        klass=msg.klass,
+        channel=msg.channel,
+        address=msg.to,
+        subject=msg.subject[:300],
+        status=decision.status,
+        reason=decision.reason,
+        decided_at=now,
+    )
 
 
 def _existing(msg: Message) -> Delivery | None:
