@@ -479,16 +479,18 @@ def main() -> None:
             controller.stop()
             per_s = sink.count / send_s if send_s else 0.0
             print(f"sent {sink.count:,} of {args.send:,} into the sink in {send_s:.1f} s")
+        ratio = decide_s / single_s if single_s else float("inf")
+        print(
+            f"targets: decide < 5 s ({'ok' if decide_s < 5 else 'MISSED'}), ratio <= 2 "
+            f"({'ok' if ratio <= 2 else 'MISSED'}), >= 200/s ({'ok' if per_s >= 200 else 'MISSED'})"
+        )
+        print(
+            f"RESULT bench=messaging ratio={ratio:.2f} decide_s={decide_s:.2f} "
+            f"send_per_s={per_s:.0f}"
+        )
     finally:
+        # Printed first: deleting a million rows takes minutes (foreign keys checked at commit).
         wipe(org)
-    ratio = decide_s / single_s if single_s else float("inf")
-    print(
-        f"targets: decide < 5 s ({'ok' if decide_s < 5 else 'MISSED'}), ratio <= 2 "
-        f"({'ok' if ratio <= 2 else 'MISSED'}), >= 200/s ({'ok' if per_s >= 200 else 'MISSED'})"
-    )
-    print(
-        f"RESULT bench=messaging ratio={ratio:.2f} decide_s={decide_s:.2f} send_per_s={per_s:.0f}"
-    )
 
 
 if __name__ == "__main__":
