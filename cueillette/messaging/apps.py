@@ -9,10 +9,11 @@ class MessagingConfig(AppConfig):
     def ready(self) -> None:
         # Automatic messages hear the actions' consequences; erasure blanks the decision log.
         from cueillette.core import scheduling
-        from cueillette.messaging import automatic, privacy
+        from cueillette.messaging import audit_words, automatic, privacy
 
         automatic.register()
         privacy.register()
+        audit_words.register()
         # Hourly: scheduled campaigns, messages after quiet hours, retries; daily: birthdays,
         # "we miss you", rewards reached by points.
         scheduling.register_job("cueillette.messaging.tasks", hourly=True)

@@ -25,7 +25,7 @@ from django.utils import timezone
 from django_tasks import task
 
 from cueillette.core import scheduling
-from cueillette.core.mail import build_message
+from cueillette.core.mail import build_message, reply_to_for, sender_for
 from cueillette.core.tenancy import current_org, tenant_context
 from cueillette.messaging import gate, rules, sms
 from cueillette.messaging.models import Channel, Delivery, Reason, Status
@@ -141,13 +141,17 @@ def _email(d: Delivery) -> Any:
     p = d.payload or {}
     headers = dict(p.get("headers") or {})
     headers["Message-ID"] = message_id(d)
+    # A message about a business comes from it (core.mail.sender_for), answers reach it.
+    org = current_org()
+    extra = p.get("extra") or {}
     return build_message(
         to=[d.address],
         subject=d.subject,
         text=p.get("text") or "",
         html=p.get("html"),
         headers=headers,
-        reply_to=p.get("reply_to"),
+        reply_to=p.get("reply_to") or ([r] if (r := reply_to_for(org, None)) else None),
+        from_email=extra.get("from_email") or sender_for(org),
     )
 
 
