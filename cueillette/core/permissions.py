@@ -113,6 +113,8 @@ class ApiScope(StrEnum):
     EVENTS_READ = "events:read"  # sessions and their registrations
     EVENTS_WRITE = "events:write"  # register a customer, cancel, check in at the door
     EVENTS_MANAGE = "events:manage"  # offer and change sessions (managers, on the pages)
+    MESSAGING_READ = "messaging:read"  # campaigns, their audience, removed addresses
+    MESSAGING_SEND = "messaging:send"  # create and send campaigns, remove addresses
 
 
 READ_SCOPES: frozenset[ApiScope] = frozenset(s for s in ApiScope if s.value.endswith(":read"))
@@ -138,6 +140,8 @@ SCOPE_PERMS: dict[ApiScope, frozenset[Perm]] = {
     ApiScope.EVENTS_READ: frozenset({Perm.VIEW_EVENTS}),
     ApiScope.EVENTS_WRITE: frozenset({Perm.VIEW_EVENTS, Perm.RUN_EVENTS}),
     ApiScope.EVENTS_MANAGE: frozenset({Perm.VIEW_EVENTS, Perm.MANAGE_EVENTS}),
+    ApiScope.MESSAGING_READ: frozenset(),
+    ApiScope.MESSAGING_SEND: frozenset({Perm.SEND_CAMPAIGNS}),
 }
 
 # Ready-made sets the API keys page offers (the person still sees and may change each box).

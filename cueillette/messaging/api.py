@@ -10,8 +10,9 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Field, Router, Schema
 
-from cueillette.api import api_key
+from cueillette.api import api_key, requires
 from cueillette.core.audit import Actor
+from cueillette.core.permissions import ApiScope
 from cueillette.core.tenancy import access
 from cueillette.messaging import audience, queries, services
 from cueillette.messaging.models import Campaign, Suppression
@@ -66,7 +67,8 @@ class SuppressionOut(Schema):
 
 
 def _who(request: HttpRequest) -> services.Staff:
-    return services.Staff(actor=Actor.api(api_key(request).name), role="api")
+    key = api_key(request)
+    return services.Staff(actor=Actor.api(key.name, key.scopes), role="api")
 
 
 def _out(c: Campaign) -> dict[str, Any]:
@@ -82,34 +84,40 @@ def _out(c: Campaign) -> dict[str, Any]:
 
 
 @router.get("/campaigns", response=list[CampaignOut], summary="Campaigns, newest first")
+@requires(ApiScope.MESSAGING_READ)
 def list_campaigns(request: HttpRequest) -> list[dict[str, Any]]:
     return [_out(c) for c in queries.campaigns()[:200]]
 
 
 @router.post("/campaigns", response={201: CampaignOut}, summary="Create a draft")
+@requires(ApiScope.MESSAGING_SEND)
 def create_campaign(request: HttpRequest, body: CampaignIn) -> tuple[int, dict[str, Any]]:
     c = services.save_campaign(_who(request), services.CampaignInput(**body.dict()))
     return 201, _out(c)
 
 
 @router.get("/campaigns/{campaign_id}/audience", response=AudienceOut, summary="Who it reaches")
+@requires(ApiScope.MESSAGING_READ)
 def campaign_audience(request: HttpRequest, campaign_id: int) -> dict[str, Any]:
     c = access(Campaign, campaign_id)
     return audience.decide_audience(c).as_dict() if c.segment else audience.Audience().as_dict()
 
 
 @router.post("/campaigns/{campaign_id}/send", response=CampaignOut, summary="Send or schedule")
+@requires(ApiScope.MESSAGING_SEND)
 def send(request: HttpRequest, campaign_id: int, body: SendIn) -> dict[str, Any]:
     c = access(Campaign, campaign_id)
     return _out(services.send_campaign(_who(request), c, when=body.scheduled_at))
 
 
 @router.get("/suppressions", response=list[SuppressionOut], summary="Removed addresses")
+@requires(ApiScope.MESSAGING_READ)
 def list_suppressions(request: HttpRequest) -> list[Suppression]:
     return list(Suppression.objects.all()[:1000])
 
 
 @router.post("/suppressions", response={201: SuppressionOut}, summary="Remove an address")
+@requires(ApiScope.MESSAGING_SEND)
 def add_suppression(request: HttpRequest, body: SuppressionIn) -> tuple[int, Suppression]:
     key = api_key(request)
     row = services.suppress(

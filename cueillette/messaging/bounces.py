@@ -202,8 +202,9 @@ def webhook(request: HttpRequest) -> HttpResponse:
     secret = getattr(settings, "MESSAGING_WEBHOOK_SECRET", "")
     given = request.headers.get("X-Cueillette-Secret", "")
     if not secret or not hmac.compare_digest(secret, given):
+        # Like a wrong token in a capability link: nothing is here for whoever lacks it.
         return JsonResponse(
-            {"error": {"code": "bad_secret", "field": None, "message": "bad secret"}}, status=403
+            {"error": {"code": "not_found", "field": None, "message": "not found"}}, status=404
         )
     try:
         body = json.loads(request.body or b"{}")

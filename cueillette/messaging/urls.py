@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from cueillette.messaging import bounces, views
+from cueillette.messaging import views
 
 app_name = "messaging"
 urlpatterns = [
@@ -18,6 +18,4 @@ urlpatterns = [
     path("settings/", views.pressure, name="pressure"),
     path("suppressions/", views.suppressions, name="suppressions"),
     path("suppressions/<int:pk>/lift/", views.suppression_lift, name="suppression_lift"),
-    # A mail provider's bounce and complaint notifications (shared secret, no login).
-    path("webhook/bounces/", bounces.webhook, name="bounce_webhook"),
 ]

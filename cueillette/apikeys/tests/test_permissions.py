@@ -179,10 +179,12 @@ def test_existing_keys_keep_what_they_could_do() -> None:
     executor.migrate(executor.loader.graph.leaf_nodes())
     from cueillette.core.models import ApiKey
 
+    # Permissions added after that migration (messaging) are never granted to old keys silently.
+    before = [s.value for s in ApiScope if not s.value.startswith("messaging:")]
     assert ApiKey.objects.unscoped().get(pk=reader.pk).scopes == sorted(
-        s.value for s in ApiScope if s.value.endswith(":read")
+        s for s in before if s.endswith(":read")
     )
-    assert ApiKey.objects.unscoped().get(pk=writer.pk).scopes == sorted(s.value for s in ApiScope)
+    assert ApiKey.objects.unscoped().get(pk=writer.pk).scopes == sorted(before)
     # And back: a key with any write permission is a write key again.
     executor = MigrationExecutor(connection)
     executor.migrate([("core", "0002_apikey_scopes")])

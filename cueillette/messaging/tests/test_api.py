@@ -26,7 +26,9 @@ BASE = "/api/v1/messaging"
 def api(org: Organization) -> tuple[Client, dict[str, str]]:
     cache.clear()
     with tenancy.tenant_context(org):
-        _key, raw = create_api_key("Outil", "write", actor=Actor.system("test"))
+        _key, raw = create_api_key(
+            "Outil", ["messaging:read", "messaging:send"], actor=Actor.system("test")
+        )
     return Client(), {"Authorization": f"Bearer {raw}"}
 
 
