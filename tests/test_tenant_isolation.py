@@ -264,6 +264,8 @@ def seed_a(a: Organization, owner_a: User, counter_a: User) -> None:
         seed_insights(a, ines, owner_a, next_pk)
         # --- events (events app): a series with one session, Inès registered.
         seed_events(ines, next_pk)
+        # --- messaging (messaging app): a segment, a campaign to Inès, its decision, settings.
+        seed_messaging(ines, owner_a, next_pk)
 
 
 def seed_insights(a: Organization, ines: Customer, owner_a: User, next_pk: Any) -> None:
@@ -388,8 +390,6 @@ def seed_events(ines: Customer, next_pk: Any) -> None:
         answer=SECRETS[7],
         status="confirmed",
     )
-        # --- messaging (messaging app): a segment, a campaign to Inès, its decision, settings.
-        seed_messaging(ines, owner_a, next_pk)
 
 
 def seed_messaging(ines: Customer, owner_a: User, next_pk: Any) -> None:

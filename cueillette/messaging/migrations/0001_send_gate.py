@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('core', '0001_initial'),
-        ('customers', '0004_source_unsubscribe_link'),
+        ('customers', '0004_source_event'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
