@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "cueillette.events",
     "cueillette.imports",
     "cueillette.webhooks",
+    "cueillette.messaging",
     "cueillette.web",
 ]
 

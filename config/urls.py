@@ -1,5 +1,7 @@
 from django.urls import include, path
 
+from cueillette.messaging.bounces import webhook as bounce_webhook
+
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("cueillette.accounts.urls")),
@@ -13,7 +15,11 @@ urlpatterns = [
     path("app/events/", include("cueillette.events.urls")),
     path("app/imports/", include("cueillette.imports.urls")),
     path("app/webhooks/", include("cueillette.webhooks.urls")),
+    path("app/messages/", include("cueillette.messaging.urls")),
     path("o/<slug:slug>/", include("cueillette.public.urls")),
     path("api/v1/", include("cueillette.api_urls")),
+    # A mail provider's bounce and complaint events: no login, no page; the shared secret
+    # (MESSAGING_WEBHOOK_SECRET) is the capability (cueillette.messaging.bounces.webhook).
+    path("hooks/messaging/bounces/", bounce_webhook, name="messaging_bounce_webhook"),
     path("", include("cueillette.web.urls")),
 ]

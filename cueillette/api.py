@@ -87,6 +87,8 @@ ROUTERS: list[tuple[str, str]] = [
     ("/insights", "cueillette.insights.api.router"),
     # Sessions: offer, list, register a customer, cancel, check in at the door.
     ("/events", "cueillette.events.api.router"),
+    # The send gate: campaigns (create, audience and exclusions, send), suppressions.
+    ("/messaging", "cueillette.messaging.api.router"),
     # Loyalty routes sit at the root (/purchases, /refunds, /cards...), as tills expect.
     ("", "cueillette.loyalty.api.router"),
 ]

@@ -101,6 +101,19 @@ PAGES: dict[str, Rule] = {
     "feedback:follow_up": MGR,
     "feedback:follow_up_update": MGR,
     "feedback:settings": MGR,
+    # messaging: SEND_CAMPAIGNS (campaigns, segments) and MANAGE_MESSAGES (the rest)
+    "messaging:campaigns": MGR,
+    "messaging:campaign_new": MGR,
+    "messaging:campaign": MGR,
+    "messaging:campaign_act": MGR,
+    "messaging:preview": MGR,
+    "messaging:segments": MGR,
+    "messaging:segment_new": MGR,
+    "messaging:segment": MGR,
+    "messaging:automatic": MGR,
+    "messaging:pressure": MGR,
+    "messaging:suppressions": MGR,
+    "messaging:suppression_lift": MGR,
     # --- referrals (MANAGE_REFERRALS, VIEW_ADVOCATES)
     "referrals:list": MGR,
     "referrals:review": MGR,
@@ -200,6 +213,8 @@ PAGES: dict[str, Rule] = {
     "public:referral_joined": E,
     "public:survey": E,  # token
     "public:survey_unsubscribe": E,  # token
+    "public:messaging_unsubscribe": E,  # token
+    "messaging_bounce_webhook": E,  # a provider's server; the shared secret (404 without it)
     # --- the customer's space (magic link)
     "public:portal": CUS,
     "public:portal_edit": CUS,
@@ -237,6 +252,12 @@ API: dict[str, ApiScope] = {
     "GET /api/v1/customers/{customer_id}/consents": S.CUSTOMERS_READ,
     "POST /api/v1/customers/{customer_id}/consents": S.CONSENTS_WRITE,
     "GET /api/v1/customers/{customer_id}/consents/current": S.CUSTOMERS_READ,
+    "GET /api/v1/messaging/campaigns": S.MESSAGING_READ,
+    "POST /api/v1/messaging/campaigns": S.MESSAGING_SEND,
+    "GET /api/v1/messaging/campaigns/{campaign_id}/audience": S.MESSAGING_READ,
+    "POST /api/v1/messaging/campaigns/{campaign_id}/send": S.MESSAGING_SEND,
+    "GET /api/v1/messaging/suppressions": S.MESSAGING_READ,
+    "POST /api/v1/messaging/suppressions": S.MESSAGING_SEND,
     "GET /api/v1/feedback/nps": S.FEEDBACK_READ,
     "GET /api/v1/feedback/responses": S.FEEDBACK_READ,
     "PATCH /api/v1/feedback/responses/{response_id}/follow-up": S.FEEDBACK_MANAGE,

@@ -269,6 +269,8 @@ def seed_a(a: Organization, owner_a: User, counter_a: User) -> None:
         seed_imports(ines, owner_a, next_pk)
         # --- webhooks (webhooks app): an endpoint and one delivery of its log.
         seed_webhooks(owner_a, next_pk)
+        # --- messaging (messaging app): a segment, a campaign to Inès, its decision, settings.
+        seed_messaging(ines, owner_a, next_pk)
 
 
 def seed_insights(a: Organization, ines: Customer, owner_a: User, next_pk: Any) -> None:
@@ -447,6 +449,53 @@ def seed_imports(ines: Customer, owner_a: User, next_pk: Any) -> None:
         pk=next_pk(ImportedSale), row_key="alpha:1", kind="sale", amount=Decimal("9.99"),
         occurred_at=timezone.now(), customer=ines, transaction_id=SECRETS[11],
     )  # fmt: skip
+def seed_messaging(ines: Customer, owner_a: User, next_pk: Any) -> None:
+    from django.utils import timezone
+
+    from cueillette.messaging.models import (
+        AutomaticMessage,
+        Campaign,
+        Delivery,
+        Preference,
+        PressureSettings,
+        Segment,
+        Suppression,
+    )
+
+    now = timezone.now()
+    segment = Segment.objects.create(
+        pk=next_pk(Segment), name="Alpha segment", filters={"tags": ["alpha"]}
+    )
+    campaign = Campaign.objects.create(
+        pk=next_pk(Campaign),
+        name="Alpha campaign",
+        subject_fr="Alpha secret subject",
+        body_fr="Alpha body",
+        segment=segment,
+        created_by=owner_a,
+    )
+    Delivery.objects.create(
+        pk=next_pk(Delivery),
+        customer=ines,
+        campaign=campaign,
+        kind="campaign",
+        klass="marketing",
+        purpose="news_email",
+        address=SECRETS[0],
+        subject="Alpha secret subject",
+        status="sent",
+        reason="allowed",
+        decided_at=now,
+        sent_at=now,
+    )
+    Suppression.objects.create(
+        pk=next_pk(Suppression), address="alpha-bounced@example.org", reason="hard_bounce"
+    )
+    Preference.objects.create(pk=next_pk(Preference), customer=ines, fewer=True)
+    PressureSettings.objects.create(pk=next_pk(PressureSettings), max_marketing=3)
+    AutomaticMessage.objects.create(
+        pk=next_pk(AutomaticMessage), kind="welcome", subject_fr="Alpha hello"
+    )
 
 
 def seed_feedback(ines: Customer, owner_a: User, next_pk: Any) -> None:

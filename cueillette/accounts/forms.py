@@ -229,4 +229,5 @@ class StaffPasswordResetForm(PasswordResetForm):
             to_email,
             {"user": user, "url": url},
             language=getattr(user, "language", "fr"),
+            klass="staff",
         )

@@ -302,6 +302,7 @@ def send_email_confirmation(user: User) -> None:
         user.email,
         {"user": user, "url": url, "days": CONFIRM_EMAIL_MAX_AGE // 86400},
         language=user.language,
+        klass="staff",
     )
 
 
@@ -399,6 +400,7 @@ def invite_staff(email: str, role: str, *, actor: Actor) -> Invitation:
         },
         language=existing.language if existing is not None else org.language,
         reply_to=inviter.email,
+        klass="staff",
     )
     audit.record(actor, "member.invited", invitation, role=role.value)
     return invitation

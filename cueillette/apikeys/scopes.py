@@ -96,6 +96,15 @@ GROUPS: tuple[ScopeGroup, ...] = (
                       _("Create and change sessions (managers do it on the pages).")),
         ),
     ),
+    ScopeGroup(
+        _("Messages"),
+        (
+            ScopeText(S.MESSAGING_READ, _("See campaigns"),
+                      _("Campaigns, who they reach and who is excluded, removed addresses.")),
+            ScopeText(S.MESSAGING_SEND, _("Send campaigns"),
+                      _("Write, schedule and send campaigns; remove addresses.")),
+        ),
+    ),
 )  # fmt: skip
 
 TEXTS: dict[str, ScopeText] = {t.scope.value: t for g in GROUPS for t in g.scopes}

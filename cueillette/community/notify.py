@@ -144,7 +144,12 @@ def reply_posted(post: Post, reply: Reply, subscriptions: Iterable[ThreadSubscri
                 "unsubscribe_url": unsubscribe,
             },
             language=lang,
-            headers=unsubscribe_headers(unsubscribe),
+            # The gate adds List-Unsubscribe (one click withdraws the community consent); the
+            # body's link stops this one thread only.
+            kind="thread_reply",
+            klass="service",
+            customer=customer,
+            purposes=("community",),
         )
         sent += 1
     return sent
@@ -171,6 +176,9 @@ def post_hidden(post: Post, event: ModerationEvent) -> bool:
             "appeal_url": f"{thread}#appeal",
         },
         language=_language(author, org),
+        # The statement of reasons for a decision about the author's own post: transactional.
+        kind="post_hidden",
+        customer=author,
     )
     return True
 
@@ -218,6 +226,8 @@ def appeal_decided(item: Appeal, post: Post) -> bool:
             "thread_url": public_url("community_post", org, _language(author, org), pk=post.pk),
         },
         language=_language(author, org),
+        kind="appeal_decided",  # the answer to the author's own appeal: transactional
+        customer=author,
     )
     return True
 
@@ -240,6 +250,8 @@ def send_digest(org: Organization, recipients: Iterable[User], context: dict[str
                 **context,
             },
             language=lang if lang in ("fr", "en") else "fr",
+            kind="community_digest",
+            klass="staff",
         )
         sent += 1
     return sent

@@ -1,4 +1,5 @@
-"""Sending email: rendered in the recipient's language, sent by a background task on commit.
+"""Building email: rendered in the recipient's language; every message goes through the send gate
+(``cueillette.messaging.gate``), which decides, records why and delivers on commit.
 
 A message about a business comes from that business: ``From: "Épicerie Voisine" <the sending
 address>`` and ``Reply-To`` its contact address, so a customer who answers reaches the shop,
@@ -14,11 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
 from django.template import Context
 from django.template.loader import get_template, render_to_string
 from django.utils import translation
-from django_tasks import task
 
 from cueillette.core.tenancy import current_org_or_none
 
@@ -26,8 +25,7 @@ if TYPE_CHECKING:
     from cueillette.core.models import Organization
 
 
-@task(queue_name="emails")
-def deliver_email(
+def build_message(
     to: list[str],
     subject: str,
     text: str,
@@ -35,7 +33,9 @@ def deliver_email(
     headers: dict[str, str] | None = None,
     reply_to: list[str] | None = None,
     from_email: str | None = None,
-) -> None:
+) -> EmailMultiAlternatives:
+    """The email as it will leave (From, Reply-To, the text and HTML parts). Only the send gate
+    (``cueillette.messaging.delivery``) hands it to the backend."""
     message = EmailMultiAlternatives(
         subject=subject,
         body=text,
@@ -46,7 +46,7 @@ def deliver_email(
     )
     if html:
         message.attach_alternative(html, "text/html")
-    message.send()
+    return message
 
 
 def render_text(name: str, context: dict[str, Any]) -> str:
@@ -99,24 +99,42 @@ def send_templated(
     headers: dict[str, str] | None = None,
     reply_to: str | None = None,
     organization: Organization | None = None,
-) -> None:
-    """Render now (in the recipient's language), deliver after the transaction commits.
+    kind: str = "",
+    klass: str = "transactional",
+    customer: Any = None,
+    purposes: tuple[str, ...] = (),
+    also: tuple[str, ...] = (),
+    dedupe_key: str = "",
+) -> Any:
+    """Render now (in the recipient's language) and ask the send gate, which decides (consent,
+    suppression, pressure cap), records why, and delivers after the transaction commits.
 
-    The message comes from ``organization`` (by default the current one, if any)."""
+    The message comes from ``organization`` (by default the current one, if any).
+    ``klass``: "transactional" (asked for just now: a confirmation, a magic link), "staff"
+    (mail to the team), "service" or "marketing" (both need a consent for one of
+    ``purposes``). Returns the gate's ``Delivery`` (its ``status`` says whether it goes out).
+    """
+    # Core imports no domain app at import time; the gate lives in messaging.
+    from cueillette.messaging import gate
+
     subject, text, html = render_email(template, context, language)
     org = organization if organization is not None else current_org_or_none()
-    from_email = sender_for(org)
     answer_to = reply_to_for(org, reply_to)
-
-    def enqueue() -> None:
-        deliver_email.enqueue(
-            to=[to],
+    return gate.request_message(
+        gate.Message(
+            kind=kind or template.rsplit("/", 1)[-1],
+            klass=klass,
             subject=subject,
             text=text,
             html=html,
+            to=to,
+            customer=customer,
+            purposes=purposes,
+            also=also,
+            language=language,
             headers=headers,
             reply_to=[answer_to] if answer_to else None,
-            from_email=from_email,
+            dedupe_key=dedupe_key,
+            extra={"from_email": sender_for(org)},
         )
-
-    transaction.on_commit(enqueue)
+    )

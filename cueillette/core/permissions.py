@@ -40,6 +40,8 @@ class Perm(StrEnum):
     RUN_EVENTS = "run_events"  # at the door: check in, walk-ins, register a customer
     MANAGE_EVENTS = "manage_events"  # offer, edit and cancel sessions and series; figures
     MANAGE_WEBHOOKS = "manage_webhooks"  # owner only: endpoints, secrets, delivery log, replay
+    SEND_CAMPAIGNS = "send_campaigns"  # segments, campaigns, test sends, results
+    MANAGE_MESSAGES = "manage_messages"  # automatic messages, pressure cap, suppressions
 
 
 ROLE_PERMS: dict[str, frozenset[Perm]] = {
@@ -69,6 +71,8 @@ ROLE_PERMS: dict[str, frozenset[Perm]] = {
             Perm.VIEW_EVENTS,
             Perm.RUN_EVENTS,
             Perm.MANAGE_EVENTS,
+            Perm.SEND_CAMPAIGNS,
+            Perm.MANAGE_MESSAGES,
         }
     ),
     "counter": frozenset(
@@ -110,6 +114,8 @@ class ApiScope(StrEnum):
     EVENTS_READ = "events:read"  # sessions and their registrations
     EVENTS_WRITE = "events:write"  # register a customer, cancel, check in at the door
     EVENTS_MANAGE = "events:manage"  # offer and change sessions (managers, on the pages)
+    MESSAGING_READ = "messaging:read"  # campaigns, their audience, removed addresses
+    MESSAGING_SEND = "messaging:send"  # create and send campaigns, remove addresses
 
 
 READ_SCOPES: frozenset[ApiScope] = frozenset(s for s in ApiScope if s.value.endswith(":read"))
@@ -135,6 +141,8 @@ SCOPE_PERMS: dict[ApiScope, frozenset[Perm]] = {
     ApiScope.EVENTS_READ: frozenset({Perm.VIEW_EVENTS}),
     ApiScope.EVENTS_WRITE: frozenset({Perm.VIEW_EVENTS, Perm.RUN_EVENTS}),
     ApiScope.EVENTS_MANAGE: frozenset({Perm.VIEW_EVENTS, Perm.MANAGE_EVENTS}),
+    ApiScope.MESSAGING_READ: frozenset(),
+    ApiScope.MESSAGING_SEND: frozenset({Perm.SEND_CAMPAIGNS}),
 }
 
 # Ready-made sets the API keys page offers (the person still sees and may change each box).

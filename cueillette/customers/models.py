@@ -51,6 +51,7 @@ class Source(models.TextChoices):
     EVENT = "event", _("Session registration")
     MERGE = "merge", _("Merge of two records")
     SYSTEM = "system", _("System")
+    UNSUBSCRIBE_LINK = "unsubscribe_link", _("Unsubscribe link")
 
 
 class HeardFrom(models.TextChoices):

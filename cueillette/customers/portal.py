@@ -205,6 +205,8 @@ def send_portal_link(customer: Customer, *, reason: str = "request", next_path: 
             "already_registered": reason == "join_existing",
         },
         language=customer.language,
+        kind="portal_link",  # a magic link: transactional
+        customer=customer,
     )
     audit.record(portal_actor(), "customer.portal_link_sent", customer, reason=reason)
 

@@ -84,6 +84,10 @@ def _warn(org: Organization, customer: Customer, now: dt.datetime, erase_on: dt.
         customer.email,
         {"organization": org, "customer": customer, "url": url, "erase_on": erase_on},
         language=customer.language,
+        kind="retention_warning",
+        klass="service",
+        customer=customer,
+        purposes=WARNING_PURPOSES,
     )
     # update(): a warning is not a change of the record (updated_at stays).
     Customer.objects.filter(pk=customer.pk).update(retention_warned_at=now)

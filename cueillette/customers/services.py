@@ -637,6 +637,8 @@ def request_email_confirmation(
         customer.email,
         {"organization": org, "customer": customer, "url": url, "wording": wording},
         language=customer.language,
+        kind="confirm_subscription",  # asked for just now: transactional
+        customer=customer,
     )
     audit.record(actor, "consent.confirmation_requested", customer, purpose=purpose, source=source)
     return pending

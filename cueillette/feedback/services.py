@@ -375,6 +375,10 @@ def send_due(now: dt.datetime | None = None) -> SendReport:
     settings_row = get_settings()
     if not settings_row.enabled:
         return SendReport(0, 0)
+    from cueillette.messaging.gate import switch_enabled
+
+    if not switch_enabled("nps_request"):  # the owner switched the automatic message off
+        return SendReport(0, 0)
     sent = skipped = 0
     seen: set[int] = set()
     for purchase in due_purchases(now, settings_row):
@@ -444,10 +448,12 @@ def send_survey(
             "occurred_at": purchase.occurred_at,
         },
         language=language,
-        headers={
-            "List-Unsubscribe": f"<{unsubscribe}>",
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-        },
+        # The gate adds List-Unsubscribe (RFC 8058) and checks the feedback consent again.
+        kind="nps_request",
+        klass="service",
+        customer=customer,
+        purposes=("feedback",),
+        dedupe_key=f"nps_request:{survey.pk}",
     )
     audit.record(
         Actor.system(ACTOR_LABEL),

@@ -73,6 +73,10 @@ def _warn(org: Organization, program: Program, card: Card, notice: queries.Expir
             "url": url,
         },
         language=customer.language or org.language,
+        kind="points_expiring",
+        klass="service",
+        customer=customer,
+        purposes=("loyalty",),
     )
     # update(): a warning is not a change of the card (and must not race a purchase's F()).
     Card.objects.filter(pk=card.pk).update(expiry_warned_for=notice.last_day)

@@ -31,4 +31,6 @@ urlpatterns = [
     path("", include("cueillette.insights.urls_public")),
     # Sessions and their registration (list, feeds, register, the registration's page).
     path("", include("cueillette.events.urls_public")),
+    # Leaving a message's list in one click (RFC 8058), fewer messages, a pause: messaging.
+    path("", include("cueillette.messaging.urls_public")),
 ]

@@ -617,6 +617,10 @@ def thank(
                 + reverse("public:portal_request", kwargs={"slug": org.slug}),
             },
             language=advocate.language or org.language,
+            kind="referral_thanks",
+            klass="service",
+            customer=advocate,
+            purposes=("loyalty", "news_email"),
         )
     audit.record(
         actor,

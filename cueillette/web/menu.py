@@ -55,6 +55,9 @@ def staff_menu(request: HttpRequest) -> list[Item]:
     if role_has(role, Perm.REPLY_COMMUNITY):
         url = reverse("community:inbox")
         items.append(Item("community", url, _("Community"), app == "community"))
+    if role_has(role, Perm.SEND_CAMPAIGNS):
+        url = reverse("messaging:campaigns")
+        items.append(Item("messaging", url, _("Messages"), app == "messaging"))
     if role_has(role, Perm.VIEW_FEEDBACK):
         items.append(Item("feedback", reverse("feedback:nps"), _("Feedback"), app == "feedback"))
     if role_has(role, Perm.MANAGE_REFERRALS) or role_has(role, Perm.VIEW_ADVOCATES):

@@ -60,21 +60,25 @@ def test_reply_reaches_followers_by_real_smtp_with_unsubscribe_headers(
     messages = smtp_server.wait_for(2)
     assert sorted(m["X-Envelope-To"] for m in messages) == ["marie@example.net", "paul@example.net"]
     for message in messages:
-        unsubscribe = "".join(str(message["List-Unsubscribe"]).split())  # unfold the header
-        assert unsubscribe.startswith("<http") and "/community/unsubscribe/" in unsubscribe
+        header = "".join(str(message["List-Unsubscribe"]).split())  # unfold the header
+        # The send gate's one-click link (withdraws the community consent) and a mailto.
+        assert header.startswith("<http") and f"/o/{tenant.slug}/unsubscribe/" in header
+        assert "<mailto:" in header
         assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
         body = smtp_server.body(message)
         assert f"/o/{tenant.slug}/community/{post.pk}/" in body
-        assert unsubscribe.strip("<>") in body
+        # The body keeps the finer link: stop following this one thread.
+        unsubscribe = body.split("/community/unsubscribe/", 1)[1].split()[0]
         # Plain text is not HTML-escaped; the HTML part escapes the reply.
         assert "Désolés <b>vraiment</b>" in body
         assert "&lt;b&gt;vraiment" in smtp_server.body(message, "html")
-        token = unsubscribe.strip("<>").split("?")[0].rstrip("/").rsplit("/", 1)[-1]
+        token = unsubscribe.split("?")[0].rstrip("/").rsplit("/", 1)[-1]
         assert notify.subscription_for_token(token).customer.email == message["X-Envelope-To"]
     english = next(m for m in messages if m["X-Envelope-To"] == "paul@example.net")
     # An English email opens English pages, and says it is English.
     assert f"/community/{post.pk}/?lang=en" in smtp_server.body(english)
     assert "/?lang=en>" in "".join(str(english["List-Unsubscribe"]).split())
+    assert "/community/unsubscribe/" in smtp_server.body(english)
     assert '<html lang="en">' in smtp_server.body(english, "html")
     assert "replied" in english["Subject"] or "replied" in str(english["Subject"]).replace("_", " ")
     french = next(m for m in messages if m["X-Envelope-To"] == "marie@example.net")

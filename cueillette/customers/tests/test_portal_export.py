@@ -71,12 +71,14 @@ def test_export_zip_has_everything_and_no_formula(
     assert "attachment" in response["Content-Disposition"]
     archive = zipfile.ZipFile(io.BytesIO(response.content))
     # The loyalty consent is the membership wherever it is recorded: the staff's grant issued a
-    # card (closed by the withdrawal), whose history is part of the export.
+    # card (closed by the withdrawal), whose history is part of the export; messages.json is
+    # what the send gate decided for them (here, the magic link just sent).
     assert sorted(archive.namelist()) == [
         "consents.csv",
         "data.json",
         "loyalty.json",
         "loyalty_entries.csv",
+        "messages.json",
         "profile.csv",
     ]
 
