@@ -59,7 +59,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 'ordering': ['-created_at', '-id'],
-                'indexes': [models.Index(fields=['status', 'next_attempt_at'], name='delivery_due')],
+                'indexes': [models.Index(fields=['status', 'next_attempt_at'], name='webhook_delivery_due')],
             },
         ),
     ]
