@@ -449,6 +449,8 @@ def seed_imports(ines: Customer, owner_a: User, next_pk: Any) -> None:
         pk=next_pk(ImportedSale), row_key="alpha:1", kind="sale", amount=Decimal("9.99"),
         occurred_at=timezone.now(), customer=ines, transaction_id=SECRETS[11],
     )  # fmt: skip
+
+
 def seed_messaging(ines: Customer, owner_a: User, next_pk: Any) -> None:
     from django.utils import timezone
 

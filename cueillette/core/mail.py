@@ -9,6 +9,7 @@ keeps the platform's ``DEFAULT_FROM_EMAIL``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from email.headerregistry import Address
 from email.utils import parseaddr
 from typing import TYPE_CHECKING, Any
@@ -114,27 +115,37 @@ def send_templated(
     (mail to the team), "service" or "marketing" (both need a consent for one of
     ``purposes``). Returns the gate's ``Delivery`` (its ``status`` says whether it goes out).
     """
-    # Core imports no domain app at import time; the gate lives in messaging.
-    from cueillette.messaging import gate
-
+    if _gate is None:  # pragma: no cover - messaging is an installed app
+        raise RuntimeError("no send gate registered: the messaging app registers it")
     subject, text, html = render_email(template, context, language)
     org = organization if organization is not None else current_org_or_none()
     answer_to = reply_to_for(org, reply_to)
-    return gate.request_message(
-        gate.Message(
-            kind=kind or template.rsplit("/", 1)[-1],
-            klass=klass,
-            subject=subject,
-            text=text,
-            html=html,
-            to=to,
-            customer=customer,
-            purposes=purposes,
-            also=also,
-            language=language,
-            headers=headers,
-            reply_to=[answer_to] if answer_to else None,
-            dedupe_key=dedupe_key,
-            extra={"from_email": sender_for(org)},
-        )
+    return _gate(
+        kind=kind or template.rsplit("/", 1)[-1],
+        klass=klass,
+        subject=subject,
+        text=text,
+        html=html,
+        to=to,
+        customer=customer,
+        purposes=purposes,
+        also=also,
+        language=language,
+        headers=headers,
+        reply_to=[answer_to] if answer_to else None,
+        dedupe_key=dedupe_key,
+        extra={"from_email": sender_for(org)},
     )
+
+
+# The send gate, registered by the messaging app (core imports no domain app): a function
+# taking the message's fields as keywords and returning the gate's decision.
+Gate = Callable[..., Any]
+_gate: Gate | None = None
+
+
+def register_gate(gate: Gate) -> Gate:
+    """Make ``gate(**message fields)`` the one door every email goes through."""
+    global _gate
+    _gate = gate
+    return gate

@@ -1,10 +1,11 @@
 """The emails of the events app, in the recipient's language, sent after commit.
 
-Classes, as the send gate treats them: *transactional* — the confirmation link a visitor just
-asked for, the registration's confirmation, a seat offered from the waiting list, a change or a
-cancellation of a session they registered for (they are part of the service they asked for,
-never a promotion); *service* — the reminder the day before; the feedback request needs the
-feedback consent and carries a one-click way to stop them (RFC 8058).
+Every email is a request to the send gate (``core.mail.send_templated``). Classes:
+*transactional* — the confirmation link a visitor just asked for, the registration's
+confirmation, a seat offered from the waiting list, a change or cancellation of a session they
+registered for, the reminder the day before (all part of the booking the person made, never a
+promotion); *service* — the feedback request, which needs the feedback consent at send time
+and carries the gate's one-click unsubscribe (RFC 8058).
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ from django.utils import formats, translation
 from django.utils.translation import gettext as _
 
 from cueillette.core.mail import send_templated
-from cueillette.core.tenancy import current_org
+from cueillette.core.tenancy import current_org, tenant_context
 from cueillette.events.models import Mode, Registration, Session
+
+ONCE_KINDS = frozenset({"event_reminder", "event_feedback"})
 
 
 def _url(name: str, **kwargs: Any) -> str:
@@ -52,6 +55,9 @@ def _send(
     show_video: bool = False,
     footer: str = "",
     headers: dict[str, str] | None = None,
+    kind: str = "event_notice",
+    klass: str = "transactional",
+    purposes: tuple[str, ...] = (),
 ) -> None:
     if not reg.email:
         return
@@ -71,15 +77,28 @@ def _send(
     }
     # Rendered after the action commits: the session's row lock is not held while templates
     # render (at the 8 pm rush every registration waits for that lock).
-    transaction.on_commit(
-        lambda: send_templated(
-            "events/email/notice",
-            reg.email,
-            context,
-            language=reg.language,
-            headers=headers,
-        )
-    )
+    org = current_org()
+
+    def send() -> None:
+        # After commit the request's tenant may be gone (a test's captured callbacks, a
+        # task): the message is sent for the registration's own organization.
+        with tenant_context(org):
+            send_templated(
+                "events/email/notice",
+                reg.email,
+                context,
+                language=reg.language,
+                headers=headers,
+                kind=kind,
+                klass=klass,
+                customer=reg.customer,
+                purposes=purposes,
+                # A retried pass asks once: the gate keeps its first decision for this key (the
+                # reminder and the feedback request go once per registration).
+                dedupe_key=f"{kind}:{reg.pk}" if kind in ONCE_KINDS and reg.pk else "",
+            )
+
+    transaction.on_commit(send)
 
 
 def confirm_link(reg: Registration, raw: str) -> None:
@@ -265,6 +284,8 @@ def reminder(reg: Registration) -> None:
             button_url=manage_url(reg),
             button_label=_("My registration"),
             show_video=True,
+            # Part of the booking the person made (no promotion): the gate sends it as such.
+            kind="event_reminder",
         )
 
 
@@ -291,8 +312,9 @@ def feedback_request(reg: Registration, consent: Any) -> None:
                 "from %(name)s. To stop them, one click: %(url)s"
             )
             % {"name": current_org().name, "url": stop},
-            headers={
-                "List-Unsubscribe": f"<{stop}>",
-                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-            },
+            # A service message under the feedback consent: the gate checks it at send time and
+            # adds its one-click unsubscribe (RFC 8058) headers.
+            kind="event_feedback",
+            klass="service",
+            purposes=("feedback",),
         )

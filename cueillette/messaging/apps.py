@@ -8,9 +8,11 @@ class MessagingConfig(AppConfig):
 
     def ready(self) -> None:
         # Automatic messages hear the actions' consequences; erasure blanks the decision log.
-        from cueillette.core import scheduling
-        from cueillette.messaging import audit_words, automatic, privacy
+        from cueillette.core import mail, scheduling
+        from cueillette.messaging import audit_words, automatic, gate, privacy
 
+        # core.mail.send_templated asks this gate (core imports no domain app).
+        mail.register_gate(lambda **fields: gate.request_message(gate.Message(**fields)))
         automatic.register()
         privacy.register()
         audit_words.register()

@@ -78,7 +78,8 @@ def test_counter_registration_records_consents_with_staff_as_actor(
     # The card at once: back on the counter with the new member open, ready for the purchase.
     with tenancy.tenant_context(org):
         card = Card.objects.get(customer=customer, status="open")
-    assert response["Location"] == reverse("loyalty:counter_card", args=[card.pk])
+    opened = counter_client.get(response["Location"])  # the counter's customer page
+    assert opened["Location"] == reverse("loyalty:counter_card", args=[card.pk])
     assert customer.phone == "+33612345678"
     assert customer.email == "helene@example.fr"
     assert customer.tags == ["yoga", "thé"]

@@ -256,7 +256,7 @@ def test_exit_survey_needs_the_feedback_consent_and_records_one_answer(
         buy(c, 30, NOW - 40 * WEEK)
         services.refresh(actor=Actor.staff(owner), now=NOW)
     refused = owner_client.post(f"/app/insights/customer/{c.pk}/exit-survey/")
-    assert refused.status_code == 403
+    assert refused.status_code == 409  # the customer's choice, not a staff right
     assert b"not agreed to be asked" in refused.content or "accepté".encode() in refused.content
     with tenant_context(org):
         customer_services.record_consent(
