@@ -13,7 +13,6 @@ from django.urls import NoReverseMatch, reverse
 
 from cueillette.accounts.models import Role
 from cueillette.core import tenancy
-from cueillette.core.audit import Actor
 from cueillette.loyalty import rules, services
 from cueillette.loyalty.models import Card, PointsEntry, Redemption, Reward
 
@@ -50,7 +49,9 @@ def test_counter_scans_records_redeems_and_undoes(
     org = lea.org
     customer = make_customer(org, email=EMAIL)
     with tenancy.tenant_context(org):
-        card = services.join_program(customer, actor=Actor.system("browser test"))
+        # make_customer records the loyalty consent, which issued the card (its consequence).
+        card = services.open_card_for(customer)
+        assert card is not None
         coffee = Reward.objects.create(name="Café offert", cost=20, stock=3)
     assert db_balance(org, card) == 0
 
@@ -167,7 +168,8 @@ def test_counter_scans_with_the_camera(
     lea = make_staff(Role.COUNTER, full_name="Léa Petit", email="lea@lumiere.example")
     customer = make_customer(lea.org)
     with tenancy.tenant_context(lea.org):
-        card = services.join_program(customer, actor=Actor.system("browser test"))
+        card = services.open_card_for(customer)  # issued by the loyalty consent
+    assert card is not None
     video = tmp_path / "card.y4m"
     y4m_of_qr(card.number, video)
     camera_browser = playwright_instance.chromium.launch(
