@@ -114,6 +114,21 @@ PAGES: dict[str, Rule] = {
     "messaging:pressure": MGR,
     "messaging:suppressions": MGR,
     "messaging:suppression_lift": MGR,
+    # --- imports (IMPORT_CUSTOMERS: managers and owners)
+    "imports:index": MGR,
+    "imports:detail": MGR,
+    "imports:check": MGR,
+    "imports:start": MGR,
+    "imports:progress": MGR,
+    "imports:issues_csv": MGR,
+    # --- webhooks (MANAGE_WEBHOOKS: the owner alone, secrets and the delivery log)
+    "webhooks:index": OWN,
+    "webhooks:detail": OWN,
+    "webhooks:events": OWN,
+    "webhooks:rotate": OWN,
+    "webhooks:toggle": OWN,
+    "webhooks:remove": OWN,
+    "webhooks:replay": OWN,
     # --- referrals (MANAGE_REFERRALS, VIEW_ADVOCATES)
     "referrals:list": MGR,
     "referrals:review": MGR,

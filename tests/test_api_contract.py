@@ -77,3 +77,33 @@ def test_a_schema_error_lists_every_field_at_fault(org: Organization) -> None:
     body = till.post("/purchases", {"amount": [], "receipt_id": {}}).json()["error"]
     assert {e["field"] for e in body["errors"]} >= {"amount", "receipt_id"}
     assert (body["code"], body["field"]) == (body["errors"][0]["code"], body["errors"][0]["field"])
+
+
+def test_no_two_api_schemas_share_a_name() -> None:
+    """OpenAPI names a component after its class: two ``SegmentsOut`` in two apps would merge
+    into one, and one of the two operations would then promise the other's body."""
+    import importlib
+
+    from django.urls import get_resolver
+    from ninja import Schema
+
+    get_resolver().url_patterns  # import every router
+    importlib.import_module("cueillette.api")
+
+    def walk(cls: type) -> list[type]:
+        found = []
+        for sub in cls.__subclasses__():
+            found.append(sub)
+            found.extend(walk(sub))
+        return found
+
+    ours = [
+        c
+        for c in walk(Schema)
+        if c.__module__.startswith("cueillette.") and ".tests" not in c.__module__
+    ]
+    by_name: dict[str, set[str]] = {}
+    for cls in ours:
+        by_name.setdefault(cls.__name__, set()).add(f"{cls.__module__}.{cls.__qualname__}")
+    twice = {name: sorted(where) for name, where in by_name.items() if len(where) > 1}
+    assert not twice, f"schemas named twice (rename one): {twice}"

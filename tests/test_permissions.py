@@ -88,7 +88,11 @@ ID_MODEL_BY_PREFIX = (
     ("insights:link_change", "insights.BusinessChange"),
     ("insights:reason_edit", "insights.LeaveReason"),
     ("insights:customer", "customers.Customer"),
+    ("imports:", "imports.Import"),
+    ("webhooks:", "webhooks.Endpoint"),
 )
+# A second id in a route names another kind of row.
+ID_MODEL_BY_KWARG = {"delivery_id": "webhooks.Delivery"}
 
 
 @dataclass
@@ -196,7 +200,9 @@ def page_routes() -> list[Route]:
 def build_url(cast: Cast, route: Route) -> str:
     values: dict[str, Any] = {}
     for name, conv in route.kwargs.items():
-        if conv == "int":
+        if conv == "int" and name in ID_MODEL_BY_KWARG:
+            values[name] = cast.w.a_ids[ID_MODEL_BY_KWARG[name]][0]
+        elif conv == "int":
             values[name] = cast.id_for(route.name)
         elif name == "slug":
             values[name] = cast.w.a.slug
@@ -363,6 +369,7 @@ def _api_id(cast: Cast, name: str) -> Any:
         "reply_id": "community.Reply",
         "session_id": "events.Session",
         "registration_id": "events.Registration",
+        "campaign_id": "messaging.Campaign",
     }.get(name)
     if name == "number":
         return "797979797975"  # A's card

@@ -144,12 +144,32 @@ def register_file(
     return imp
 
 
-def header_of(imp: Import) -> list[str]:
-    handle, header, _rows = reading.header_and_rows(
-        Path(imp.file_path), imp.encoding, imp.delimiter
+def _file_gone(imp: Import) -> ServiceError:
+    return ServiceError(
+        "file_gone",
+        _("the file %(name)s is no longer on the server: upload it again") % {"name": imp.filename},
+        field="file",
+        status=409,
     )
+
+
+def header_of(imp: Import) -> list[str]:
+    try:
+        handle, header, _rows = reading.header_and_rows(
+            Path(imp.file_path), imp.encoding, imp.delimiter
+        )
+    except FileNotFoundError as exc:
+        raise _file_gone(imp) from exc
     handle.close()
     return header
+
+
+def preview_of(imp: Import) -> tuple[list[str], list[list[str]]]:
+    """The header and the first rows, as the choices screen shows them."""
+    try:
+        return reading.preview(Path(imp.file_path), imp.encoding, imp.delimiter)
+    except FileNotFoundError as exc:
+        raise _file_gone(imp) from exc
 
 
 def consent_columns(imp: Import) -> list[tuple[str, str]]:

@@ -25,7 +25,7 @@ from cueillette.core.permissions import Perm
 from cueillette.core.tenancy import access
 from cueillette.customers.export import safe_cell
 from cueillette.customers.models import Purpose
-from cueillette.imports import layouts, reading, services
+from cueillette.imports import layouts, services
 from cueillette.imports.models import (
     ConsentBasis,
     Import,
@@ -88,7 +88,7 @@ def index(request: HttpRequest) -> HttpResponse:
 def _choices_context(
     imp: Import, posted: dict[str, Any] | None = None, errors: dict[str, str] | None = None
 ) -> dict[str, Any]:
-    header, sample = reading.preview(Path(imp.file_path), imp.encoding, imp.delimiter)
+    header, sample = services.preview_of(imp)
     columns = []
     mapping = imp.options.get("mapping") or {}
     for i, h in enumerate(header):
@@ -178,7 +178,10 @@ def _render_detail(
 ) -> HttpResponse:
     context: dict[str, Any] = {"imp": imp, "errors": errors or {}}
     if imp.status in (Status.DRAFT, Status.CHECKED, Status.FAILED):
-        context.update(_choices_context(imp, posted, errors))
+        try:
+            context.update(_choices_context(imp, posted, errors))
+        except ServiceError as exc:
+            context["errors"] = {**context["errors"], "form": exc.message}
     dry = imp.status in (Status.CHECKING, Status.CHECKED) or (
         imp.status == Status.FAILED and not imp.counts
     )
@@ -198,8 +201,14 @@ def _render_detail(
 def check(request: HttpRequest, pk: int) -> HttpResponse:
     """Save the choices (mapping, consent basis, points) and queue the check (dry run)."""
     imp = access(Import, pk)
+    if imp.status not in (Status.DRAFT, Status.CHECKED, Status.FAILED):
+        messages.error(request, _("This import has already run: its choices can no longer change."))
+        return redirect("imports:detail", pk=imp.pk)
     posted = request.POST.dict()
-    header = services.header_of(imp)
+    try:
+        header = services.header_of(imp)
+    except ServiceError as exc:
+        return _render_detail(request, imp, errors={"form": exc.message}, status=exc.status)
     errors: dict[str, str] = {}
     mapping = None
     if imp.layout == Layout.CSV:

@@ -18,7 +18,7 @@ from cueillette.core.tenancy import current_org
 from cueillette.customers.models import Customer
 from cueillette.insights import engine, queries
 from cueillette.insights.labels import segment_label
-from cueillette.insights.schemas import LostOut, ScoresOut, SegmentsOut
+from cueillette.insights.schemas import LostOut, RfmSegmentsOut, ScoresOut
 
 router = Router(tags=["insights"])
 
@@ -79,7 +79,7 @@ def customer_scores(request: HttpRequest, customer_id: int) -> dict[str, Any]:
     }
 
 
-@router.get("/segments", response=SegmentsOut, summary="Customers and revenue per segment")
+@router.get("/segments", response=RfmSegmentsOut, summary="Customers and revenue per segment")
 @requires(ApiScope.INSIGHTS_READ)
 def segments(request: HttpRequest) -> dict[str, Any]:
     return {

@@ -39,7 +39,7 @@ class ScoresOut(Schema):
     freshness: Freshness
 
 
-class SegmentOut(Schema):
+class RfmSegmentOut(Schema):
     segment: str
     label: str
     customers: int
@@ -47,9 +47,9 @@ class SegmentOut(Schema):
     monthly_value: str
 
 
-class SegmentsOut(Schema):
+class RfmSegmentsOut(Schema):
     currency: str
-    segments: list[SegmentOut]
+    segments: list[RfmSegmentOut]
     freshness: Freshness
 
 

@@ -151,3 +151,24 @@ def test_start_requires_a_check_first(owner: Any, org: Any, client_for: Any) -> 
     c.post(reverse("imports:start", args=[imp.pk]))
     imp.refresh_from_db()
     assert imp.status == "draft"
+
+
+def test_a_file_gone_from_the_server_is_said_not_a_crash(
+    owner: Any, org: Any, client_for: Any
+) -> None:
+    c = client_for(owner)
+    r = upload(c, "customers_export_excel_fr.csv")
+    imp = Import.objects.unscoped().get(organization=org)
+    Path(imp.file_path).unlink()
+    page = c.get(r.url)
+    assert page.status_code == 200
+    assert "is no longer on the server: upload it again" in page.content.decode()
+    checked = c.post(reverse("imports:check", args=[imp.pk]), {"basis_0": "double-opt-in"})
+    assert checked.status_code == 409
+    assert "customers_export_excel_fr.csv is no longer on the server" in checked.content.decode()
+    # An import that has run keeps its choices: checking it again is refused, not re-read.
+    Import.objects.unscoped().filter(pk=imp.pk).update(status="done")
+    again = c.post(reverse("imports:check", args=[imp.pk]), {})
+    assert again.status_code == 302
+    imp.refresh_from_db()
+    assert imp.status == "done"
