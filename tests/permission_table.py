@@ -69,6 +69,7 @@ PAGES: dict[str, Rule] = {
     "customers:erase": MGR,  # ERASE_CUSTOMERS
     "customers:care_note_add": MGR,  # VIEW_CARE_NOTES (health data: not counter staff)
     "customers:export": MGR,  # EXPORT_BASE
+    "customers:export_data": MGR,  # EXPORT_BASE
     "customers:import": MGR,  # IMPORT_CUSTOMERS
     "customers:audit": OWN,  # VIEW_AUDIT
     "customers:wordings": MGR,  # EDIT_WORDINGS

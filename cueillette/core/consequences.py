@@ -60,6 +60,10 @@ class Consequence(StrEnum):
     REGISTRATION_MADE = "events.registration_made"  # registration
     REGISTRATION_CANCELLED = "events.registration_cancelled"  # registration
     ATTENDANCE_RECORDED = "events.attendance_recorded"  # registration
+    # channel ("email"), address, reason ("cleaned_import", "hard_bounce", "complaint"),
+    # detail: an address found dead or refused outside the send gate (an import's cleaned rows);
+    # messaging adds it to the one suppression list the gate reads, in the transaction
+    ADDRESS_SUPPRESSED = "address.suppressed"
 
 
 class Phase(StrEnum):

@@ -287,6 +287,26 @@ def export_data(org: Organization, kind: str) -> tuple[list[str], Iterator[dict[
     return makers[kind](org)
 
 
+def count_data(org: Organization, kind: str) -> int:
+    """How many rows :func:`export_data` will give (said before the download, and audited)."""
+    from cueillette.community.models import Post
+    from cueillette.customers.models import ConsentEvent
+    from cueillette.imports.models import ImportedSale
+    from cueillette.loyalty.models import PointsEntry, Purchase
+
+    with tenancy.tenant_context(org):
+        counts = {
+            "customers": lambda: queries.active_customers().count(),
+            "consents": lambda: ConsentEvent.objects.count(),
+            "points": lambda: PointsEntry.objects.count(),
+            "purchases": lambda: Purchase.objects.count() + ImportedSale.objects.count(),
+            "posts": lambda: Post.objects.count(),
+        }
+        if kind not in counts:
+            raise ValueError(f"unknown export: {kind}")
+        return int(counts[kind]())
+
+
 def _json_value(value: Any) -> Any:
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()

@@ -9,6 +9,7 @@ urlpatterns = [
     path("check-duplicates/", views.duplicate_check, name="duplicate_check"),
     path("duplicates/", views.duplicates, name="duplicates"),
     path("export/", views.export, name="export"),
+    path("export/data/", views.export_data, name="export_data"),
     path("import/", views.import_file, name="import"),
     path("audit/", views.audit_log, name="audit"),
     path("wordings/", views.wordings, name="wordings"),

@@ -540,6 +540,64 @@ def export(request: HttpRequest) -> HttpResponse:
     return cast(HttpResponse, response)
 
 
+def _data_kinds() -> list[tuple[str, str, str]]:
+    """(kind, name, what it holds) of every data export, in the page's order."""
+    return [
+        ("customers", _("Customers"), _("one row per customer, with the state of each consent")),
+        (
+            "consents",
+            _("Consent ledger"),
+            _("every grant and withdrawal ever recorded, with its wording and evidence"),
+        ),  # noqa: E501
+        ("points", _("Points ledger"), _("every points entry: earned, spent, expired, corrected")),
+        (
+            "purchases",
+            _("Purchases"),
+            _("sales recorded at the counter and sales imported from other tools"),
+        ),  # noqa: E501
+        ("posts", _("Community posts"), _("every post, hidden ones included, with its status")),
+    ]
+
+
+@staff_required(Perm.EXPORT_BASE)
+@require_http_methods(["GET", "POST"])
+def export_data(request: HttpRequest) -> HttpResponse:
+    """The organization's data, one kind at a time, as CSV (spreadsheets) or JSON (programs).
+
+    Like the base export, GET says what each file holds and only the button's POST downloads
+    and audits; the same streams as ``manage.py export``."""
+    org = current_org()
+    kinds = _data_kinds()
+    errors: dict[str, str] = {}
+    kind, fmt = request.POST.get("kind", ""), request.POST.get("format", "")
+    if request.method == "POST":
+        if kind not in csv_export.EXPORT_KINDS:
+            errors["kind"] = _("choose what to export")
+        if fmt not in ("csv", "json"):
+            errors["format"] = _("choose CSV or JSON")
+    if request.method == "GET" or errors:
+        counts = {k: csv_export.count_data(org, k) for k, _n, _w in kinds}
+        context = {
+            "kinds": [(k, name, what, counts[k]) for k, name, what in kinds],
+            "errors": errors,
+            "chosen": {"kind": kind or "consents", "format": fmt or "csv"},
+        }
+        return render(request, "customers/export_data.html", context, status=400 if errors else 200)
+    services.log_export(_actor(request), rows=csv_export.count_data(org, kind), kind=kind, fmt=fmt)
+    header, rows = csv_export.export_data(org, kind)
+    chunks = (
+        csv_export.iter_data_json(rows) if fmt == "json" else csv_export.iter_data_csv(header, rows)
+    )
+    response = StreamingHttpResponse(
+        chunks,
+        content_type="application/json" if fmt == "json" else "text/csv; charset=utf-8",
+    )
+    stamp = timezone.localdate().isoformat()
+    response["Content-Disposition"] = f'attachment; filename="{kind}-{org.slug}-{stamp}.{fmt}"'
+    response["Cache-Control"] = "no-store"
+    return cast(HttpResponse, response)
+
+
 # --------------------------------------------------------------------------- audit
 
 

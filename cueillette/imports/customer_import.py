@@ -613,6 +613,22 @@ class CustomerImporter:
                 import_run=self.imp,
                 evidence=s["evidence"],
             )
+        if suppressions:
+            # The send gate's list hears it too: no message reaches a cleaned address.
+            consequences.fire_many(
+                Consequence.ADDRESS_SUPPRESSED,
+                organization_id=self.org_id,
+                payloads=[
+                    {
+                        "channel": "email",
+                        "address": s["email"],
+                        "reason": "cleaned_import",
+                        "detail": f"{self.imp.filename} (import #{self.imp.pk})",
+                        "actor": self.actor,
+                    }
+                    for s in suppressions
+                ],
+            )
         externals = [
             (t.id, system, ext, data) for t in targets for system, ext, data in t.externals
         ]

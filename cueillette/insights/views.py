@@ -145,6 +145,7 @@ def segment(request: HttpRequest, code: str) -> HttpResponse:
             "page": page,
             "rows": [_score_row(s) for s in page.object_list],
             "contactable": contactable,
+            "can_message": _can(request, Perm.SEND_CAMPAIGNS),
         },
     )
 

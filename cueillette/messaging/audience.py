@@ -70,6 +70,14 @@ def segment_queryset(filters: Mapping[str, Any]) -> QuerySet[Customer]:
     language = filters.get("language") or ""
     if language in ("fr", "en"):
         qs = qs.filter(language=language)
+    rfm = [r for r in filters.get("rfm") or [] if r]
+    if rfm:
+        # The insight segments of the latest nightly run (champions, at risk, lost...).
+        from cueillette.insights.models import CustomerScore
+
+        qs = qs.filter(
+            Exists(CustomerScore.objects.filter(customer=OuterRef("pk"), segment__in=rfm))
+        )
     return qs
 
 

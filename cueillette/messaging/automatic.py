@@ -111,6 +111,22 @@ KINDS: dict[str, Kind] = {
             editable=False,
         ),
         Kind(
+            "event_reminder",
+            MessageClass.TRANSACTIONAL,
+            (),
+            _("Event reminder"),
+            _("the day before a session, to each person with a seat (no promotion)"),
+            editable=False,
+        ),
+        Kind(
+            "event_feedback",
+            MessageClass.SERVICE,
+            ("feedback",),
+            _("Question after an event"),
+            _("after a session, one question to those who came, only with the feedback consent"),
+            editable=False,
+        ),
+        Kind(
             "nps_request",
             MessageClass.SERVICE,
             ("feedback",),

@@ -71,6 +71,12 @@ def purpose_choices() -> list[tuple[str, Any]]:
     return [("", _("Nothing more")), *[(p.value, p.label) for p in Purpose]]
 
 
+def rfm_choices() -> list[tuple[str, Any]]:
+    from cueillette.insights.labels import SEGMENT_LABELS
+
+    return [(str(code), label) for code, label in SEGMENT_LABELS.items()]
+
+
 class SegmentForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=100)
     tags = forms.CharField(
@@ -97,6 +103,13 @@ class SegmentForm(forms.Form):
     )
     consent = forms.ChoiceField(
         label=_("Also needs the consent"), required=False, choices=purpose_choices
+    )
+    rfm = forms.MultipleChoiceField(
+        label=_("Insight segments (any of)"),
+        required=False,
+        choices=rfm_choices,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("From the nightly customer segments: champions, at risk, lost…"),
     )
 
 

@@ -134,7 +134,13 @@ def facts_for(
     At request time pending messages count towards the cap (they will go out); at send time
     (``at_send``) only what went out does, each message checking the window behind it."""
     if klass in rules.FREE_CLASSES or customer is None:
-        return rules.Facts(klass=klass, channel=channel, now=now, has_address=bool(address))
+        return rules.Facts(
+            klass=klass,
+            channel=channel,
+            now=now,
+            has_address=bool(address),
+            enabled=switch_enabled(kind),
+        )
     suppression = (
         Suppression.objects.filter(channel=channel, address=normalise_address(channel, address))
         .values_list("reason", flat=True)

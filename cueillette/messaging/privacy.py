@@ -41,8 +41,24 @@ def on_erased(fired: Fired) -> None:
     erase(fired["customer"])
 
 
+def on_address_suppressed(fired: Fired) -> None:
+    """ADDRESS_SUPPRESSED subscriber (an import's cleaned rows): the gate's list, at once."""
+    from cueillette.messaging import services
+
+    services.suppress(
+        fired["address"],
+        fired["reason"],
+        channel=fired["channel"],
+        detail=fired.get("detail", ""),
+        actor=fired.get("actor"),
+    )
+
+
 def register() -> None:
     from cueillette.customers import portal
 
     consequences.subscribe(Consequence.CUSTOMER_ERASED, on_erased, phase=Phase.IN_TRANSACTION)
+    consequences.subscribe(
+        Consequence.ADDRESS_SUPPRESSED, on_address_suppressed, phase=Phase.IN_TRANSACTION
+    )
     portal.register_exporter(export)

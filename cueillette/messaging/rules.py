@@ -170,18 +170,21 @@ def cap_for(max_marketing: int, fewer: bool) -> int:
 def decide(f: Facts) -> Decision:
     """The gate's decision for one message, by its class.
 
-    Transactional and staff mail needs only an address. Every other message needs a live
+    Transactional and staff mail needs only an address (and the owner's switch, where its kind
+    has one). Every other message needs a live
     record, an unsuppressed address and a consent in force for its purpose and channel; the
     owner's switch and the customer's pause also apply. Marketing is further capped per window
     and moved out of quiet hours."""
     if not f.has_address:
         return Decision(Status.REFUSED, Reason.NO_ADDRESS)
+    if not f.enabled:
+        # The owner's switch, for the automatic kinds that have one (an event reminder is
+        # transactional yet switchable; a magic link or a receipt has no switch).
+        return Decision(Status.REFUSED, Reason.SWITCHED_OFF)
     if f.klass in FREE_CLASSES:
         return Decision(Status.QUEUED, Reason.TRANSACTIONAL)
     if not f.active:
         return Decision(Status.REFUSED, Reason.INACTIVE)
-    if not f.enabled:
-        return Decision(Status.REFUSED, Reason.SWITCHED_OFF)
     if f.suppression is not None:
         bounced = f.suppression in ("hard_bounce", "complaint")
         if f.suppression == "unsubscribe":

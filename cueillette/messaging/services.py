@@ -54,6 +54,7 @@ SEGMENT_KEYS = (
     "postal_prefix",
     "consent",
     "language",
+    "rfm",
 )
 
 
@@ -107,6 +108,21 @@ def clean_filters(raw: Mapping[str, Any]) -> dict[str, Any]:
         raise ServiceError(Code.INVALID, _("unknown purpose"), field="consent")
     if consent:
         out["consent"] = consent
+    rfm = raw.get("rfm") or []
+    if isinstance(rfm, str):
+        rfm = [v.strip() for v in rfm.split(",") if v.strip()]
+    from cueillette.insights.rfm import Segment as RfmSegment
+
+    known = {s.value for s in RfmSegment}
+    unknown = [str(v) for v in rfm if str(v) not in known]
+    if unknown:
+        raise ServiceError(
+            Code.INVALID,
+            _("unknown segment: %(codes)s") % {"codes": ", ".join(unknown)},
+            field="rfm",
+        )
+    if rfm:
+        out["rfm"] = sorted({str(v) for v in rfm})
     language = str(raw.get("language") or "")
     if language and language not in ("fr", "en"):
         raise ServiceError(Code.INVALID, _("French or English"), field="language")

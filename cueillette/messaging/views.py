@@ -231,7 +231,16 @@ def _segment_initial(s: Segment) -> dict[str, Any]:
         **{k: f.get(k) for k in services.SEGMENT_KEYS},
         "tags": ", ".join(f.get("tags") or []),
         "tiers": ", ".join(f.get("tiers") or []),
+        "rfm": list(f.get("rfm") or []),
     }
+
+
+def _segment_from_link(request: HttpRequest) -> dict[str, Any] | None:
+    """A new segment opened from another page (the insight segments: ``?rfm=at_risk``)."""
+    rfm = [v for v in request.GET.getlist("rfm") if v]
+    if not rfm:
+        return None
+    return {"name": request.GET.get("name", "")[:100], "rfm": rfm}
 
 
 @staff_required(Perm.SEND_CAMPAIGNS)
@@ -264,7 +273,7 @@ def segment_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
                 return redirect("messaging:segments")
         status = 400
     else:
-        form = SegmentForm(initial=_segment_initial(seg) if seg else None)
+        form = SegmentForm(initial=_segment_initial(seg) if seg else _segment_from_link(request))
         status = 200
     count = audience.segment_queryset(seg.filters).count() if seg else None
     return render(

@@ -432,6 +432,35 @@ def test_reminders_the_day_before_go_once(
     assert mailoutbox[-1].to == ["rappel@example.org"]
 
 
+def test_the_owner_can_switch_the_reminder_off(
+    tenant: Organization,
+    staff: Membership,
+    django_capture_on_commit_callbacks: Any,
+    mailoutbox: list[Any],
+) -> None:
+    """The reminder is transactional (no consent, no cap) yet the owner's switch holds; the
+    decision is recorded with its reason, and the registration counts as reminded (once)."""
+    from cueillette.messaging import services as messaging_services
+    from cueillette.messaging.models import Delivery
+
+    owner = MembershipFactory(organization=tenant, role="owner").user
+    messaging_services.update_automatic(
+        messaging_services.Staff(Actor.staff(owner), "owner"), "event_reminder", {"enabled": False}
+    )
+    starts = dt.datetime(2026, 6, 10, 18, 0, tzinfo=dt.UTC)
+    session = SessionFactory(organization=tenant, starts_at=starts)
+    customer = CustomerFactory(organization=tenant, email="sans-rappel@example.org")
+    services.register_customer(
+        session, customer, actor=Actor.customer(), now=starts - dt.timedelta(days=5)
+    )
+    sent_before = len(mailoutbox)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.send_reminders(dt.datetime(2026, 6, 9, 9, 30, tzinfo=dt.UTC))
+    assert len(mailoutbox) == sent_before, [m.subject for m in mailoutbox]
+    decision = Delivery.objects.get(kind="event_reminder")
+    assert (decision.status, decision.reason) == ("refused", "switched_off")
+
+
 def test_feedback_requests_need_the_feedback_consent_and_record_one_answer(
     tenant: Organization,
     staff: Membership,

@@ -237,3 +237,28 @@ def test_format_can_be_forced_and_errors_are_plain(org: Any, tmp_path: Path) -> 
         call_command("import_customers", "nope-nope", str(empty))
     with pytest.raises(CommandError, match="no such file"):
         call_command("import_customers", org.slug, str(tmp_path / "x.csv"))
+
+
+def test_a_cleaned_row_reaches_the_send_gates_list(org: Any) -> None:
+    """The gate reads one suppression list: an address Mailchimp cleaned gets nothing more,
+    whatever consent says (transactional mail excepted)."""
+    from cueillette.messaging import gate
+    from cueillette.messaging.models import Suppression as GateSuppression
+
+    run(org, "subscribed_members_export_2a3f9c.csv", "--consent-basis", "double-opt-in")
+    run(org, "cleaned_members_export_2a3f9c.csv")
+    with tenancy.tenant_context(org):
+        row = GateSuppression.objects.get(address="leo.petit@example.org")
+        assert row.reason == "cleaned_import" and "cleaned_members_export" in row.detail
+        leo = Customer.objects.get(email="leo.petit@example.org")
+        decision = gate.request_message(
+            gate.Message(
+                kind="campaign", klass="marketing", subject="Nouveautés", text="…",
+                customer=leo, purposes=("news_email",),
+            )
+        )  # fmt: skip
+        assert decision.status != "sent" and "suppress" in decision.reason
+    # Running the cleaned file again adds nothing twice.
+    run(org, "cleaned_members_export_2a3f9c.csv")
+    with tenancy.tenant_context(org):
+        assert GateSuppression.objects.filter(address="leo.petit@example.org").count() == 1

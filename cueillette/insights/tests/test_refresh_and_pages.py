@@ -352,3 +352,36 @@ def test_cli_refresh_one_organization(org: Any, shop: list[Any]) -> None:
     assert f"{org.slug}: " in out.getvalue()
     with tenant_context(org):
         assert ModelRun.objects.get().status == "ok"
+
+
+def test_an_insight_segment_becomes_a_messaging_audience(
+    org: Any, owner: Any, shop: list[Any], owner_client: Any
+) -> None:
+    """From "At risk" to a campaign: the segment page links to a saved audience of exactly
+    its customers; a made-up segment code is refused."""
+    import re
+
+    from django.urls import reverse
+
+    from cueillette.messaging import audience
+    from cueillette.messaging.models import Segment
+
+    with tenant_context(org):
+        services.refresh(actor=Actor.staff(owner), now=NOW)
+        by_segment: dict[str, set[int]] = {}
+        for s in CustomerScore.objects.all():
+            by_segment.setdefault(s.segment, set()).add(s.customer_id)
+    code, members = max(by_segment.items(), key=lambda kv: len(kv[1]))
+    page = owner_client.get(reverse("insights:segment", args=[code])).content.decode()
+    link = reverse("messaging:segment_new") + f"?rfm={code}"
+    assert link in page
+    form = owner_client.get(link + "&name=Test").content.decode()
+    assert re.search(rf'value="{code}"[^>]*checked', form)
+    r = owner_client.post(reverse("messaging:segment_new"), {"name": "Relance", "rfm": [code]})
+    assert r.status_code == 302
+    with tenant_context(org):
+        seg = Segment.objects.get(name="Relance")
+        assert seg.filters["rfm"] == [code]
+        assert set(audience.segment_queryset(seg.filters).values_list("pk", flat=True)) == members
+    bad = owner_client.post(reverse("messaging:segment_new"), {"name": "X", "rfm": ["vip"]})
+    assert bad.status_code == 400

@@ -172,6 +172,8 @@ def test_the_settings_page_lists_every_automatic_message(owner_client: Client) -
         "we_miss_you",
         "thread_reply",
         "nps_request",
+        "event_reminder",
+        "event_feedback",
     ):
         assert f'id="auto-{code}"' in page
     r = owner_client.post(reverse("messaging:automatic"), {"kind": "nps_request"})
