@@ -548,13 +548,13 @@ def _data_kinds() -> list[tuple[str, str, str]]:
             "consents",
             _("Consent ledger"),
             _("every grant and withdrawal ever recorded, with its wording and evidence"),
-        ),  # noqa: E501
+        ),
         ("points", _("Points ledger"), _("every points entry: earned, spent, expired, corrected")),
         (
             "purchases",
             _("Purchases"),
             _("sales recorded at the counter and sales imported from other tools"),
-        ),  # noqa: E501
+        ),
         ("posts", _("Community posts"), _("every post, hidden ones included, with its status")),
     ]
 
