@@ -146,7 +146,7 @@ def decide_audience(
     seg_filters = (
         filters if filters is not None else (campaign.segment.filters if campaign.segment else {})
     )
-    judged = judged_queryset(campaign, seg_filters, now=now)
+    judged: Any = judged_queryset(campaign, seg_filters, now=now)  # annotated: _reason
     audience = Audience()
     if keep_recipients:
         goes = (Reason.ALLOWED, Reason.QUIET_HOURS)
