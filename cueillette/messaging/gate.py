@@ -13,17 +13,20 @@ withdrawn, a bounce or a cap reached in between stops it.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
 
 from cueillette.core.tenancy import current_org, current_org_or_none
 from cueillette.core.tokens import sign
+from cueillette.customers.models import ConsentEvent
 from cueillette.messaging import rules
 from cueillette.messaging.models import (
     AutomaticMessage,
@@ -92,15 +95,6 @@ def normalise_address(channel: str, address: str) -> str:
     return address.strip().lower() if channel == Channel.EMAIL else address.strip()
 
 
-def entries_of(customer: Customer) -> list[rules.Entry]:
-    return [
-        rules.Entry(id=pk, purpose=p, granted=g, occurred_at=t, source=s)
-        for pk, p, g, t, s in customer.consent_events.values_list(
-            "pk", "purpose", "granted", "occurred_at", "source"
-        )
-    ]
-
-
 def _address(msg: Message) -> str:
     if msg.to:
         return msg.to
@@ -141,37 +135,95 @@ def facts_for(
             has_address=bool(address),
             enabled=switch_enabled(kind),
         )
-    suppression = (
-        Suppression.objects.filter(channel=channel, address=normalise_address(channel, address))
-        .values_list("reason", flat=True)
-        .first()
-    )
-    pref = Preference.objects.filter(customer=customer).first()
-    in_window = 0
-    if klass in rules.CAPPED_CLASSES:
-        since = now - dt.timedelta(days=settings_row.window_days)
-        recent = Delivery.objects.filter(customer=customer, klass=MessageClass.MARKETING)
-        if exclude_id is not None:
-            recent = recent.exclude(pk=exclude_id)
-        in_window = recent.filter(status__in=OUT, sent_at__gt=since).count()
-        if not at_send:
-            in_window += recent.filter(status__in=(Status.QUEUED, Status.DEFERRED)).count()
-    org = current_org()
-    return rules.Facts(
+    return facts_for_many(
+        [(customer, address, held_back, exclude_id)],
         klass=klass,
         channel=channel,
+        purposes=purposes,
+        also=also,
+        kind=kind,
         now=now,
-        has_address=bool(address),
-        active=customer.is_active,
-        enabled=switch_enabled(kind),
-        suppression=suppression,
-        paused_until=pref.paused_until if pref else None,
-        consent=rules.consent_for(entries_of(customer), purposes, channel, now, also=also),
-        marketing_in_window=in_window,
-        cap=rules.cap_for(settings_row.max_marketing, bool(pref and pref.fewer)),
-        quiet=rules.Quiet(settings_row.quiet_start, settings_row.quiet_end, org.timezone),
-        held_back=held_back,
+        settings_row=settings_row,
+        at_send=at_send,
+    )[0]
+
+
+def facts_for_many(
+    who: Sequence[tuple[Customer, str, bool, int | None]],
+    *,
+    klass: str,
+    channel: str,
+    purposes: tuple[str, ...],
+    also: tuple[str, ...],
+    kind: str,
+    now: dt.datetime,
+    settings_row: PressureSettings,
+    at_send: bool = False,
+) -> list[rules.Facts]:
+    """:func:`facts_for` for many customers at once (``(customer, address, held_back,
+    exclude_id)`` each), in a fixed handful of queries: the same facts, read the same way."""
+    ids = [c.pk for c, _, _, _ in who]
+    addresses = {normalise_address(channel, a) for _, a, _, _ in who if a}
+    suppressed = dict(
+        Suppression.objects.filter(channel=channel, address__in=addresses).values_list(
+            "address", "reason"
+        )
     )
+    prefs = {
+        cid: (fewer, until)
+        for cid, fewer, until in Preference.objects.filter(customer_id__in=ids).values_list(
+            "customer_id", "fewer", "paused_until"
+        )
+    }
+    excluded = [x for _, _, _, x in who if x is not None]
+    recent: dict[int, int] = {}
+    if klass in rules.CAPPED_CLASSES:
+        since = now - dt.timedelta(days=settings_row.window_days)
+        window = Q(status__in=OUT, sent_at__gt=since)
+        if not at_send:
+            window |= Q(status__in=(Status.QUEUED, Status.DEFERRED))
+        rows = (
+            Delivery.objects.filter(customer_id__in=ids, klass=MessageClass.MARKETING)
+            .filter(window)
+            .exclude(pk__in=excluded)
+            .order_by()
+            .values("customer_id")
+            .annotate(n=Count("id"))
+            .values_list("customer_id", "n")
+        )
+        recent = dict(rows)
+    entries: dict[int, list[rules.Entry]] = {}
+    for cid, pk, p, g, t, src in ConsentEvent.objects.filter(customer_id__in=ids).values_list(
+        "customer_id", "pk", "purpose", "granted", "occurred_at", "source"
+    ):
+        entries.setdefault(cid, []).append(rules.Entry(pk, p, g, t, src))
+    enabled = switch_enabled(kind)
+    quiet = rules.Quiet(settings_row.quiet_start, settings_row.quiet_end, current_org().timezone)
+    out = []
+    for customer, address, held, _ in who:
+        fewer, until = prefs.get(customer.pk, (False, None))
+        out.append(
+            rules.Facts(
+                klass=klass,
+                channel=channel,
+                now=now,
+                has_address=bool(address),
+                active=customer.is_active,
+                enabled=enabled,
+                suppression=suppressed.get(normalise_address(channel, address))
+                if address
+                else None,
+                paused_until=until,
+                consent=rules.consent_for(
+                    entries.get(customer.pk, []), purposes, channel, now, also=also
+                ),
+                marketing_in_window=recent.get(customer.pk, 0),
+                cap=rules.cap_for(settings_row.max_marketing, bool(fewer)),
+                quiet=quiet,
+                held_back=held,
+            )
+        )
+    return out
 
 
 def unsubscribe_token(delivery: Delivery) -> str:
@@ -238,24 +290,8 @@ def request_message(
         decision = rules.decide(facts)
         try:
             with transaction.atomic():
-                delivery = Delivery.objects.create(
-                    customer=msg.customer,
-                    campaign=msg.campaign,
-                    kind=msg.kind[:40],
-                    klass=msg.klass,
-                    channel=msg.channel,
-                    purpose=(decision.entry.purpose if decision.entry else "")
-                    or (msg.purposes[0] if msg.purposes else ""),
-                    address=address[:254],
-                    language=msg.language if msg.language in ("fr", "en") else "fr",
-                    subject=msg.subject[:300],
-                    status=decision.status,
-                    reason=decision.reason,
-                    consent_event_id=decision.entry.id if decision.entry else None,
-                    decided_at=now,
-                    send_after=decision.send_after,
-                    dedupe_key=msg.dedupe_key[:120],
-                )
+                delivery = _new_delivery(msg, address, decision, now)
+                delivery.save()
         except IntegrityError:
             # The same request raced us to the unique key: its decision stands.
             found = _existing(msg)
@@ -263,27 +299,116 @@ def request_message(
                 raise
             return found
         if decision.goes_out:
-            headers = dict(msg.headers or {})
-            if msg.klass not in rules.FREE_CLASSES and msg.customer is not None:
-                headers.update(unsubscribe_headers(delivery))
-            text, html = msg.text, msg.html
-            if msg.klass not in rules.FREE_CLASSES and msg.customer is not None:
-                link = unsubscribe_url(delivery, lang=delivery.language)
-                text = text.replace(UNSUBSCRIBE_PLACEHOLDER, link)
-                html = html.replace(UNSUBSCRIBE_PLACEHOLDER, link) if html else html
-            delivery.payload = {
-                "text": text,
-                "html": html,
-                "headers": headers,
-                "reply_to": msg.reply_to,
-                "purposes": list(msg.purposes),
-                "also": list(msg.also),
-                **({"extra": msg.extra} if msg.extra else {}),
-            }
+            delivery.payload = _payload(msg, delivery)
             delivery.save(update_fields=["payload"])
             if schedule:
                 _schedule(delivery)
     return delivery
+
+
+def _new_delivery(
+    msg: Message, address: str, decision: rules.Decision, now: dt.datetime
+) -> Delivery:
+    """The decision's row, not saved yet."""
+    return Delivery(
+        organization=current_org(),
+        customer=msg.customer,
+        campaign=msg.campaign,
+        kind=msg.kind[:40],
+        klass=msg.klass,
+        channel=msg.channel,
+        purpose=(decision.entry.purpose if decision.entry else "")
+        or (msg.purposes[0] if msg.purposes else ""),
+        address=address[:254],
+        language=msg.language if msg.language in ("fr", "en") else "fr",
+        subject=msg.subject[:300],
+        status=decision.status,
+        reason=decision.reason,
+        consent_event_id=decision.entry.id if decision.entry else None,
+        decided_at=now,
+        send_after=decision.send_after,
+        dedupe_key=msg.dedupe_key[:120],
+    )
+
+
+def _payload(msg: Message, delivery: Delivery) -> dict[str, Any]:
+    """What the hand-off sends: the content with this delivery's own unsubscribe link and the
+    RFC 8058 headers (non-transactional messages to a customer)."""
+    headers = dict(msg.headers or {})
+    text, html = msg.text, msg.html
+    if msg.klass not in rules.FREE_CLASSES and msg.customer is not None:
+        headers.update(unsubscribe_headers(delivery))
+        link = unsubscribe_url(delivery, lang=delivery.language)
+        text = text.replace(UNSUBSCRIBE_PLACEHOLDER, link)
+        html = html.replace(UNSUBSCRIBE_PLACEHOLDER, link) if html else html
+    return {
+        "text": text,
+        "html": html,
+        "headers": headers,
+        "reply_to": msg.reply_to,
+        "purposes": list(msg.purposes),
+        "also": list(msg.also),
+        **({"extra": msg.extra} if msg.extra else {}),
+    }
+
+
+def request_campaign_batch(
+    msgs: Sequence[Message], *, now: dt.datetime | None = None
+) -> list[Delivery]:
+    """:func:`request_message` for a batch of one campaign's messages (one per customer), in a
+    fixed number of queries: the customers locked in key order, their facts read together
+    (:func:`facts_for_many`), each judged by ``rules.decide``, the rows written in one insert.
+    Who already has this campaign's decision keeps it (a rerun resumes where it stopped).
+    Nothing is scheduled: the caller hands the queued ones to ``delivery`` in batches."""
+    now = now or timezone.now()
+    if not msgs:
+        return []
+    first = msgs[0]
+    campaign = first.campaign
+    if campaign is None or any(
+        m.campaign is not campaign
+        or m.customer is None
+        or (m.klass, m.channel, m.kind, m.purposes, m.also)
+        != (first.klass, first.channel, first.kind, first.purposes, first.also)
+        for m in msgs
+    ):
+        raise ValueError("a batch is one campaign's messages to customers")
+    from cueillette.customers.models import Customer
+
+    with transaction.atomic():
+        ids = sorted({m.customer.pk for m in msgs if m.customer is not None})
+        # One customer's decisions are serialised (as _lock_customer does), in key order.
+        list(Customer.objects.select_for_update().filter(pk__in=ids).order_by("pk").values("pk"))
+        done = set(
+            Delivery.objects.filter(campaign=campaign, customer_id__in=ids).values_list(
+                "customer_id", flat=True
+            )
+        )
+        todo = [m for m in msgs if m.customer is not None and m.customer.pk not in done]
+        if not todo:
+            return []
+        facts = facts_for_many(
+            [(m.customer, _address(m), m.held_back, None) for m in todo if m.customer],
+            klass=first.klass,
+            channel=first.channel,
+            purposes=first.purposes,
+            also=first.also,
+            kind=first.kind,
+            now=now,
+            settings_row=pressure(),
+        )
+        rows = [
+            _new_delivery(m, _address(m), rules.decide(f), now)
+            for m, f in zip(todo, facts, strict=True)
+        ]
+        Delivery.objects.bulk_create(rows)
+        going = []
+        for m, d in zip(todo, rows, strict=True):
+            if d.status in (Status.QUEUED, Status.DEFERRED):
+                d.payload = _payload(m, d)
+                going.append(d)
+        Delivery.objects.bulk_update(going, ["payload"], batch_size=500)
+    return rows
 
 
 def _outside_any_organization(msg: Message, now: dt.datetime) -> Delivery:

@@ -41,9 +41,23 @@ def dispatch(campaign: Campaign, *, now: dt.datetime | None = None) -> dict[str,
         .order_by("pk")
     )
     rendered: dict[str, tuple[str, str, str]] = {}
+    seg_filters = campaign.segment.filters if campaign.segment else {}
+    also = tuple(p for p in [seg_filters.get("consent")] if p and p != campaign.purpose)
     created = 0
-    queued: list[int] = []
-    later: dict[dt.datetime, list[int]] = {}
+    batch: list[gate.Message] = []
+
+    def decide(batch: list[gate.Message]) -> int:
+        rows = gate.request_campaign_batch(batch, now=now)
+        later: dict[dt.datetime, list[int]] = {}
+        for d in rows:
+            if d.status == Status.DEFERRED and d.send_after is not None:
+                later.setdefault(d.send_after, []).append(d.pk)
+        # Handed over batch by batch: sending starts while the rest is being decided.
+        delivery.deliver_on_commit([d.pk for d in rows if d.status == Status.QUEUED])
+        for when, ids in later.items():
+            delivery.deliver_on_commit(ids, run_after=when)
+        return len(rows)
+
     for customer in todo.iterator(chunk_size=BATCH):
         lang = customer.language if customer.language in ("fr", "en") else "fr"
         if lang not in rendered:
@@ -53,40 +67,27 @@ def dispatch(campaign: Campaign, *, now: dt.datetime | None = None) -> dict[str,
         subject, text, html = rendered[lang]
         # Rendered once per language; the first name is put in per customer (escaped in HTML).
         name = customer.first_name or ""
-        subject = subject.replace("{first_name}", name)
-        text = text.replace("{first_name}", name)
-        html = html.replace("{first_name}", escape(name))
-        d = gate.request_message(
+        batch.append(
             gate.Message(
                 kind="campaign",
                 klass=MessageClass.MARKETING,
-                subject=subject,
-                text=text,
-                html=html,
+                subject=subject.replace("{first_name}", name),
+                text=text.replace("{first_name}", name),
+                html=html.replace("{first_name}", escape(name)),
                 customer=customer,
                 purposes=(campaign.purpose,),
-                also=tuple(
-                    p
-                    for p in [(campaign.segment.filters if campaign.segment else {}).get("consent")]
-                    if p and p != campaign.purpose
-                ),
+                also=also,
                 channel=campaign.channel,
                 language=lang,
                 campaign=campaign,
                 held_back=rules.held_back(campaign.pk, customer.pk, campaign.holdout_percent),
-            ),
-            now=now,
-            schedule=False,
+            )
         )
-        created += 1
-        if d.status == Status.QUEUED:
-            queued.append(d.pk)
-        elif d.status == Status.DEFERRED and d.send_after is not None:
-            later.setdefault(d.send_after, []).append(d.pk)
-    # Handed over in batches: one task and one SMTP connection per hundred messages.
-    delivery.deliver_on_commit(queued)
-    for when, ids in later.items():
-        delivery.deliver_on_commit(ids, run_after=when)
+        if len(batch) >= BATCH:
+            created += decide(batch)
+            batch = []
+    if batch:
+        created += decide(batch)
     Campaign.objects.filter(pk=campaign.pk, status=CampaignStatus.SENDING).update(
         status=CampaignStatus.SENT, finished_at=timezone.now()
     )

@@ -173,3 +173,23 @@ def test_the_set_decision_gives_each_customer_the_gates_own_reason(
     assert counted.reasons == listed.reasons and counted.total == len(customers)
     goes = {pk for pk, r in judged.items() if r in (Reason.ALLOWED, Reason.QUIET_HOURS)}
     assert set(listed.recipients) == goes
+    # The send decides in batches (gate.request_campaign_batch): the same reason again.
+    rows = gate.request_campaign_batch(
+        [
+            gate.Message(
+                kind="campaign",
+                klass=MessageClass.MARKETING,
+                subject="s",
+                text="t",
+                customer=c,
+                purposes=(campaign.purpose,),
+                also=(also,) if also else (),
+                campaign=campaign,
+                held_back=rules.held_back(campaign.pk, c.pk, holdout),
+            )
+            for c in customers
+            if c.pk in judged
+        ],
+        now=NOW,
+    )
+    assert {d.customer_id: d.reason for d in rows} == judged

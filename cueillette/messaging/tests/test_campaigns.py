@@ -180,18 +180,19 @@ def test_a_worker_killed_mid_send_resumes_where_it_stopped(
     )
     c.refresh_from_db()
     calls = {"n": 0}
-    real = services.gate.request_message
+    real = services.gate.request_campaign_batch
+    monkeypatch.setattr(tasks, "BATCH", 2)  # decided two by two
 
-    def dying(msg: Any, **kw: Any) -> Any:
+    def dying(msgs: Any, **kw: Any) -> Any:
         calls["n"] += 1
-        if calls["n"] == 3:
+        if calls["n"] == 2:
             raise SystemExit("worker killed")
-        return real(msg, **kw)
+        return real(msgs, **kw)
 
-    monkeypatch.setattr(services.gate, "request_message", dying)
+    monkeypatch.setattr(services.gate, "request_campaign_batch", dying)
     with pytest.raises(SystemExit):
         tasks.dispatch(c)
-    monkeypatch.setattr(services.gate, "request_message", real)
+    monkeypatch.setattr(services.gate, "request_campaign_batch", real)
     assert Delivery.objects.filter(campaign=c).count() == 2
     # One message was claimed but the worker died before the hand-off: a stale claim.
     stuck = Delivery.objects.filter(campaign=c).first()
