@@ -20,7 +20,7 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import get_connection
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Case, CharField, F, IntegerField, Value, When
 from django.utils import timezone
 from django_tasks import task
 
@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 STALE_CLAIM = dt.timedelta(minutes=15)
 BATCH = 100
+MARK_EVERY = 20
 
 
 def deliver_on_commit(ids: Sequence[int], *, run_after: dt.datetime | None = None) -> None:
@@ -98,36 +99,72 @@ def deliver_task(org_id: int, ids: list[int]) -> dict[str, int]:
         return deliver(ids)
 
 
-def _claim(pk: int, now: dt.datetime) -> Delivery | None:
-    """Decide again and claim one delivery for sending; None if it must not (or not yet) go."""
+def _claim(ids: Sequence[int], now: dt.datetime) -> list[Delivery]:
+    """Decide again and claim a batch of deliveries for sending; returns those that must go now.
+
+    One transaction: the customers locked in key order (as every decision locks them), the
+    rows locked, the gate's decision at send time for all of them (``gate.recheck_many``), then
+    one conditional UPDATE per outcome (queued or deferred → sending, refused, deferred)."""
+    from cueillette.customers.models import Customer
+
     with transaction.atomic():
-        d = Delivery.objects.select_related("customer").filter(pk=pk).first()
-        if d is None or d.status not in (Status.QUEUED, Status.DEFERRED):
-            return None
-        if d.send_after is not None and d.send_after > now:
-            return None
-        if d.customer is not None:
-            type(d.customer).objects.select_for_update().filter(pk=d.customer_id).first()
-        decision = gate.recheck(d, now)
-        if decision.status == Status.REFUSED:
-            Delivery.objects.filter(pk=pk, status=d.status).update(
-                status=Status.REFUSED, reason=decision.reason, payload={}
-            )
-            return None
-        if decision.status == Status.DEFERRED:
-            Delivery.objects.filter(pk=pk).update(
-                status=Status.DEFERRED, reason=decision.reason, send_after=decision.send_after
-            )
-            deliver_on_commit([pk], run_after=decision.send_after)
-            return None
-        flipped = Delivery.objects.filter(pk=pk, status=d.status).update(
-            status=Status.SENDING,
-            claimed_at=now,
-            sent_at=now,
-            reason=decision.reason,
-            consent_event_id=decision.entry.id if decision.entry else None,
+        customers = sorted(
+            {
+                c
+                for c in Delivery.objects.filter(pk__in=ids).values_list("customer_id", flat=True)
+                if c is not None
+            }
         )
-        return d if flipped else None
+        if customers:
+            list(
+                Customer.objects.select_for_update()
+                .filter(pk__in=customers)
+                .order_by("pk")
+                .values("pk")
+            )
+        rows = list(
+            Delivery.objects.select_for_update(of=("self",))
+            .select_related("customer")
+            .filter(pk__in=ids, status__in=(Status.QUEUED, Status.DEFERRED))
+            .order_by("pk")
+        )
+        due = [d for d in rows if d.send_after is None or d.send_after <= now]
+        decisions = gate.recheck_many(due, now)
+        going: list[Delivery] = []
+        refused: dict[str, list[int]] = {}
+        for d, decision in zip(due, decisions, strict=True):
+            if decision.status == Status.REFUSED:
+                refused.setdefault(decision.reason, []).append(d.pk)
+            elif decision.status == Status.DEFERRED:
+                Delivery.objects.filter(pk=d.pk).update(
+                    status=Status.DEFERRED, reason=decision.reason, send_after=decision.send_after
+                )
+                deliver_on_commit([d.pk], run_after=decision.send_after)
+            else:
+                d.reason = decision.reason
+                d.consent_event_id = decision.entry.id if decision.entry else None
+                going.append(d)
+        for reason, pks in refused.items():
+            Delivery.objects.filter(pk__in=pks).update(
+                status=Status.REFUSED, reason=reason, payload={}
+            )
+        if going:
+            # The rows are locked: this UPDATE flips exactly them (reason and consent entry
+            # per row), so two workers or a retried task never claim one message twice.
+            Delivery.objects.filter(pk__in=[d.pk for d in going]).update(
+                status=Status.SENDING,
+                claimed_at=now,
+                sent_at=now,
+                reason=Case(
+                    *[When(pk=d.pk, then=Value(d.reason)) for d in going],
+                    output_field=CharField(),
+                ),
+                consent_event_id=Case(
+                    *[When(pk=d.pk, then=Value(d.consent_event_id)) for d in going],
+                    output_field=IntegerField(),
+                ),
+            )
+        return going
 
 
 def message_id(d: Delivery) -> str:
@@ -189,11 +226,12 @@ class _Throttle:
 def deliver(ids: Sequence[int], *, now: dt.datetime | None = None) -> dict[str, int]:
     """Send what may go among ``ids`` (one connection per batch); returns counts."""
     now = now or timezone.now()
-    claimed = [d for d in (_claim(pk, now) for pk in ids) if d is not None]
+    claimed = _claim(ids, now)
     counts = {"sent": 0, "failed": 0, "skipped": len(ids) - len(claimed)}
     if not claimed:
         return counts
     throttle = _Throttle(gate.pressure().per_second)
+    done = _Done(now)
     emails = [d for d in claimed if d.channel == Channel.EMAIL]
     texts = [d for d in claimed if d.channel == Channel.SMS]
     if emails:
@@ -211,10 +249,11 @@ def deliver(ids: Sequence[int], *, now: dt.datetime | None = None) -> dict[str, 
                     connection.close()
                     connection = get_connection()
                     continue
-                _sent(d, now)
+                done.add(d.pk)
                 counts["sent"] += 1
         finally:
             connection.close()
+            done.flush()
     if texts:
         backend = sms.get_backend()
         for d in texts:
@@ -233,13 +272,32 @@ def deliver(ids: Sequence[int], *, now: dt.datetime | None = None) -> dict[str, 
                 _failed(d, exc, now)
                 counts["failed"] += 1
                 continue
-            _sent(d, now)
+            done.add(d.pk)
             counts["sent"] += 1
+        done.flush()
     return counts
 
 
-def _sent(d: Delivery, now: dt.datetime) -> None:
-    # The content is not kept once sent: the log says what and why, not the whole text.
-    Delivery.objects.filter(pk=d.pk, status=Status.SENDING).update(
-        status=Status.SENT, sent_at=now, payload={}, attempts=F("attempts") + 1
-    )
+class _Done:
+    """Messages handed over, marked sent a few at a time (one UPDATE per :data:`MARK_EVERY`).
+
+    A worker killed before the mark leaves them "sending": the hourly pass hands them over again
+    after :data:`STALE_CLAIM` with the same ``Message-ID``, which receiving servers drop."""
+
+    def __init__(self, now: dt.datetime) -> None:
+        self.now = now
+        self.ids: list[int] = []
+
+    def add(self, pk: int) -> None:
+        self.ids.append(pk)
+        if len(self.ids) >= MARK_EVERY:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.ids:
+            return
+        # The content is not kept once sent: the log says what and why, not the whole text.
+        Delivery.objects.filter(pk__in=self.ids, status=Status.SENDING).update(
+            status=Status.SENT, sent_at=self.now, payload={}, attempts=F("attempts") + 1
+        )
+        self.ids = []

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -462,33 +462,58 @@ def _schedule(delivery: Delivery) -> None:
 
 def recheck(delivery: Delivery, now: dt.datetime) -> rules.Decision:
     """The decision again, at send time (call under the customer's lock)."""
-    if delivery.klass in rules.FREE_CLASSES or delivery.customer is None:
-        return rules.decide(
-            rules.Facts(
-                klass=delivery.klass,
-                channel=delivery.channel,
-                now=now,
-                has_address=bool(delivery.address),
+    return recheck_many([delivery], now)[0]
+
+
+def recheck_many(deliveries: Sequence[Delivery], now: dt.datetime) -> list[rules.Decision]:
+    """:func:`recheck` for a batch (under the customers' locks), in order: a message claimed
+    earlier in the batch counts towards the cap of the next one to the same customer."""
+    decisions: dict[int, rules.Decision | rules.Facts] = {}
+    groups: dict[tuple[Any, ...], list[Delivery]] = {}
+    for d in deliveries:
+        if d.klass in rules.FREE_CLASSES or d.customer is None:
+            decisions[id(d)] = rules.decide(
+                rules.Facts(klass=d.klass, channel=d.channel, now=now, has_address=bool(d.address))
             )
+            continue
+        payload = d.payload or {}
+        purposes = tuple(payload.get("purposes") or ([d.purpose] if d.purpose else []))
+        also = tuple(payload.get("also") or ())
+        groups.setdefault((d.klass, d.channel, d.kind, purposes, also), []).append(d)
+    settings_row = pressure() if groups else None
+    for (klass, channel, kind, purposes, also), group in groups.items():
+        assert settings_row is not None
+        facts = facts_for_many(
+            [(d.customer, d.address, False, d.pk) for d in group if d.customer is not None],
+            klass=klass,
+            channel=channel,
+            purposes=purposes,
+            also=also,
+            kind=kind,
+            now=now,
+            settings_row=settings_row,
+            at_send=True,
         )
-    payload = delivery.payload or {}
-    purposes = tuple(payload.get("purposes") or ([delivery.purpose] if delivery.purpose else []))
-    also = tuple(payload.get("also") or ())
-    facts = facts_for(
-        klass=delivery.klass,
-        channel=delivery.channel,
-        address=delivery.address,
-        customer=delivery.customer,
-        purposes=purposes,
-        also=also,
-        kind=delivery.kind,
-        now=now,
-        settings_row=pressure(),
-        exclude_id=delivery.pk,
-        at_send=True,
-    )
-    decision = rules.decide(facts)
-    if decision.status == Status.DEFERRED and delivery.send_after and delivery.send_after <= now:
-        # Already moved once and due: a clock edge must not defer it forever.
-        return rules.Decision(Status.QUEUED, Reason.ALLOWED, decision.entry)
-    return decision
+        for d, f in zip(group, facts, strict=True):
+            decisions[id(d)] = f
+    out: list[rules.Decision] = []
+    claimed: dict[int, int] = {}  # customer -> marketing claimed in this batch
+    for d in deliveries:
+        fact_or_decision = decisions[id(d)]
+        if isinstance(fact_or_decision, rules.Decision):
+            out.append(fact_or_decision)
+            continue
+        known = fact_or_decision
+        if d.customer_id in claimed:
+            known = replace(
+                known, marketing_in_window=known.marketing_in_window + claimed[d.customer_id]
+            )
+        decision = rules.decide(known)
+        if decision.status == Status.DEFERRED and d.send_after and d.send_after <= now:
+            # Already moved once and due: a clock edge must not defer it forever.
+            decision = rules.Decision(Status.QUEUED, Reason.ALLOWED, decision.entry)
+        if decision.status == Status.QUEUED and d.klass in rules.CAPPED_CLASSES:
+            assert d.customer_id is not None
+            claimed[d.customer_id] = claimed.get(d.customer_id, 0) + 1
+        out.append(decision)
+    return out

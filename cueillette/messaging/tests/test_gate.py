@@ -272,3 +272,21 @@ def test_no_message_without_consent_at_send_time_and_never_beyond_the_cap(
             u for u in times[: i + 1] if u is not None and u > t - dt.timedelta(days=window)
         ]
         assert len(in_window) <= cap, "more marketing than the cap within a window"
+
+
+def test_a_batch_at_send_time_counts_what_it_claims_towards_the_cap(
+    tenant: Organization, no_quiet: PressureSettings, mailoutbox: list[Any]
+) -> None:
+    customer = CustomerFactory(organization=tenant)
+    consent(customer, "news_email", at=NOON - dt.timedelta(days=1))
+    first = gate.request_message(marketing(customer), now=NOON, schedule=False)
+    second = gate.request_message(marketing(customer), now=NOON, schedule=False)
+    assert first.status == second.status == Status.QUEUED  # the cap of 2 allowed both
+    PressureSettings.objects.update(max_marketing=1)  # the owner lowers it before they leave
+    counts = delivery.deliver([first.pk, second.pk], now=NOON)
+    assert counts == {"sent": 1, "failed": 0, "skipped": 1}
+    refused = Delivery.objects.get(pk=second.pk)
+    assert (refused.status, refused.reason) == (Status.REFUSED, Reason.CAPPED)
+    assert Delivery.objects.get(pk=first.pk).status == Status.SENT and len(mailoutbox) == 1
+    # Handed the same batch again, nothing goes twice.
+    assert delivery.deliver([first.pk, second.pk], now=NOON)["sent"] == 0
