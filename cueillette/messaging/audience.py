@@ -16,36 +16,22 @@ from typing import Any
 
 from django.db import connection
 from django.db.models import (
-    BigIntegerField,
-    Case,
-    CharField,
-    Count,
     Exists,
-    ExpressionWrapper,
-    F,
-    IntegerField,
     OuterRef,
     Q,
     QuerySet,
-    Subquery,
-    Value,
-    When,
 )
-from django.db.models.functions import Coalesce, Lower, Mod
 from django.utils import timezone
 
 from cueillette.core.tenancy import current_org
-from cueillette.customers.models import ConsentEvent, Customer, CustomerStatus
+from cueillette.customers.models import Customer, CustomerStatus
 from cueillette.messaging import gate, rules
 from cueillette.messaging.models import (
     Campaign,
     Channel,
-    Delivery,
     MessageClass,
-    Preference,
     Reason,
     Status,
-    Suppression,
 )
 
 
@@ -135,168 +121,153 @@ def decide_audience(
 ) -> Audience:
     """Judge every customer of the campaign's segment as the gate would at ``now``.
 
-    The decision is one query: the facts ``rules.decide`` reads (address, suppression, consent
-    entry in force per purpose, pause, "fewer", marketing in the window, hold-out) become
-    correlated subqueries, and :func:`reason_expression` is ``rules.decide``'s order of checks
-    written as one ``CASE``. The database counts per reason (or lists who goes), so a million
-    customers are judged without a million Python objects. ``tests/test_audience_property``
-    proves, over random histories, that this gives each customer exactly the reason the
-    per-message gate gives them."""
+    The decision is one SQL statement (:func:`judged_sql`): the facts ``rules.decide`` reads
+    (address, suppression, the consent entry in force per purpose, pause, "fewer", marketing in
+    the window, hold-out) joined to the segment, and ``rules.decide``'s order of checks written
+    as one ``CASE``. The database counts per reason (or lists who goes), so a million customers
+    are judged without a million Python objects. ``test_audience_property`` proves, over random
+    histories, that this gives each customer exactly the reason the per-message gate gives."""
     now = now or timezone.now()
     seg_filters = (
         filters if filters is not None else (campaign.segment.filters if campaign.segment else {})
     )
-    judged: Any = judged_queryset(campaign, seg_filters, now=now)  # annotated: _reason
+    sql, params = judged_sql(campaign, seg_filters, now=now)
     audience = Audience()
-    if keep_recipients:
-        goes = (Reason.ALLOWED, Reason.QUIET_HOURS)
-        for pk, reason in (
-            judged.order_by("pk").values_list("pk", "_reason").iterator(chunk_size=5000)
-        ):
-            audience.reasons[reason] += 1
-            if reason in goes:
-                audience.recipients.append(pk)
-    else:
-        for reason, n in judged.order_by().values_list("_reason").annotate(n=Count("pk")):
-            audience.reasons[reason] += n
+    with connection.cursor() as cur:
+        if keep_recipients:
+            goes = (Reason.ALLOWED, Reason.QUIET_HOURS)
+            cur.execute(f"SELECT id, reason FROM ({sql}) j ORDER BY id", params)
+            while chunk := cur.fetchmany(5000):
+                for pk, reason in chunk:
+                    audience.reasons[reason] += 1
+                    if reason in goes:
+                        audience.recipients.append(pk)
+        else:
+            cur.execute(f"SELECT reason, count(*) FROM ({sql}) j GROUP BY reason", params)
+            for reason, n in cur.fetchall():
+                audience.reasons[reason] += n
     audience.total = sum(audience.reasons.values())
     return audience
 
 
-def _latest_code(purpose: str, now: dt.datetime) -> Coalesce:
-    """The consent entry in force for ``purpose`` at ``now`` (the latest by then, ties by id),
-    as a code: 1 granted, 2 withdrawn from the unsubscribe link, 3 withdrawn otherwise, 0 when
-    the customer has none (never NULL: SQL's three-valued logic would skip a ``NOT``)."""
-    return Coalesce(
-        Subquery(
-            ConsentEvent.objects.filter(
-                customer=OuterRef("pk"), purpose=purpose, occurred_at__lte=now
-            )
-            .order_by("-occurred_at", "-id")
-            .annotate(
-                code=Case(
-                    When(granted=True, then=Value(1)),
-                    When(source=rules.UNSUBSCRIBE_SOURCE, then=Value(2)),
-                    default=Value(3),
-                    output_field=IntegerField(),
-                )
-            )
-            .values("code")[:1],
-            output_field=IntegerField(),
-        ),
-        Value(0),
-    )
-
-
-def judged_queryset(
+def judged(
     campaign: Campaign, seg_filters: Mapping[str, Any], *, now: dt.datetime
-) -> QuerySet[Customer]:
-    """The segment's customers, each annotated with ``_reason``: the gate's decision at ``now``
-    for a marketing message of this campaign."""
+) -> dict[int, str]:
+    """Each customer of the segment and the gate's reason for them at ``now``."""
+    sql, params = judged_sql(campaign, seg_filters, now=now)
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        return {int(pk): str(reason) for pk, reason in cur.fetchall()}
+
+
+def judged_sql(
+    campaign: Campaign, seg_filters: Mapping[str, Any], *, now: dt.datetime
+) -> tuple[str, list[Any]]:
+    """One statement giving ``(id, reason)`` for each customer of the segment: the gate's
+    decision at ``now`` for a marketing message of this campaign.
+
+    The segment is the tenant-scoped queryset of :func:`segment_queryset`, compiled; every other
+    table is read for the current organization only (``organization_id`` in each join), as the
+    tenant managers would. The latest consent entry per customer and purpose is ``DISTINCT ON``
+    on PostgreSQL and ``ROW_NUMBER()`` elsewhere (same ordering: time, then id)."""
     org = current_org()
     settings_row = gate.pressure()
     quiet = rules.Quiet(settings_row.quiet_start, settings_row.quiet_end, org.timezone)
     channel = campaign.channel
-    purposes = tuple(
+    purposes = [
         p for p in (campaign.purpose,) if channel in rules.PURPOSE_CHANNELS.get(p, frozenset())
-    )
-    also = tuple(p for p in [seg_filters.get("consent") or ""] if p and p != campaign.purpose)
+    ]
+    also = [p for p in [seg_filters.get("consent") or ""] if p and p != campaign.purpose]
     field_name = "email" if channel == Channel.EMAIL else "phone"
-    since = now - dt.timedelta(days=settings_row.window_days)
-    address: Any = Lower(OuterRef(field_name)) if channel == Channel.EMAIL else OuterRef(field_name)
-    marketing = Delivery.objects.filter(
-        customer=OuterRef("pk"), klass=MessageClass.MARKETING
-    ).filter(
-        Q(status__in=gate.OUT, sent_at__gt=since) | Q(status__in=(Status.QUEUED, Status.DEFERRED))
+    ops = connection.ops
+    at = ops.adapt_datetimefield_value(now)
+    since = ops.adapt_datetimefield_value(now - dt.timedelta(days=settings_row.window_days))
+    seg_sql, seg_params = (
+        segment_queryset(seg_filters)
+        .order_by()
+        .values_list("pk", field_name)
+        .query.sql_with_params()
     )
+    params: list[Any] = [*seg_params]
+    wanted = [*purposes, *also]
+    marks = ", ".join(["%s"] * len(wanted)) or "NULL"
+    code = f"CASE WHEN granted THEN 1 WHEN source = '{rules.UNSUBSCRIBE_SOURCE}' THEN 2 ELSE 3 END"
+    if connection.vendor == "postgresql":
+        latest = (
+            f"SELECT DISTINCT ON (customer_id, purpose) customer_id, purpose, {code} AS code "
+            "FROM customers_consentevent WHERE organization_id = %s "
+            f"AND purpose IN ({marks}) AND occurred_at <= %s "
+            "ORDER BY customer_id, purpose, occurred_at DESC, id DESC"
+        )
+    else:
+        latest = (
+            "SELECT customer_id, purpose, code FROM (SELECT customer_id, purpose, "
+            f"{code} AS code, ROW_NUMBER() OVER (PARTITION BY customer_id, purpose "
+            "ORDER BY occurred_at DESC, id DESC) AS rn FROM customers_consentevent "
+            f"WHERE organization_id = %s AND purpose IN ({marks}) AND occurred_at <= %s) t "
+            "WHERE rn = 1"
+        )
+    params += [org.pk, *wanted, at]
+    not_this = ""
+    recent_params: list[Any] = [org.pk, since]
     if campaign.pk:
-        marketing = marketing.exclude(campaign=campaign)
-    pref = Preference.objects.filter(customer=OuterRef("pk"))
-    annotations: dict[str, Any] = {
-        "_supp": Subquery(
-            Suppression.objects.filter(channel=channel, address=address).values("reason")[:1]
-        ),
-        "_paused": Subquery(pref.values("paused_until")[:1]),
-        "_fewer": Coalesce(Subquery(pref.values("fewer")[:1]), Value(False)),
-        "_recent": Coalesce(
-            Subquery(
-                marketing.order_by().values("customer_id").annotate(n=Count("id")).values("n")[:1],
-                output_field=IntegerField(),
-            ),
-            Value(0),
-        ),
-    }
-    for i, p in enumerate(purposes):
-        annotations[f"_p{i}"] = _latest_code(p, now)
-    for i, p in enumerate(also):
-        annotations[f"_a{i}"] = _latest_code(p, now)
+        not_this = "AND (campaign_id IS NULL OR campaign_id <> %s) "
+        recent_params.append(campaign.pk)
+    recent = (
+        "SELECT customer_id, count(*) AS n FROM messaging_delivery "
+        f"WHERE organization_id = %s AND klass = '{MessageClass.MARKETING.value}' "
+        f"AND ((status IN ('{Status.SENDING.value}', '{Status.SENT.value}') AND sent_at > %s) "
+        f"OR status IN ('{Status.QUEUED.value}', '{Status.DEFERRED.value}')) {not_this}"
+        "GROUP BY customer_id"
+    )
+    params += recent_params
+    joins = []
+    join_params: list[Any] = []  # after the CASE's own: the SELECT list comes before FROM
+    for i, p in enumerate(wanted):
+        joins.append(f"LEFT JOIN latest l{i} ON l{i}.customer_id = c.id AND l{i}.purpose = %s")
+        join_params.append(p)
+    address = "lower(c.addr)" if channel == Channel.EMAIL else "c.addr"
+    joins.append(
+        "LEFT JOIN messaging_suppression s ON s.organization_id = %s AND s.channel = %s "
+        f"AND s.address = {address}"
+    )
+    joins.append(
+        "LEFT JOIN messaging_preference p ON p.organization_id = %s AND p.customer_id = c.id"
+    )
+    joins.append("LEFT JOIN recent r ON r.customer_id = c.id")
+    join_params += [org.pk, channel, org.pk]
+    granted = " OR ".join(f"coalesce(l{i}.code, 0) = 1" for i in range(len(purposes))) or "FALSE"
+    unsub = " OR ".join(f"coalesce(l{i}.code, 0) = 2" for i in range(len(purposes))) or "FALSE"
+    whens = [
+        ("c.addr IS NULL OR c.addr = ''", Reason.NO_ADDRESS),
+        ("s.reason = 'unsubscribe'", Reason.UNSUBSCRIBED),
+        ("s.reason IN ('hard_bounce', 'complaint')", Reason.BOUNCED),
+        ("s.reason IS NOT NULL", Reason.SUPPRESSED),
+        (f"NOT ({granted}) AND ({unsub})", Reason.UNSUBSCRIBED),
+        (f"NOT ({granted})", Reason.NO_CONSENT),
+    ]
+    when_params: list[Any] = []
+    for j in range(len(purposes), len(wanted)):
+        whens.append((f"coalesce(l{j}.code, 0) <> 1", Reason.NO_CONSENT))
+    whens.append(("p.paused_until > %s", Reason.PAUSED))
+    when_params.append(at)
+    whens.append(
+        (
+            "coalesce(r.n, 0) >= CASE WHEN coalesce(p.fewer, FALSE) THEN %s ELSE %s END",
+            Reason.CAPPED,
+        )
+    )
+    when_params += [rules.cap_for(settings_row.max_marketing, True), settings_row.max_marketing]
     holdout = campaign.holdout_percent if campaign.pk else 0
     if holdout:
         # rules.held_back, in SQL: the same stable share of customer ids.
-        annotations["_share"] = Mod(
-            ExpressionWrapper(
-                Value(campaign.pk * 2_654_435_761) + F("pk") * Value(40_503),
-                output_field=BigIntegerField(),
-            ),
-            Value(100),
-        )
-    quiet_until = rules.next_allowed(now, quiet)
-    qs = segment_queryset(seg_filters).annotate(**annotations)
-    return qs.annotate(
-        _reason=reason_expression(
-            field_name=field_name,
-            purposes=len(purposes),
-            also=len(also),
-            now=now,
-            cap=settings_row.max_marketing,
-            holdout=(campaign.pk, holdout) if holdout else None,
-            quiet=quiet_until is not None,
-        )
+        whens.append(("(%s + c.id * 40503) %% 100 < %s", Reason.HELD_BACK))
+        when_params += [campaign.pk * 2_654_435_761, holdout]
+    default = Reason.QUIET_HOURS if rules.next_allowed(now, quiet) is not None else Reason.ALLOWED
+    case = " ".join(f"WHEN {cond} THEN '{reason.value}'" for cond, reason in whens)
+    sql = (
+        f"WITH c(id, addr) AS ({seg_sql}), latest AS ({latest}), recent AS ({recent}) "
+        f"SELECT c.id AS id, CASE {case} ELSE '{default.value}' END AS reason "
+        f"FROM c {' '.join(joins)}"
     )
-
-
-def reason_expression(
-    *,
-    field_name: str,
-    purposes: int,
-    also: int,
-    now: dt.datetime,
-    cap: int,
-    holdout: tuple[int, int] | None,
-    quiet: bool,
-) -> Case:
-    """``rules.decide`` for a marketing message, check by check in the same order, over the
-    annotations of :func:`judged_queryset`."""
-    granted = Q(_p0=1) if purposes else Q(pk__isnull=True)  # no purpose opens it: never
-    unsubscribed = Q(_p0=2) if purposes else Q(pk__isnull=True)
-    for i in range(1, purposes):
-        granted |= Q(**{f"_p{i}": 1})
-        unsubscribed |= Q(**{f"_p{i}": 2})
-    also_missing = Q(pk__isnull=True)
-    for i in range(also):
-        also_missing |= ~Q(**{f"_a{i}": 1})
-    capped = Q(_fewer=True, _recent__gte=rules.cap_for(cap, True)) | Q(
-        _fewer=False, _recent__gte=rules.cap_for(cap, False)
-    )
-    no_address = Q(**{field_name: ""}) | Q(**{f"{field_name}__isnull": True})
-    whens = [
-        When(no_address, then=Value(Reason.NO_ADDRESS)),
-        When(_supp="unsubscribe", then=Value(Reason.UNSUBSCRIBED)),
-        When(_supp__in=("hard_bounce", "complaint"), then=Value(Reason.BOUNCED)),
-        When(_supp__isnull=False, then=Value(Reason.SUPPRESSED)),
-        When(~granted & unsubscribed, then=Value(Reason.UNSUBSCRIBED)),
-        When(~granted, then=Value(Reason.NO_CONSENT)),
-    ]
-    if also:
-        whens.append(When(also_missing, then=Value(Reason.NO_CONSENT)))
-    whens += [
-        When(_paused__gt=now, then=Value(Reason.PAUSED)),
-        When(capped, then=Value(Reason.CAPPED)),
-    ]
-    if holdout is not None:
-        whens.append(When(_share__lt=holdout[1], then=Value(Reason.HELD_BACK)))
-    return Case(
-        *whens,
-        default=Value(Reason.QUIET_HOURS if quiet else Reason.ALLOWED),
-        output_field=CharField(),
-    )
+    return sql, [*params, *when_params, *join_params]

@@ -150,9 +150,7 @@ def test_the_set_decision_gives_each_customer_the_gates_own_reason(
     campaign = Campaign.objects.create(
         name="c", subject_fr="s", body_fr="b", segment=seg, holdout_percent=holdout
     )
-    judged = dict(
-        audience.judged_queryset(campaign, seg.filters, now=NOW).values_list("pk", "_reason")
-    )
+    judged = audience.judged(campaign, seg.filters, now=NOW)
     for c in customers:
         c.refresh_from_db()
         facts = gate.facts_for(
