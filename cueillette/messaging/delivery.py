@@ -20,7 +20,8 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import get_connection
 from django.db import transaction
-from django.db.models import Case, CharField, F, IntegerField, Value, When
+from django.db.models import BigIntegerField, Case, CharField, F, Value, When
+from django.db.models.functions import Cast
 from django.utils import timezone
 from django_tasks import task
 
@@ -160,8 +161,11 @@ def _claim(ids: Sequence[int], now: dt.datetime) -> list[Delivery]:
                     output_field=CharField(),
                 ),
                 consent_event_id=Case(
-                    *[When(pk=d.pk, then=Value(d.consent_event_id)) for d in going],
-                    output_field=IntegerField(),
+                    *[
+                        When(pk=d.pk, then=Cast(Value(d.consent_event_id), BigIntegerField()))
+                        for d in going
+                    ],
+                    output_field=BigIntegerField(),
                 ),
             )
         return going
