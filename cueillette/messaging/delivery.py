@@ -20,8 +20,7 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import get_connection
 from django.db import transaction
-from django.db.models import BigIntegerField, Case, CharField, F, Value, When
-from django.db.models.functions import Cast
+from django.db.models import F
 from django.utils import timezone
 from django_tasks import task
 
@@ -132,6 +131,7 @@ def _claim(ids: Sequence[int], now: dt.datetime) -> list[Delivery]:
         due = [d for d in rows if d.send_after is None or d.send_after <= now]
         decisions = gate.recheck_many(due, now)
         going: list[Delivery] = []
+        before: list[tuple[str, int | None]] = []
         refused: dict[str, list[int]] = {}
         for d, decision in zip(due, decisions, strict=True):
             if decision.status == Status.REFUSED:
@@ -142,6 +142,7 @@ def _claim(ids: Sequence[int], now: dt.datetime) -> list[Delivery]:
                 )
                 deliver_on_commit([d.pk], run_after=decision.send_after)
             else:
+                before.append((d.reason, d.consent_event_id))
                 d.reason = decision.reason
                 d.consent_event_id = decision.entry.id if decision.entry else None
                 going.append(d)
@@ -150,24 +151,18 @@ def _claim(ids: Sequence[int], now: dt.datetime) -> list[Delivery]:
                 status=Status.REFUSED, reason=reason, payload={}
             )
         if going:
-            # The rows are locked: this UPDATE flips exactly them (reason and consent entry
-            # per row), so two workers or a retried task never claim one message twice.
+            # The rows are locked: these UPDATEs flip exactly them, so two workers or a retried
+            # task never claim one message twice. The decision at send time is written where it
+            # differs from the one at request time (usually nowhere: one UPDATE for the batch).
             Delivery.objects.filter(pk__in=[d.pk for d in going]).update(
-                status=Status.SENDING,
-                claimed_at=now,
-                sent_at=now,
-                reason=Case(
-                    *[When(pk=d.pk, then=Value(d.reason)) for d in going],
-                    output_field=CharField(),
-                ),
-                consent_event_id=Case(
-                    *[
-                        When(pk=d.pk, then=Cast(Value(d.consent_event_id), BigIntegerField()))
-                        for d in going
-                    ],
-                    output_field=BigIntegerField(),
-                ),
+                status=Status.SENDING, claimed_at=now, sent_at=now
             )
+            changed: dict[tuple[str, int | None], list[int]] = {}
+            for d, (reason, entry) in zip(going, before, strict=True):
+                if (d.reason, d.consent_event_id) != (reason, entry):
+                    changed.setdefault((d.reason, d.consent_event_id), []).append(d.pk)
+            for (reason, entry), pks in changed.items():
+                Delivery.objects.filter(pk__in=pks).update(reason=reason, consent_event_id=entry)
         return going
 
 
@@ -180,7 +175,7 @@ def message_id(d: Delivery) -> str:
 
 def _email(d: Delivery) -> Any:
     p = d.payload or {}
-    headers = dict(p.get("headers") or {})
+    text, html, headers = gate.outgoing(d)
     headers["Message-ID"] = message_id(d)
     # A message about a business comes from it (core.mail.sender_for), answers reach it.
     org = current_org()
@@ -188,8 +183,8 @@ def _email(d: Delivery) -> Any:
     return build_message(
         to=[d.address],
         subject=d.subject,
-        text=p.get("text") or "",
-        html=p.get("html"),
+        text=text,
+        html=html,
         headers=headers,
         reply_to=p.get("reply_to") or ([r] if (r := reply_to_for(org, None)) else None),
         from_email=extra.get("from_email") or sender_for(org),
@@ -267,7 +262,7 @@ def deliver(ids: Sequence[int], *, now: dt.datetime | None = None) -> dict[str, 
                     [
                         sms.SmsMessage(
                             to=d.address,
-                            text=(d.payload or {}).get("text", ""),
+                            text=gate.outgoing(d)[0],
                             reference=str(d.pk),
                         )
                     ]

@@ -13,6 +13,7 @@ withdrawn, a bounce or a cap reached in between stops it.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -230,11 +231,19 @@ def unsubscribe_token(delivery: Delivery) -> str:
     return sign(str(delivery.pk), UNSUBSCRIBE_SALT)
 
 
-def unsubscribe_url(delivery: Delivery, *, lang: str = "") -> str:
+_TOKEN_SLOT = "TOKEN-SLOT"
+
+
+@functools.lru_cache(maxsize=256)
+def _unsubscribe_path(slug: str) -> str:
+    # Resolved once per organization (a batch of thousands of links reverses nothing).
+    return reverse("public:messaging_unsubscribe", kwargs={"slug": slug, "token": _TOKEN_SLOT})
+
+
+def unsubscribe_url(delivery: Delivery, *, lang: str = "", token: str = "") -> str:
     org = current_org()
-    path = reverse(
-        "public:messaging_unsubscribe",
-        kwargs={"slug": org.slug, "token": unsubscribe_token(delivery)},
+    path = _unsubscribe_path(org.slug).replace(
+        _TOKEN_SLOT, quote(token or unsubscribe_token(delivery), safe=":")
     )
     query = f"?lang={lang}" if lang in ("fr", "en") and lang != org.language else ""
     return f"{settings.SITE_URL}{path}{query}"
@@ -244,7 +253,7 @@ def unsubscribe_headers(delivery: Delivery) -> dict[str, str]:
     """RFC 2369 + RFC 8058: an HTTPS link mail programs POST to in one click, and a mailto."""
     token = unsubscribe_token(delivery)
     mailto = getattr(settings, "MESSAGING_UNSUBSCRIBE_MAILTO", "") or _default_mailto()
-    url = unsubscribe_url(delivery, lang=delivery.language)
+    url = unsubscribe_url(delivery, lang=delivery.language, token=token)
     return {
         "List-Unsubscribe": f"<{url}>, <mailto:{mailto}?subject={quote('unsubscribe ' + token)}>",
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
@@ -299,7 +308,7 @@ def request_message(
                 raise
             return found
         if decision.goes_out:
-            delivery.payload = _payload(msg, delivery)
+            delivery.payload = _payload(msg)
             delivery.save(update_fields=["payload"])
             if schedule:
                 _schedule(delivery)
@@ -331,25 +340,35 @@ def _new_delivery(
     )
 
 
-def _payload(msg: Message, delivery: Delivery) -> dict[str, Any]:
-    """What the hand-off sends: the content with this delivery's own unsubscribe link and the
-    RFC 8058 headers (non-transactional messages to a customer)."""
-    headers = dict(msg.headers or {})
-    text, html = msg.text, msg.html
-    if msg.klass not in rules.FREE_CLASSES and msg.customer is not None:
-        headers.update(unsubscribe_headers(delivery))
-        link = unsubscribe_url(delivery, lang=delivery.language)
-        text = text.replace(UNSUBSCRIBE_PLACEHOLDER, link)
-        html = html.replace(UNSUBSCRIBE_PLACEHOLDER, link) if html else html
+def _payload(msg: Message) -> dict[str, Any]:
+    """What the hand-off sends. The delivery's own unsubscribe link and RFC 8058 headers are
+    put in when it leaves (:func:`outgoing`): they need the row's key, and a batch is written
+    in one insert."""
     return {
-        "text": text,
-        "html": html,
-        "headers": headers,
+        "text": msg.text,
+        "html": msg.html,
+        "headers": dict(msg.headers or {}),
         "reply_to": msg.reply_to,
         "purposes": list(msg.purposes),
         "also": list(msg.also),
         **({"extra": msg.extra} if msg.extra else {}),
     }
+
+
+def outgoing(delivery: Delivery) -> tuple[str, str | None, dict[str, str]]:
+    """The text, HTML and headers that leave for ``delivery``: a message that is not
+    transactional carries its own one-click unsubscribe (headers, and the link in the body
+    where the author's text has :data:`UNSUBSCRIBE_PLACEHOLDER`)."""
+    p = delivery.payload or {}
+    text: str = p.get("text") or ""
+    html: str | None = p.get("html")
+    headers = dict(p.get("headers") or {})
+    if delivery.klass not in rules.FREE_CLASSES and delivery.customer_id is not None:
+        headers.update(unsubscribe_headers(delivery))
+        link = headers["List-Unsubscribe"].split(">", 1)[0].lstrip("<")
+        text = text.replace(UNSUBSCRIBE_PLACEHOLDER, link)
+        html = html.replace(UNSUBSCRIBE_PLACEHOLDER, link) if html else html
+    return text, html, headers
 
 
 def request_campaign_batch(
@@ -397,17 +416,13 @@ def request_campaign_batch(
             now=now,
             settings_row=pressure(),
         )
-        rows = [
-            _new_delivery(m, _address(m), rules.decide(f), now)
-            for m, f in zip(todo, facts, strict=True)
-        ]
-        Delivery.objects.bulk_create(rows)
-        going = []
-        for m, d in zip(todo, rows, strict=True):
+        rows = []
+        for m, f in zip(todo, facts, strict=True):
+            d = _new_delivery(m, _address(m), rules.decide(f), now)
             if d.status in (Status.QUEUED, Status.DEFERRED):
-                d.payload = _payload(m, d)
-                going.append(d)
-        Delivery.objects.bulk_update(going, ["payload"], batch_size=500)
+                d.payload = _payload(m)
+            rows.append(d)
+        Delivery.objects.bulk_create(rows)
     return rows
 
 
