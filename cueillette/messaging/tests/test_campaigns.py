@@ -307,3 +307,27 @@ def test_pages_build_send_and_report(
     assert 'id="messages-received"' in record and "La fête" in record
     for name in ("segments", "automatic", "pressure", "suppressions"):
         assert owner_client.get(reverse(f"messaging:{name}")).status_code == 200
+
+
+def test_the_audience_reads_only_its_own_organizations_facts(
+    other_org: Organization, tenant: Organization, owner: User, no_quiet: PressureSettings
+) -> None:
+    """The decision is one SQL statement: each table is filtered by organization there, so
+    another business's suppression, pause or messages for the same address change nothing."""
+    from cueillette.core.tenancy import tenant_context
+    from cueillette.messaging.models import Preference
+
+    mine = CustomerFactory(organization=tenant, postal_code="69001", email="same@exemple.fr")
+    consent(mine, "news_email", at=YESTERDAY)
+    with tenant_context(other_org):
+        theirs = CustomerFactory(
+            organization=other_org, postal_code="69001", email="same@exemple.fr"
+        )
+        consent(theirs, "news_email", at=YESTERDAY)
+        services.suppress("same@exemple.fr", "hard_bounce")
+        Preference.objects.create(
+            customer=theirs, paused_until=timezone.now() + dt.timedelta(days=9)
+        )
+    c = draft(owner)
+    result = audience.decide_audience(c, keep_recipients=True)
+    assert (result.total, result.sending, result.recipients) == (1, 1, [mine.pk])
