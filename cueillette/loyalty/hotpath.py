@@ -205,6 +205,31 @@ def lock_card(card_id: int, organization_id: int) -> Locked | None:
     return Locked(card, birthday, _program_rules(program_row), _tier_rules(tier_rows))
 
 
+@functools.cache
+def _card_by_number_sql() -> str:
+    card_cols = ", ".join(_col(f) for f in Card._meta.concrete_fields)
+    return (
+        f"SELECT {card_cols} FROM {_table(Card)} "
+        f"WHERE {_q('organization_id')} = %s AND {_q('number')} = %s LIMIT 1"
+    )
+
+
+def card_by_number(digits: str, organization_id: int) -> Card | None:
+    """The organization's card with this (normalised) number, open or closed, without its
+    customer (loaded on first use); one typed statement, no queryset built per request."""
+    fields = Card._meta.concrete_fields
+    with connection.cursor() as cursor:
+        cursor.execute(_card_by_number_sql(), [organization_id, digits])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return Card.from_db(
+        connection.alias,
+        [f.attname for f in fields],
+        [_from_db(Card, f.name, v) for f, v in zip(fields, row, strict=True)],
+    )
+
+
 # --------------------------------------------------------------------------- after the lock
 
 
