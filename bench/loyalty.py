@@ -231,6 +231,10 @@ def load(args: argparse.Namespace) -> None:
                 "max": max(latencies) if latencies else float("nan"),
                 "mean": statistics.fmean(latencies) if latencies else 0.0,
                 "statements": mean(samples, "sql"),
+                "max_lock": max((s[1].get("lock", 0.0) for s in samples), default=0.0),
+                "max_queue": max(
+                    (max(0.0, s[0] - s[1].get("app", 0.0)) for s in samples), default=0.0
+                ),
                 "server_cpu_ms": mean(samples, "cpu"),
                 "all": breakdown(samples),
                 "tail": breakdown(tail),
@@ -498,6 +502,10 @@ def describe(label: str, r: dict[str, Any]) -> None:
         f"the view thread, {r['machine_cpu_ms']:.2f} ms/request in gunicorn's processes; "
         f"errors {errors}" + (f" {r['errors']}" if errors else "")
     )
+    print(
+        f"    longest wait for the card's lock {r['max_lock']:.1f} ms; longest wait for a free "
+        f"worker (gunicorn's queue and the wire) {r['max_queue']:.1f} ms"
+    )
     for name, b in (("all", a), ("slowest 1%", t)):
         end = (
             f"checkpoints during the phase: {r['checkpoints']}"
@@ -690,6 +698,8 @@ def main(args: argparse.Namespace) -> None:
             "double_credits": str(double_credits),
             "hot_card_max_ms": f"{hot['max']:.2f}",
             "hot_card_p99_ms": f"{hot['p99']:.2f}",
+            "hot_card_max_lock_ms": f"{hot['max_lock']:.2f}",
+            "hot_card_max_queue_ms": f"{hot['max_queue']:.2f}",
             "hot_card_per_s": f"{hot['rate']:.1f}",
             "purchase_p50_ms": f"{ours['p50']:.2f}",
             "purchase_p90_ms": f"{ours['p90']:.2f}",
