@@ -39,7 +39,7 @@ from typing import Any, TypeVar
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
@@ -439,8 +439,41 @@ def request_hash(request: HttpRequest) -> str:
     return hashlib.sha256(payload + b"\n" + query).hexdigest()
 
 
+@functools.cache
+def _find_record_sql() -> str:
+    q = connection.ops.quote_name
+    fields = IdempotencyRecord._meta.concrete_fields
+    return (
+        f"SELECT {', '.join(q(str(f.column)) for f in fields)} "  # noqa: S608 (names, not values)
+        f"FROM {q(IdempotencyRecord._meta.db_table)} WHERE {q('organization_id')} = %s "
+        f"AND {q('scope')} = %s AND {q('key')} = %s"
+    )
+
+
 def _find_record(scope: str, key: str) -> IdempotencyRecord | None:
-    return IdempotencyRecord.objects.filter(scope=scope, key=key).first()
+    """The organization's record of this key (every write asks: one typed statement, no
+    queryset built per request; the unique (organization, scope, key) index answers)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_find_record_sql(), [tenancy.current_org().pk, scope, key])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    fields = IdempotencyRecord._meta.concrete_fields
+    values = []
+    for f, value in zip(fields, row, strict=True):
+        col, converters = _converters(f)
+        for convert in converters:
+            value = convert(value, col, connection)
+        values.append(value)
+    return IdempotencyRecord.from_db(connection.alias, [f.attname for f in fields], values)
+
+
+@functools.cache
+def _converters(field: Any) -> tuple[Any, tuple[Any, ...]]:
+    """A column's expression and the backend's and field's converters for raw rows."""
+    col = field.get_col(IdempotencyRecord._meta.db_table)
+    converters = tuple(connection.ops.get_db_converters(col))
+    return col, converters + tuple(field.get_db_converters(connection))
 
 
 def _replay(request: HttpRequest, record: IdempotencyRecord, wanted_hash: str) -> HttpResponse:
@@ -512,14 +545,15 @@ def _run_idempotent(
             if pending is None:
                 return response
             if 200 <= response.status_code < 300 and isinstance(response, HttpResponse):
-                with transaction.atomic():
-                    IdempotencyRecord.objects.create(
-                        key=pending.key,
-                        scope=pending.scope,
-                        request_hash=pending.request_hash,
-                        status_code=response.status_code,
-                        response_body=response.content.decode("utf-8"),
-                    )
+                # No savepoint of its own: a duplicate key leaves the whole block (IntegrityError
+                # below), which rolls back everything anyway.
+                IdempotencyRecord.objects.create(
+                    key=pending.key,
+                    scope=pending.scope,
+                    request_hash=pending.request_hash,
+                    status_code=response.status_code,
+                    response_body=response.content.decode("utf-8"),
+                )
             else:
                 # Errors are not recorded (a corrected retry may reuse the key) and nothing
                 # the failed request did is kept.

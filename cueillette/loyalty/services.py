@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -30,7 +30,7 @@ from cueillette.core.tenancy import current_org
 from cueillette.customers import services as customer_services
 from cueillette.customers.models import Customer, Purpose
 from cueillette.customers.models import Source as CustomerSource
-from cueillette.loyalty import rules
+from cueillette.loyalty import hotpath, rules
 from cueillette.loyalty.errors import Code
 from cueillette.loyalty.models import (
     CREDIT_KINDS,
@@ -649,95 +649,206 @@ def record_purchase_result(
     if at > now + dt.timedelta(minutes=5):
         raise ServiceError(Code.INVALID, _("occurred_at is in the future"), field="occurred_at")
     # Lock first, then look for the receipt: a parallel retry of the same sale waits for the
-    # first one and then finds its purchase (READ COMMITTED sees the committed row).
-    card = _lock_card(card.pk)
+    # first one and then finds its purchase (READ COMMITTED sees the committed row). The lock
+    # brings the program's rules and the tiers in the same statement (hotpath.lock_card).
+    org = current_org()
+    locked = hotpath.lock_card(card.pk, org.pk)
+    if locked is None:  # the program's first use: create it, then lock
+        get_program()
+        locked = hotpath.lock_card(card.pk, org.pk)
+        if locked is None:
+            raise NotFound(Code.CARD_NOT_FOUND, _("no card with this number"), field="card")
+    if card._state.fields_cache.get("customer") is not None:
+        locked.card.customer = card.customer  # already read by the caller: no second read
+    card, program = locked.card, locked.program
     receipt_conflict = Conflict(
         Code.RECEIPT_CONFLICT,
         _("receipt_id %(r)s was already recorded with other details") % {"r": receipt},
         field="receipt_id",
     )
-    if receipt:
-        existing = Purchase.objects.filter(receipt_id=receipt).first()
-        if existing is not None:
-            if existing.card_id == card.pk and _same_purchase(existing, amount_d, parsed_lines):
-                return PurchaseResult(
-                    existing, card, created=False, points_earned=_credited(existing, card)
-                )
-            raise receipt_conflict
-    _require_open(card)
-    _write_due_expiries(card, now, actor)
-    program = get_program()
-    earning = simulate(
-        amount=amount_d,
-        lines=[{"amount": str(x.amount), "category": x.category} for x in parsed_lines],
-        at=at,
-        card=card,
-        program=program,
+    could_get_gift = bool(program.birthday_bonus and locked.birthday)
+    found = hotpath.after_lock(
+        card,
+        receipt=receipt,
+        now=now,
+        day=rules.local_day_bounds(at, org.tz) if program.daily_cap is not None else None,
+        consent_purpose=Purpose.PROFILING if could_get_gift else None,
     )
+    if receipt and found.existing_purchase_id is not None:
+        existing = Purchase.objects.get(pk=found.existing_purchase_id)
+        if existing.card_id == card.pk and _same_purchase(existing, amount_d, parsed_lines):
+            return PurchaseResult(
+                existing, card, created=False, points_earned=_credited(existing, card)
+            )
+        raise receipt_conflict
+    _require_open(card)
+    if found.expiry_due:  # rare: replay the ledger and write the expiries (ORM path)
+        _write_due_expiries(card, now, actor)
+    tier = next((t for t in locked.tiers if t.code == card.tier_code), None)
+    earning = rules.points_for_purchase(
+        program.earn,
+        rules.Purchase(amount=amount_d, at=at, lines=parsed_lines),
+        org.tz,
+        tier=tier,
+        earned_today=found.earned_today,
+        welcome_due=False,
+        birthday=rules.BirthdayContext(
+            birth_date=locked.birthday,
+            consented=could_get_gift and found.profiling_consent,
+            last_bonus_year=card.last_birthday_year,
+        ),
+    )
+    lines_json = [{"amount": str(x.amount), "category": x.category} for x in parsed_lines]
+    purchase_fields: dict[str, Any] = {
+        "organization_id": org.pk,
+        "card_id": card.pk,
+        "receipt_id": receipt or f"counter-{card.pk}-{now.timestamp():.6f}",
+        "amount": amount_d,
+        "currency": currency,
+        "lines": lines_json,
+        "occurred_at": at,
+        "points": earning.points,
+        "refunded_amount": Decimal(0),
+        "points_taken_back": 0,
+        "source": source,
+        "created_by_id": actor.user.pk if actor.user is not None else None,
+        "explanation": earning.steps_as_dicts(),
+    }
     try:
-        purchase = Purchase.objects.create(
-            card=card,
-            receipt_id=receipt or f"counter-{card.pk}-{now.timestamp():.6f}",
-            amount=amount_d,
-            currency=currency,
-            lines=[{"amount": str(x.amount), "category": x.category} for x in parsed_lines],
-            occurred_at=at,
-            points=earning.points,
-            source=source,
-            created_by=actor.user,
-            explanation=earning.steps_as_dicts(),
-        )
+        (purchase_id,) = hotpath.insert_rows(Purchase, [purchase_fields], returning=True)
     except IntegrityError as exc:
         # The same receipt on another card, in parallel: the unique constraint decided. No
         # query runs after the error: the Conflict leaves this atomic block, which rolls back.
         raise receipt_conflict from exc
-    kind = EntryKind.PURCHASE if amount_d > 0 else EntryKind.VISIT
+    purchase = Purchase(id=purchase_id, **purchase_fields)
+    purchase._state.adding = False
+    purchase._state.db = connection.alias
+    purchase.card = card
+    expires_at = _expiry_from(program.expiry_months, at, org)
+    entry_base = {
+        "organization_id": org.pk,
+        "card_id": card.pk,
+        "occurred_at": at,
+        "actor_kind": actor.kind,
+        "actor_user_id": actor.user.pk if actor.user is not None else None,
+        "purchase_id": purchase_id,
+        "expires_at": expires_at,
+    }
+    entries: list[dict[str, Any]] = []
     if earning.points > 0:
-        _append(
-            card,
-            kind,
-            earning.points,
-            occurred_at=at,
-            actor=actor,
-            purchase=purchase,
-            expires_at=_expiry(program, at),
-        )
+        kind = EntryKind.PURCHASE if amount_d > 0 else EntryKind.VISIT
+        entries.append({**entry_base, "kind": kind, "points": earning.points})
     if earning.birthday_points > 0:
-        _append(
-            card,
-            EntryKind.BIRTHDAY,
-            earning.birthday_points,
-            occurred_at=at,
-            actor=actor,
-            purchase=purchase,
-            birthday_year=earning.birthday_year,
-            expires_at=_expiry(program, at),
+        entries.append(
+            {
+                **entry_base,
+                "kind": EntryKind.BIRTHDAY,
+                "points": earning.birthday_points,
+                "birthday_year": earning.birthday_year,
+            }
         )
-    visit: dict[str, Any] = {"last_visit_at": at}
+    hotpath.insert_rows(PointsEntry, entries)
+    credited = earning.points + earning.birthday_points
+    card_values: dict[str, Any] = {"last_visit_at": at}
     if earning.birthday_points > 0:
-        visit["last_birthday_year"] = earning.birthday_year
-    Card.objects.filter(pk=card.pk).update(**visit)
-    customer_services.touch_activity(card.customer, at)
-    _reevaluate_tier(card, now, rules.TierTrigger.EARN, actor)
-    audit.record(
-        actor,
-        "loyalty.purchase",
-        card.customer,
-        card=card.pk,
-        purchase=purchase.pk,
-        amount=str(amount_d),
-        points=earning.points + earning.birthday_points,
+        card_values["last_birthday_year"] = earning.birthday_year
+    # What _write_due_expiries and _append record: every expiry due up to now is written;
+    # a backdated batch already past its expiry makes the next check replay everything.
+    checked: dt.datetime | None = card.expiries_checked_at
+    if checked is None or checked < now:
+        checked = now
+    if entries and expires_at is not None and expires_at <= checked:
+        checked = None
+    if checked != card.expiries_checked_at:
+        card_values["expiries_checked_at"] = checked
+    audits: list[dict[str, Any]] = []
+    new_tier = _tier_after_earn(card, locked.tiers, now, org)
+    if new_tier is not None:
+        new_code, total = new_tier
+        card_values["tier_code"] = new_code
+        audits.append(
+            _audit_row(
+                actor,
+                "loyalty.tier_changed",
+                card.customer_id,
+                card=card.pk,
+                previous=card.tier_code,
+                tier=new_code,
+                total=total,
+                trigger=str(rules.TierTrigger.EARN),
+            )
+        )
+    card.balance = hotpath.update_card(card, credited, card_values)
+    for name, value in card_values.items():
+        setattr(card, name, value)
+    hotpath.touch_customer(card.customer_id, org.pk, at)
+    audits.append(
+        _audit_row(
+            actor,
+            "loyalty.purchase",
+            card.customer_id,
+            card=card.pk,
+            purchase=purchase_id,
+            amount=str(amount_d),
+            points=credited,
+        )
     )
+    hotpath.insert_rows(AuditEvent, audits)
     consequences.fire(
         Consequence.PURCHASE_RECORDED,
         organization_id=card.organization_id,
         purchase=purchase,
         card=card,
-        points=earning.points + earning.birthday_points,
+        points=credited,
         actor=actor,
     )
-    card.refresh_from_db(fields=["balance", "tier_code", "last_visit_at", "last_birthday_year"])
-    return PurchaseResult(purchase, card, created=True, points_earned=_credited(purchase, card))
+    # A subscriber (a referral's welcome bonus) may have moved the card: read it once.
+    balance, tier_code, last_visit, year, points_earned = hotpath.card_after(card, purchase_id)
+    card.balance, card.tier_code, card.last_visit_at = balance, tier_code, last_visit
+    card.last_birthday_year = year
+    return PurchaseResult(purchase, card, created=True, points_earned=points_earned)
+
+
+def _expiry_from(months: int | None, at: dt.datetime, org: Any) -> dt.datetime | None:
+    """:func:`_expiry` for the rules already read under the lock."""
+    if not months:
+        return None
+    return rules.expiry_instant(at, months, org.tz)
+
+
+def _tier_after_earn(
+    card: Card, tiers: Sequence[rules.Tier], now: dt.datetime, org: Any
+) -> tuple[str, int] | None:
+    """:func:`_reevaluate_tier` after an earn (its entry already written): the new tier code
+    and the rolling total when the tier changes, else None."""
+    if not tiers:
+        return None
+    top = max(tiers, key=lambda t: t.threshold)
+    if card.tier_code == top.code:
+        return None  # earning only upgrades: nothing above the top tier
+    since = now - dt.timedelta(days=rules.TIER_WINDOW_MONTHS * 31 + 31)
+    entries = hotpath.qualifying_rows(card, since)  # the purchase's own entry included
+    decision = rules.evaluate_tier(
+        tiers, card.tier_code or None, entries, now, org.tz, trigger=rules.TierTrigger.EARN
+    )
+    new_code = decision.tier.code if decision.tier else ""
+    if new_code == card.tier_code:
+        return None
+    return new_code, decision.total
+
+
+def _audit_row(actor: Actor, action: str, customer_id: int, **data: Any) -> dict[str, Any]:
+    """An ``audit.record`` row about a customer, for one multi-row insert."""
+    return {
+        "organization_id": current_org().pk,
+        "actor_user_id": actor.user.pk if actor.user is not None else None,
+        "actor_kind": actor.kind,
+        "actor_label": actor.label[:200],
+        "action": action,
+        "object_type": Customer._meta.model_name,
+        "object_id": str(customer_id),
+        "data": data,
+    }
 
 
 def _credited(purchase: Purchase, card: Card) -> int:

@@ -35,11 +35,12 @@ The rules:
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -103,13 +104,33 @@ def qualifies(purchase: Purchase, program: ReferralProgram) -> bool:
     return remaining > 0 and remaining >= Decimal(program.min_amount)
 
 
+@functools.cache
+def _waiting_sql() -> str:
+    q, meta = connection.ops.quote_name, Referral._meta
+    column = {f.name: q(f.column) for f in meta.concrete_fields if f.column}
+    return (
+        f"SELECT {column['id']} FROM {q(meta.db_table)} "  # noqa: S608 (names, not values)
+        f"WHERE {column['organization']} = %s AND {column['friend']} = %s "
+        f"AND {column['status']} = %s AND {column['confirming_purchase']} IS NULL "
+        f"ORDER BY {column['created_at']} DESC, {column['id']} DESC LIMIT 1"
+    )
+
+
+def _waiting_referral(friend_id: int) -> int | None:
+    """The friend's latest pending, unconfirmed referral (``Meta.ordering``), if any.
+
+    Every purchase asks (and nearly always hears "none"): one typed statement, no queryset
+    built on the till's hot path."""
+    with connection.cursor() as cursor:
+        cursor.execute(_waiting_sql(), [current_org().pk, friend_id, ReferralStatus.PENDING])
+        row = cursor.fetchone()
+    return None if row is None else int(row[0])
+
+
 def on_purchase(purchase: Purchase, actor: Actor) -> None:
     """Loyalty hook: a friend's first qualifying purchase confirms their referral."""
     friend_id = purchase.card.customer_id
-    waiting = Referral.objects.filter(
-        friend_id=friend_id, status=ReferralStatus.PENDING, confirming_purchase__isnull=True
-    ).values_list("pk", flat=True)
-    pk = waiting.first()
+    pk = _waiting_referral(friend_id)
     if pk is None:
         return
     from cueillette.referrals.services import get_program
