@@ -775,6 +775,9 @@ ERASE_REASONS = ("self", "retention", "staff")
 
 
 def _blank(customer: Customer, now: dt.datetime, *, actor: Actor, reason: str) -> None:
+    # The names the record held, for the subscribers that take them out of texts written by
+    # others (community replies quoting them); in memory only, never stored nor logged.
+    former_names = (customer.first_name, customer.last_name)
     customer.first_name = ""
     customer.last_name = ""
     customer.email = ""
@@ -802,6 +805,7 @@ def _blank(customer: Customer, now: dt.datetime, *, actor: Actor, reason: str) -
         customer=customer,
         reason=reason,
         actor=actor,
+        former_names=former_names,
     )
 
 
