@@ -649,7 +649,9 @@ def _fold(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
-def _names_of(customer: Customer, former: tuple[str, str] = ("", "")) -> tuple[list[str], list[str]]:
+def _names_of(
+    customer: Customer, former: tuple[str, str] = ("", "")
+) -> tuple[list[str], list[str]]:
     """How the customer was named, as two lists (longest first: "Inès M." before "Inès"):
 
     - the **full** forms, which name this person and no one else: "First Last", "First L."
@@ -734,7 +736,9 @@ def _redact_thread(post: Post, redactor: _Redactor) -> dict[str, list[int]]:
             PostVersion.objects.filter(pk=version.pk).update(text=new)
             changed["versions"].append(version.number)
     for item in Reply.objects.filter(post=post):
-        new = redactor.sub(item.text, analysis.detect_language(item.text, lang))
+        new = redactor.sub(
+            item.text, analysis.detect_language(item.text, "en" if lang == "en" else "fr")
+        )
         if new != item.text:
             Reply.objects.filter(pk=item.pk).update(text=new)
             changed["replies"].append(item.pk)
@@ -817,9 +821,9 @@ def erase_author(customer: Customer, former_names: tuple[str, str] = ("", "")) -
             others = {
                 _fold(name.split()[0])
                 for name in [
-                    *Post.objects.filter(pk=post.pk).exclude(author=None).values_list(
-                        "display_name", flat=True
-                    ),
+                    *Post.objects.filter(pk=post.pk)
+                    .exclude(author=None)
+                    .values_list("display_name", flat=True),
                     *Reply.objects.filter(post=post)
                     .exclude(customer=None)
                     .values_list("display_name", flat=True),

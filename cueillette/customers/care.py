@@ -115,7 +115,9 @@ def _singulars(word: str) -> set[str]:
 def _words(text: str) -> list[str]:
     # Apostrophes, slashes, commas... separate words ("d'asthme" -> "d", "asthme"); hyphens
     # join them ("non-fumeur"), and each part counts too.
-    return [p for w in _TOKEN.findall(fold(text)) for p in ([w, *w.split("-")] if "-" in w else [w])]
+    return [
+        p for w in _TOKEN.findall(fold(text)) for p in ([w, *w.split("-")] if "-" in w else [w])
+    ]
 
 
 def _phrase_at(words: list[str], phrase: str) -> list[int]:

@@ -10,7 +10,6 @@ import json
 import re
 import time
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from django.core.cache import cache

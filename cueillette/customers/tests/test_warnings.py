@@ -7,8 +7,6 @@ The customers service decides (its result carries the warnings); the API returns
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from django.test import Client
 from django.urls import reverse

@@ -181,7 +181,7 @@ def test_health_like_tags_are_warned_per_row_with_line_and_column(
     c = client_for(owner)
     data = (
         "Prénom,Nom,Courriel,Intérêts\n"
-        "Inès,Garnier,ines@example.org,\"vrac, migraines\"\n"
+        'Inès,Garnier,ines@example.org,"vrac, migraines"\n'
         "Paul,Roux,paul@example.org,fromages\n"
         "Zoé,Faure,zoe@example.org,non-fumeuse\n"
     ).encode()
