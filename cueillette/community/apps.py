@@ -11,7 +11,7 @@ if TYPE_CHECKING:
 def _on_customer_erased(fired: Fired) -> None:
     from cueillette.community import services
 
-    services.erase_author(fired["customer"])
+    services.erase_author(fired["customer"], fired.get("former_names") or ("", ""))
 
 
 class CommunityConfig(AppConfig):

@@ -21,6 +21,7 @@ import datetime as dt
 import functools
 import json
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -643,78 +644,194 @@ A_CUSTOMER = {"fr": "un client", "en": "a customer"}
 MIN_NAME_LENGTH = 3
 
 
-def _names_of(customer: Customer) -> list[str]:
-    """How the customer was named in their threads: the display names the page showed with
-    their posts and answers (what others read, so what they quote), each one's first word
-    ("Inès" of "Inès M."), and the record's names if it still holds them (the erasure blanks
-    the record before the community hears of it). Longest first: "Inès M." before "Inès"."""
+def _fold(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def _names_of(
+    customer: Customer, former: tuple[str, str] = ("", "")
+) -> tuple[list[str], list[str]]:
+    """How the customer was named, as two lists (longest first: "Inès M." before "Inès"):
+
+    - the **full** forms, which name this person and no one else: "First Last", "First L."
+      (and "First L" without the dot), and the display names the page showed with their posts
+      and answers when they have two words or more ("Inès M.", what others read and quote);
+    - the **bare** words, which other people may share: the first name alone, the last name
+      alone, a one-word display name ("Inès").
+
+    ``former``: the record's first and last names, which the erasure blanks before the
+    community hears of it (the consequence carries them, in memory)."""
     shown = set(Post.objects.filter(author=customer).values_list("display_name", flat=True))
     shown |= set(Reply.objects.filter(customer=customer).values_list("display_name", flat=True))
     shown.discard(ANONYMOUS)
-    names = set(shown) | {n.split()[0] for n in shown if n.split()}
-    first = (customer.first_name or "").strip()
-    last = (customer.last_name or "").strip()
-    names |= {first, last, last and f"{first} {last}", last and first and f"{first} {last[0]}."}
-    return sorted((n for n in names if n and len(n) >= MIN_NAME_LENGTH), key=len, reverse=True)
+    first = (former[0] or customer.first_name or "").strip()
+    last = (former[1] or customer.last_name or "").strip()
+    full = {n.strip() for n in shown if len(n.split()) >= 2}
+    bare = {n.strip() for n in shown if len(n.split()) == 1}
+    bare |= {n.split()[0] for n in full}
+    if first and last:
+        full |= {f"{first} {last}", f"{first} {last[0]}.", f"{first} {last[0]}"}
+    bare |= {first, last}
+
+    def keep(names: set[str]) -> list[str]:
+        return sorted((n for n in names if n and len(n) >= MIN_NAME_LENGTH), key=len, reverse=True)
+
+    return keep(full), keep(bare - full)
 
 
-def _redactor(names: list[str]) -> re.Pattern[str] | None:
-    if not names:
-        return None
-    alternatives = "|".join(re.escape(n) for n in names)
-    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
+class _Redactor:
+    """Replaces whole-word occurrences of names, case- and accent-insensitive ("Ines",
+    "INÈS" and "inès" are one name), without touching words that merely contain one
+    ("Marietta" is not "Marie")."""
+
+    def __init__(self, names: Iterable[str]) -> None:
+        folded = sorted({_fold(n) for n in names if n}, key=len, reverse=True)
+        alternatives = "|".join(re.escape(n) for n in folded)
+        self.pattern = re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)") if folded else None
+
+    def sub(self, text: str, language: str) -> str:
+        if self.pattern is None or not text:
+            return text
+        # Fold character by character, remembering where each folded character came from, so
+        # a match in the folded text replaces the original characters.
+        folded: list[str] = []
+        origin: list[int] = []
+        for i, ch in enumerate(text):
+            f = _fold(ch)
+            folded.append(f)
+            origin.extend([i] * len(f))
+        flat = "".join(folded)
+        word = A_CUSTOMER.get((language or "fr")[:2], A_CUSTOMER["fr"])
+        out: list[str] = []
+        pos = 0
+        for m in self.pattern.finditer(flat):
+            if m.start() == m.end():
+                continue
+            begin, end = origin[m.start()], origin[m.end() - 1] + 1
+            if begin < pos:
+                continue
+            out.append(text[pos:begin])
+            out.append(word)
+            pos = end
+        if not out:
+            return text
+        out.append(text[pos:])
+        return "".join(out)
 
 
-def _redact(text: str, pattern: re.Pattern[str], language: str) -> str:
-    return pattern.sub(A_CUSTOMER.get(language[:2], A_CUSTOMER["fr"]), text)
+def _redact_thread(post: Post, redactor: _Redactor) -> dict[str, list[int]]:
+    """Take the names out of one thread's texts (post, versions, replies, public notes)."""
+    lang = post.language
+    changed: dict[str, list[int]] = {"post": [], "versions": [], "replies": [], "notes": []}
+    redacted = redactor.sub(post.text, lang)
+    if redacted != post.text:
+        Post.objects.filter(pk=post.pk).update(text=redacted)
+        changed["post"].append(post.pk)
+    # The history is append-only, but an erased name must leave it too: the redaction is
+    # the one rewrite, and it is logged (what changed, never the name).
+    for version in PostVersion.objects.filter(post=post):
+        new = redactor.sub(version.text, lang)
+        if new != version.text:
+            PostVersion.objects.filter(pk=version.pk).update(text=new)
+            changed["versions"].append(version.number)
+    for item in Reply.objects.filter(post=post):
+        new = redactor.sub(
+            item.text, analysis.detect_language(item.text, "en" if lang == "en" else "fr")
+        )
+        if new != item.text:
+            Reply.objects.filter(pk=item.pk).update(text=new)
+            changed["replies"].append(item.pk)
+    for event in ModerationEvent.objects.filter(post=post).exclude(note=""):
+        new = redactor.sub(event.note, lang)
+        if new != event.note:
+            ModerationEvent.objects.filter(pk=event.pk).update(note=new)
+            changed["notes"].append(event.pk)
+    for appeal in Appeal.objects.filter(post=post).exclude(decision_note=""):
+        new = redactor.sub(appeal.decision_note, lang)
+        if new != appeal.decision_note:
+            Appeal.objects.filter(pk=appeal.pk).update(decision_note=new)
+            changed["notes"].append(appeal.hide_event_id)
+    return changed
 
 
-def erase_author(customer: Customer) -> None:
+def _threads_naming(organization_id: int, redactor: _Redactor) -> set[int]:
+    """The threads of the organization where a text matches (a few bulk reads, no per-thread
+    query: most threads do not name the erased customer)."""
+    if redactor.pattern is None:
+        return set()
+    pattern = redactor.pattern
+    sources = [
+        Post.objects.filter(organization_id=organization_id).values_list("pk", "text"),
+        PostVersion.objects.filter(post__organization_id=organization_id).values_list(
+            "post_id", "text"
+        ),
+        Reply.objects.filter(post__organization_id=organization_id).values_list("post_id", "text"),
+        ModerationEvent.objects.filter(post__organization_id=organization_id)
+        .exclude(note="")
+        .values_list("post_id", "note"),
+        Appeal.objects.filter(post__organization_id=organization_id)
+        .exclude(decision_note="")
+        .values_list("post_id", "decision_note"),
+    ]
+    return {
+        pk
+        for rows in sources
+        for pk, text in rows.iterator()
+        if text and pattern.search(_fold(text))
+    }
+
+
+def erase_author(customer: Customer, former_names: tuple[str, str] = ("", "")) -> None:
     """On CUSTOMER_ERASED: the author's identity leaves their posts and answers, and their name
-    leaves every text of the threads they took part in (posts, versions, replies, public
-    notes), each thread's redaction logged as an event. Runs inside ``erase_customer``'s
-    transaction."""
-    pattern = _redactor(_names_of(customer))
-    threads = set(Post.objects.filter(author=customer).values_list("pk", flat=True))
-    threads |= set(Reply.objects.filter(customer=customer).values_list("post_id", flat=True))
+    leaves the texts others wrote (customers' answers, the business's replies and public
+    notes), replaced by "a customer" in the text's language ("un client" in French). Runs
+    inside ``erase_customer``'s transaction; each thread's redaction is a REDACT event and an
+    audit row (which texts changed, never the name).
+
+    Where the name is taken out, since a first name alone is ambiguous:
+
+    - the **full** forms ("Marie Dupont", "Marie D.", a two-word display name) in every
+      thread of the organization: they name this person;
+    - the **bare** words (first name alone, last name alone, a one-word display name) only in
+      the threads the erased customer took part in (their own posts, and the threads they
+      answered in), where "Bonjour Marie" addresses them; and not where another participant
+      of that thread goes by the same first name (another Marie), who would lose hers.
+    """
+    full, bare = _names_of(customer, former_names)
+    own = set(Post.objects.filter(author=customer).values_list("pk", flat=True))
+    own |= set(Reply.objects.filter(customer=customer).values_list("post_id", flat=True))
     Post.objects.filter(author=customer).update(author=None, display_name=ANONYMOUS)
     Reply.objects.filter(customer=customer).update(customer=None, display_name=ANONYMOUS)
     Appeal.objects.filter(author=customer).update(author=None)
     ThreadSubscription.objects.filter(customer=customer, ended_at__isnull=True).update(
         ended_at=timezone.now()
     )
-    if pattern is None:
+    if not full and not bare:
         return
     now = timezone.now()
-    for post in Post.objects.filter(pk__in=threads).order_by("pk"):
-        lang = post.language
-        changed: dict[str, list[int]] = {"post": [], "versions": [], "replies": [], "notes": []}
-        redacted = _redact(post.text, pattern, lang)
-        if redacted != post.text:
-            Post.objects.filter(pk=post.pk).update(text=redacted)
-            changed["post"].append(post.pk)
-        # The history is append-only, but an erased name must leave it too: the redaction is
-        # the one rewrite, and it is logged below (what changed, never the name).
-        for version in PostVersion.objects.filter(post=post):
-            new = _redact(version.text, pattern, lang)
-            if new != version.text:
-                PostVersion.objects.filter(pk=version.pk).update(text=new)
-                changed["versions"].append(version.number)
-        for item in Reply.objects.filter(post=post):
-            new = _redact(item.text, pattern, analysis.detect_language(item.text, lang))
-            if new != item.text:
-                Reply.objects.filter(pk=item.pk).update(text=new)
-                changed["replies"].append(item.pk)
-        for event in ModerationEvent.objects.filter(post=post).exclude(note=""):
-            new = _redact(event.note, pattern, lang)
-            if new != event.note:
-                ModerationEvent.objects.filter(pk=event.pk).update(note=new)
-                changed["notes"].append(event.pk)
-        for item in Appeal.objects.filter(post=post).exclude(decision_note=""):
-            new = _redact(item.decision_note, pattern, lang)
-            if new != item.decision_note:
-                Appeal.objects.filter(pk=item.pk).update(decision_note=new)
-                changed["notes"].append(item.hide_event_id)
+    everywhere = _Redactor(full)
+    posts = Post.objects.filter(
+        pk__in=own | _threads_naming(customer.organization_id, everywhere)
+    ).order_by("pk")
+    for post in posts:
+        redactor = everywhere
+        if post.pk in own and bare:
+            # Others in this thread who go by one of the bare names keep theirs.
+            others = {
+                _fold(name.split()[0])
+                for name in [
+                    *Post.objects.filter(pk=post.pk)
+                    .exclude(author=None)
+                    .values_list("display_name", flat=True),
+                    *Reply.objects.filter(post=post)
+                    .exclude(customer=None)
+                    .values_list("display_name", flat=True),
+                ]
+                if name and name.split() and name != ANONYMOUS
+            }
+            redactor = _Redactor([*full, *(n for n in bare if _fold(n) not in others)])
+        changed = _redact_thread(post, redactor)
         if any(changed.values()):
             ModerationEvent.objects.create(
                 post=post, action=Action.REDACT, actor_role="system", data=changed, created_at=now

@@ -41,7 +41,8 @@ class Consequence(StrEnum):
     CUSTOMER_JOINED = "customer.joined"
     CUSTOMER_UPDATED = "customer.updated"  # customer, fields (names of the changed fields)
     CUSTOMER_MERGED = "customer.merged"  # survivor, other
-    # customer_id, customer (already blanked), reason; once per record erased (merged ones too)
+    # customer_id, customer (already blanked), reason, former_names (first, last: in memory, for
+    # taking the name out of others' texts); once per record erased (merged ones too)
     CUSTOMER_ERASED = "customer.erased"
     # customer, purpose, granted, event (ConsentEvent), source; once per ledger entry appended
     # (a pending double opt-in grant fires when it is confirmed; a merge's copies fire nothing)

@@ -43,6 +43,7 @@ from cueillette.customers.schemas import (
     CustomerOut,
     CustomerPage,
     CustomerUpdateIn,
+    CustomerWrittenOut,
     MergeIn,
     PurposeState,
 )
@@ -86,13 +87,14 @@ def list_customers(
 def create_customer(request: HttpRequest, payload: CustomerCreateIn) -> Status[dict[str, object]]:
     """Create a customer with the consents they gave; nothing is assumed."""
     data = payload.model_dump(exclude_unset=True, exclude={"consents", "consent_language"})
-    customer = services.create_customer(
+    result = services.create_customer_result(
         data,
         actor=_actor(request),
         source=Source.API,
         consents=payload.consents,
         consent_language=payload.consent_language,
     )
+    customer = result.customer
     state = services.consent_state(customer)
     pending = _pending_purposes(customer)
     consents: dict[str, str] = {}
@@ -105,7 +107,8 @@ def create_customer(request: HttpRequest, payload: CustomerCreateIn) -> Status[d
         else:
             consents[purpose] = "not_given"
     body = CustomerOut.from_orm(customer).model_dump()
-    return Status(201, {**body, "consents": consents})
+    warnings = [w.as_dict() for w in result.warnings]
+    return Status(201, {**body, "consents": consents, "warnings": warnings})
 
 
 @router.get("/{int:customer_id}", response=CustomerOut, summary="Read a customer")
@@ -114,14 +117,18 @@ def get_customer(request: HttpRequest, customer_id: int) -> Customer:
     return access(Customer, customer_id)
 
 
-@router.patch("/{int:customer_id}", response=CustomerOut, summary="Update a customer")
+@router.patch("/{int:customer_id}", response=CustomerWrittenOut, summary="Update a customer")
 @requires(ApiScope.CUSTOMERS_WRITE)
-def update_customer(request: HttpRequest, customer_id: int, payload: CustomerUpdateIn) -> Customer:
-    """Change only the fields sent."""
+def update_customer(
+    request: HttpRequest, customer_id: int, payload: CustomerUpdateIn
+) -> dict[str, object]:
+    """Change only the fields sent; ``warnings`` concern the fields that changed."""
     customer = access(Customer, customer_id)
-    return services.update_customer(
+    result = services.update_customer_result(
         customer, payload.model_dump(exclude_unset=True), actor=_actor(request)
     )
+    body = CustomerOut.from_orm(result.customer).model_dump()
+    return {**body, "warnings": [w.as_dict() for w in result.warnings]}
 
 
 @router.post("/{int:customer_id}/merge", response=CustomerOut, summary="Merge two customers")

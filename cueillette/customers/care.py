@@ -7,8 +7,9 @@ segments and personalised offers, care notes feed nothing. Only roles with
 no export for marketing, no API list filter and no segment reads this table. The customer's own
 export includes them (``care_notes.json``) and erasure blanks their text.
 
-:func:`health_like` is the warning given when a tag that looks like health data is created: a
-FR/EN word list, accent- and case-insensitive.
+:func:`health_like` is the warning given when a tag that looks like health data is created (staff
+pages, API, import): a FR/EN word list matched on whole words, accent-, case- and
+plural-insensitive.
 """
 
 from __future__ import annotations
@@ -32,41 +33,66 @@ from cueillette.customers.models import CareNote, Customer
 
 MAX_LENGTH = 4000
 
-# Words that name a health condition, a treatment or a body state, folded (lowercase, no
-# accents). STEMS match the start of a word ("migraine", "migraines"); WORDS match whole words
-# only (short ones that would otherwise catch ordinary words).
+# Words that name a health condition, a treatment or a body state (GDPR art. 9), folded
+# (lowercase, no accents), matched on whole words after the same folding, so "fumée de saumon",
+# "smoked salmon", "fertilisant" or "hospitality" are not caught by a substring. A word also
+# matches in the plural ("migraines", "allergies"/"allergy", "hopitaux" is listed). Feminine
+# forms are listed. Words that are mostly something else are left out ("pain" is bread, "dos"
+# and "mal" are everyday words, "apnée" a sport, "psychologie" a shelf of the bookshop) or
+# listed only inside a phrase ("mal de dos", "back pain", "apnée du sommeil").
 # fmt: off
-STEMS = (
-    # pregnancy, fertility
-    "grossess", "enceint", "pregnan", "fertil", "infertil", "menopaus", "contracept",
-    "avortement", "abortion", "allaitement", "breastfeed",
+WORDS = frozenset({
+    # pregnancy, fertility, contraception
+    "grossesse", "enceinte", "pregnant", "pregnancy", "fertilite", "infertilite", "fertility",
+    "infertility", "fiv", "ivf", "pma", "menopause", "contraception", "contraceptif",
+    "contraceptive", "avortement", "abortion", "ivg", "allaitement", "breastfeeding",
+    "postpartum", "fausse-couche", "miscarriage",
     # tobacco, alcohol, addiction
-    "tabac", "tabag", "fumeu", "smok", "cigarett", "nicotin", "sevrage", "alcool", "alcohol",
-    "addict", "toxicoman",
+    "tabac", "tabagisme", "tabagique", "fumeur", "fumeuse", "non-fumeur", "non-fumeuse",
+    "smoker", "non-smoker", "smoking", "alcoolique", "alcoolisme",
+    "alcoholic", "alcoholism", "addiction", "toxicomanie", "toxicomane",
     # conditions
-    "migrain", "cephal", "headache", "diabet", "asthm", "depress", "anxiet", "anxieu",
-    "burnout", "burn-out", "cancer", "tumeur", "tumor", "tumour", "chimio", "chemother",
-    "leucem", "leukem", "allerg", "intoleran", "coeliaq", "celiac", "epilep", "hypertens",
-    "cholesterol", "cardiaq", "cardiac", "insomni", "arthros", "arthrit", "rhumat", "rheumat",
-    "lombalg", "sciatiq", "sciatic", "fibromyalg", "endometrio", "thyroid", "hepatit",
-    "eczema", "psoria", "obesit", "obese", "anorex", "boulimi", "bulimi", "alzheimer",
-    "parkinson", "sclerose", "sclerosis", "handicap", "disabilit", "maladie", "disease",
-    "illness", "douleur", "chronic", "chroniq", "incontinen", "schizo", "bipolai", "bipolar",
-    "autism", "autist", "psychiat", "psycholog", "psychoth", "dementia", "demence",
+    "migraine", "migraineux", "migraineuse", "cephalee", "headache", "diabete", "diabetique",
+    "diabetes", "diabetic", "insuline", "insulin", "asthme", "asthmatique", "asthma",
+    "asthmatic", "depression", "depressif", "depressive", "depressed", "anxiete", "anxieux",
+    "anxieuse", "anxiety", "stress", "burnout", "burn-out", "cancer", "cancereux", "tumeur",
+    "tumor", "tumour", "chimio", "chimiotherapie", "chemo", "chemotherapy", "radiotherapie",
+    "radiotherapy", "leucemie", "leukemia", "leukaemia", "allergie", "allergique", "allergy",
+    "allergic", "intolerance", "intolerant", "intolerante", "coeliaque", "celiaque", "celiac",
+    "coeliac", "epilepsie", "epileptique", "epilepsy", "epileptic", "hypertension",
+    "cholesterol", "cardiaque", "cardiac", "insomnie", "insomnia", "arthrose", "arthrite",
+    "arthritis", "rhumatisme", "rheumatism", "lombalgie", "lombaire", "sciatique", "sciatica",
+    "fibromyalgie", "fibromyalgia", "endometriose", "endometriosis", "thyroide", "thyroid",
+    "hepatite", "hepatitis", "eczema", "psoriasis", "obesite", "obese", "obesity", "anorexie",
+    "anorexia", "boulimie", "bulimia", "alzheimer", "parkinson", "sclerose", "sclerosis",
+    "handicap", "handicape", "handicapee", "disability", "disabled", "invalidite",
+    "malvoyant", "malvoyante", "malentendant", "malentendante", "sourd", "sourde", "deaf",
+    "wheelchair", "dyslexie", "dyslexique", "dyslexia", "dyslexic", "trisomie", "autisme",
+    "autiste", "autism", "autistic", "tdah", "adhd", "ocd", "schizophrenie", "schizophrenia",
+    "bipolaire", "bipolar", "demence", "dementia", "psychiatre", "psychiatrie",
+    "psychiatrique", "psychiatric", "psychiatrist", "maladie", "disease", "illness", "chronic",
+    "douleur", "incontinence", "ulcere", "ulcer", "avc", "stroke", "bpco", "copd", "covid",
+    "grippe", "flu", "vih", "hiv", "sida", "aids", "ist", "sti", "remission",
     # care itself
-    "medicament", "medication", "traitement", "treatment", "ordonnance", "prescription",
-    "therapi", "therapy", "chirurg", "surgery", "hospital", "hopital",
-    "symptom", "diagnos", "patholog",
+    "medicament", "medication", "ordonnance", "prescription", "therapie", "therapy",
+    "psychotherapie", "psychotherapy", "physiotherapie", "physiotherapy", "kinesitherapie",
+    "chirurgie", "surgery", "hopital", "hopitaux", "hospital", "hospitalisation",
+    "hospitalization", "hospitalise", "hospitalisee", "hospitalized", "symptome", "symptom",
+    "diagnosis", "pathologie", "pathology",
+})
+PHRASES = (
+    "mal de dos", "mal au dos", "mal de tete", "maux de tete", "mal au ventre", "back pain",
+    "chronic pain", "arret du tabac", "anti tabac", "stop smoking", "quit smoking",
+    "troubles du sommeil", "apnee du sommeil", "sleep apnea", "sleep apnoea", "burn out",
+    "fauteuil roulant", "down syndrome", "heart condition",
 )
-WORDS = frozenset(
-    {
-        "vih", "hiv", "sida", "aids", "ist", "std", "sti", "fiv", "ivf", "pma", "dos",
-        "mal", "ulcere", "ulcer", "covid", "grippe", "flu", "stress", "sommeil", "sleep",
-        "tdah", "adhd", "toc", "ocd", "avc", "stroke", "bpco", "copd", "cure", "sick",
-    }
+# Where a listed word means something else: "une enceinte bluetooth" is a speaker.
+NOT_HEALTH = (
+    "enceinte bluetooth", "enceinte connectee", "enceinte portable", "enceinte acoustique",
+    "enceinte sans fil", "enceinte hifi", "enceinte du chateau",
 )
 # fmt: on
-_WORD = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+_TOKEN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 
 
 def fold(text: str) -> str:
@@ -74,19 +100,61 @@ def fold(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
-def _looks_like_health(tag: str) -> bool:
-    for word in _WORD.findall(fold(tag)):
-        if word in WORDS or word.startswith(STEMS):
-            return True
-        # "burn-out", "anti-tabac": each part counts too.
-        if "-" in word and any(p in WORDS or p.startswith(STEMS) for p in word.split("-")):
-            return True
-    return False
+def _singulars(word: str) -> set[str]:
+    """The word and what it is in the singular (French -s/-x, English -s/-es/-ies)."""
+    forms = {word}
+    if len(word) > 3 and word[-1] in "sx":
+        forms.add(word[:-1])
+        if word.endswith("ies"):
+            forms.add(word[:-3] + "y")
+        if word.endswith("es"):
+            forms.add(word[:-2])
+    return forms
+
+
+def _words(text: str) -> list[str]:
+    # Apostrophes, slashes, commas... separate words ("d'asthme" -> "d", "asthme"); hyphens
+    # join them ("non-fumeur"), and each part counts too.
+    return [
+        p for w in _TOKEN.findall(fold(text)) for p in ([w, *w.split("-")] if "-" in w else [w])
+    ]
+
+
+def _phrase_at(words: list[str], phrase: str) -> list[int]:
+    """The positions where ``phrase`` starts among ``words`` (plurals allowed)."""
+    wanted = phrase.split()
+    forms = [_singulars(w) for w in words]
+    return [
+        i
+        for i in range(len(words) - len(wanted) + 1)
+        if all(wanted[j] in forms[i + j] for j in range(len(wanted)))
+    ]
+
+
+def looks_like_health(text: str) -> bool:
+    """Whether a tag (or a short text) names health data, on whole folded words."""
+    words = _words(text)
+    # Words that mean something else here ("enceinte bluetooth") are set aside first.
+    for phrase in NOT_HEALTH:
+        for i in _phrase_at(words, phrase):
+            words[i : i + len(phrase.split())] = [""] * len(phrase.split())
+    if any(_singulars(w) & WORDS for w in words if w):
+        return True
+    return any(_phrase_at(words, phrase) for phrase in PHRASES)
 
 
 def health_like(tags: Iterable[str]) -> list[str]:
     """The tags that look like health data, in their order (a warning, not a refusal)."""
-    return [tag for tag in tags if tag and _looks_like_health(tag)]
+    return [tag for tag in tags if tag and looks_like_health(str(tag))]
+
+
+def health_tag_message(tag: str) -> str:
+    """The warning given where a health-looking tag is created (API, import)."""
+    return _(
+        "tag “%(tag)s” looks like health information: kept, but write it in a care note "
+        "instead (only the people who give care read it, it never feeds offers) and remove the "
+        "tag"
+    ) % {"tag": tag}
 
 
 # --------------------------------------------------------------------------- reading

@@ -19,3 +19,6 @@ class Code(StrEnum):
     MERGE_SAME = "merge_same"
     DUPLICATE = "duplicate"
     NOT_FOUND = "not_found"
+    # Warnings: kept, worth a second look.
+    PHONE_UNALLOCATED = "phone_unallocated"
+    HEALTH_LIKE_TAG = "health_like_tag"

@@ -110,7 +110,23 @@ class CustomerOut(Schema):
     last_activity_at: dt.datetime | None
 
 
-class CustomerCreatedOut(CustomerOut):
+class FieldWarningOut(Schema):
+    code: str = Field(description="phone_unallocated or health_like_tag")
+    field: str = Field(description="the field concerned: phone or tags")
+    message: str = Field(description="the reason, in the key's organization language")
+
+
+class CustomerWrittenOut(CustomerOut):
+    warnings: list[FieldWarningOut] = Field(
+        default_factory=list,
+        description="what was kept but deserves a second look: a phone number of the right "
+        "length in a range the phone library does not know (phone_unallocated), a new tag that "
+        "reads like health data, which belongs in a care note (health_like_tag). Never a "
+        "refusal.",
+    )
+
+
+class CustomerCreatedOut(CustomerWrittenOut):
     consents: dict[str, str] = Field(
         description="per requested purpose: granted, pending_confirmation or not_given"
     )

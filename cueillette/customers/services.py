@@ -38,7 +38,13 @@ from cueillette.customers.models import (
     Purpose,
     Source,
 )
-from cueillette.customers.normalize import fold, normalize_email, normalize_phone, phone_search_key
+from cueillette.customers.normalize import (
+    fold,
+    normalize_email,
+    normalize_phone,
+    parse_phone,
+    phone_search_key,
+)
 from cueillette.customers.wordings import DEFAULT_WORDINGS, render
 
 CONFIRMATION_SALT = "cueillette.consent.confirm"
@@ -72,8 +78,43 @@ MAX_TAG_LENGTH = 40
 # --------------------------------------------------------------------------- validation
 
 
-def clean_customer_data(data: Mapping[str, Any], *, partial: bool = False) -> dict[str, Any]:
-    """Validate and normalise customer fields; raise one ServiceError listing every bad field."""
+@dataclass(frozen=True)
+class FieldWarning:
+    """Something kept but worth a second look, naming the field and the reason (never a
+    refusal): a phone in a range the phone library does not know, a tag that reads like
+    health data."""
+
+    field: str
+    code: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"field": self.field, "code": self.code, "message": self.message}
+
+
+def health_tag_warnings(tags: Iterable[str], known: Iterable[str] = ()) -> list[FieldWarning]:
+    """One warning per new tag that looks like health data (GDPR art. 9): it belongs in a
+    care note, which feeds no segment and no offer."""
+    from cueillette.customers import care
+
+    before = {str(t).strip().casefold() for t in known}
+    new = [t for t in tags if str(t).strip().casefold() not in before]
+    return [
+        FieldWarning("tags", Code.HEALTH_LIKE_TAG, care.health_tag_message(tag))
+        for tag in care.health_like(new)
+    ]
+
+
+def clean_customer_data(
+    data: Mapping[str, Any],
+    *,
+    partial: bool = False,
+    warnings: list[FieldWarning] | None = None,
+) -> dict[str, Any]:
+    """Validate and normalise customer fields; raise one ServiceError listing every bad field.
+
+    ``warnings``, when given, receives what is kept but deserves a look (a phone number of
+    the right length in a range the phone library does not know)."""
     errors: list[dict[str, Any]] = []
     out: dict[str, Any] = {}
 
@@ -102,9 +143,12 @@ def clean_customer_data(data: Mapping[str, Any], *, partial: bool = False) -> di
             fail(exc.code, "email", exc.message)
     if "phone" in data:
         try:
-            out["phone"] = normalize_phone(str(data["phone"] or ""))
+            out["phone"], warning = parse_phone(str(data["phone"] or ""))
         except ServiceError as exc:
             fail(exc.code, "phone", exc.message)
+        else:
+            if warning and warnings is not None:
+                warnings.append(FieldWarning("phone", Code.PHONE_UNALLOCATED, warning))
     if "language" in data:
         lang = str(data["language"] or "fr")
         if lang not in ("fr", "en"):
@@ -259,8 +303,21 @@ def set_wording(purpose: str, language: str, text: str, *, actor: Actor) -> Cons
 # --------------------------------------------------------------------------- customers
 
 
+@dataclass(frozen=True)
+class CustomerResult:
+    """A created or updated customer and what was kept with a warning (field and reason)."""
+
+    customer: Customer
+    warnings: tuple[FieldWarning, ...] = ()
+
+
+def create_customer(data: Mapping[str, Any], **kwargs: Any) -> Customer:
+    """:func:`create_customer_result`, returning the customer only."""
+    return create_customer_result(data, **kwargs).customer
+
+
 @transaction.atomic
-def create_customer(
+def create_customer_result(
     data: Mapping[str, Any],
     *,
     actor: Actor,
@@ -268,14 +325,16 @@ def create_customer(
     consents: Mapping[str, bool] | None = None,
     consent_language: str | None = None,
     referrer: Customer | None = None,
-) -> Customer:
+) -> CustomerResult:
     """Create a customer and record the consents they gave (nothing is assumed).
 
     ``referrer``: who sent them ("who sent you?" at the counter), in CUSTOMER_JOINED's payload:
     the referrals app records the referral in this transaction, and its refusal creates
-    nothing."""
+    nothing. The result's warnings say what was kept but deserves a look."""
     source = parse_source(source)
-    cleaned = clean_customer_data(data)
+    warnings: list[FieldWarning] = []
+    cleaned = clean_customer_data(data, warnings=warnings)
+    warnings += health_tag_warnings(cleaned.get("tags") or [])
     customer = Customer(source=source, last_activity_at=timezone.now(), **cleaned)
     _refresh_search_keys(customer)
     customer.save()
@@ -298,18 +357,32 @@ def create_customer(
                 actor=actor,
                 language=consent_language or customer.language,
             )
-    return customer
+    return CustomerResult(customer, tuple(warnings))
+
+
+def update_customer(customer: Customer, data: Mapping[str, Any], *, actor: Actor) -> Customer:
+    """:func:`update_customer_result`, returning the customer only."""
+    return update_customer_result(customer, data, actor=actor).customer
 
 
 @transaction.atomic
-def update_customer(customer: Customer, data: Mapping[str, Any], *, actor: Actor) -> Customer:
-    """Change the given fields; the audit row names the fields, not their personal values."""
+def update_customer_result(
+    customer: Customer, data: Mapping[str, Any], *, actor: Actor
+) -> CustomerResult:
+    """Change the given fields; the audit row names the fields, not their personal values.
+
+    Warnings concern the fields that changed: a phone kept in an unknown range, a new tag
+    that reads like health data."""
     if not customer.is_active:
         raise ServiceError(Code.CUSTOMER_INACTIVE, _("this customer record is no longer active"))
-    cleaned = clean_customer_data(data, partial=True)
+    warnings: list[FieldWarning] = []
+    cleaned = clean_customer_data(data, partial=True, warnings=warnings)
     changed = [name for name, value in cleaned.items() if getattr(customer, name) != value]
     if not changed:
-        return customer
+        return CustomerResult(customer)
+    warnings = [w for w in warnings if w.field in changed]
+    if "tags" in changed:
+        warnings += health_tag_warnings(cleaned["tags"], known=customer.tags or [])
     for name in changed:
         setattr(customer, name, cleaned[name])
     _refresh_search_keys(customer)
@@ -322,7 +395,7 @@ def update_customer(customer: Customer, data: Mapping[str, Any], *, actor: Actor
         fields=sorted(changed),
         actor=actor,
     )
-    return customer
+    return CustomerResult(customer, tuple(warnings))
 
 
 def touch_activity(customer: Customer, when: dt.datetime | None = None) -> None:
@@ -702,6 +775,9 @@ ERASE_REASONS = ("self", "retention", "staff")
 
 
 def _blank(customer: Customer, now: dt.datetime, *, actor: Actor, reason: str) -> None:
+    # The names the record held, for the subscribers that take them out of texts written by
+    # others (community replies quoting them); in memory only, never stored nor logged.
+    former_names = (customer.first_name, customer.last_name)
     customer.first_name = ""
     customer.last_name = ""
     customer.email = ""
@@ -729,6 +805,7 @@ def _blank(customer: Customer, now: dt.datetime, *, actor: Actor, reason: str) -
         customer=customer,
         reason=reason,
         actor=actor,
+        former_names=former_names,
     )
 
 

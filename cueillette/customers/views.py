@@ -169,7 +169,7 @@ def customer_create(request: HttpRequest) -> HttpResponse:
             try:
                 # The customer and the referral together (referrals hears CUSTOMER_JOINED in
                 # the transaction): a refused referral creates nothing.
-                customer = services.create_customer(
+                result = services.create_customer_result(
                     form.customer_data(),
                     actor=_actor(request),
                     source=Source.COUNTER,
@@ -180,10 +180,12 @@ def customer_create(request: HttpRequest) -> HttpResponse:
             except ServiceError as exc:
                 add_service_errors(form, exc)
             else:
+                customer = result.customer
                 messages.success(
                     request,
                     _("%(name)s is registered.") % {"name": customer.full_name or customer},
                 )
+                _warn(request, result)
                 if referrer is not None:
                     messages.info(
                         request,
@@ -241,6 +243,14 @@ def duplicate_check(request: HttpRequest) -> HttpResponse:
     return render(request, "customers/_duplicates.html", {"duplicates": duplicates})
 
 
+def _warn(request: HttpRequest, result: services.CustomerResult) -> None:
+    """What the service kept with a warning, shown after saving. Health-looking tags were
+    already confirmed on the form (it asks before saving), so only the other fields."""
+    for warning in result.warnings:
+        if warning.field != "tags":
+            messages.warning(request, warning.message)
+
+
 @staff_required(Perm.SERVE_CUSTOMERS)
 def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
     customer = access(Customer, pk)
@@ -250,11 +260,14 @@ def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
         form = CustomerForm(request.POST, existing_tags=customer.tags)
         if form.is_valid():
             try:
-                services.update_customer(customer, form.customer_data(), actor=_actor(request))
+                result = services.update_customer_result(
+                    customer, form.customer_data(), actor=_actor(request)
+                )
             except ServiceError as exc:
                 add_service_errors(form, exc)
             else:
                 messages.success(request, _("Changes saved."))
+                _warn(request, result)
                 return redirect("customers:detail", pk=customer.pk)
         return render(
             request, "customers/edit.html", {"form": form, "customer": customer}, status=400

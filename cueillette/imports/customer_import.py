@@ -47,7 +47,11 @@ from cueillette.customers.models import (
     Source,
 )
 from cueillette.customers.normalize import fold, parse_phone
-from cueillette.customers.services import clean_customer_data, current_wording
+from cueillette.customers.services import (
+    clean_customer_data,
+    current_wording,
+    health_tag_warnings,
+)
 from cueillette.imports.errors import Code
 from cueillette.imports.layouts import CustomerLayout, CustomerRecord, Issue
 from cueillette.imports.models import (
@@ -392,7 +396,18 @@ class CustomerImporter:
                     pending_email.setdefault(email, target)
                 if phone:
                     pending_phone.setdefault(phone, target)
+            known = list(target.values.get("tags") or [])
             changed = self._fill(target, cleaned)
+            # A new tag that reads like health data: kept, with the same warning as the
+            # other doors (the customers service decides what looks like health data).
+            for warning in health_tag_warnings(cleaned.get("tags") or [], known=known):
+                self._warn(
+                    result,
+                    rec.line,
+                    Issue(
+                        rec.columns.get("tags", "tags"), warning.code, warning.message, error=False
+                    ),
+                )
             self._decide(rec, target, result)
             if rec.external:
                 target.externals.append((rec.external[0], rec.external[1], rec.external_data))

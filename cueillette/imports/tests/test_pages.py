@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -172,3 +173,44 @@ def test_a_file_gone_from_the_server_is_said_not_a_crash(
     assert again.status_code == 302
     imp.refresh_from_db()
     assert imp.status == "done"
+
+
+def test_health_like_tags_are_warned_per_row_with_line_and_column(
+    owner: Any, org: Any, client_for: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    c = client_for(owner)
+    data = (
+        "Prénom,Nom,Courriel,Intérêts\n"
+        'Inès,Garnier,ines@example.org,"vrac, migraines"\n'
+        "Paul,Roux,paul@example.org,fromages\n"
+        "Zoé,Faure,zoe@example.org,non-fumeuse\n"
+    ).encode()
+    r = c.post(
+        reverse("imports:index"),
+        {"kind": "customers", "file": SimpleUploadedFile("tags.csv", data, "text/csv")},
+    )
+    assert r.status_code == 302
+    imp = Import.objects.unscoped().get(organization=org)
+    mapping = {"map_0": "first_name", "map_1": "last_name", "map_2": "email", "map_3": "tags"}
+    with django_capture_on_commit_callbacks(execute=True):
+        c.post(reverse("imports:check", args=[imp.pk]), mapping)
+    imp.refresh_from_db()
+    assert imp.status == "checked", imp.check_counts
+    assert imp.check_counts["warnings"] == 2
+    report = c.get(reverse("imports:detail", args=[imp.pk])).content.decode()
+    assert "“migraines” looks like health information" in report
+    assert "“non-fumeuse” looks like health information" in report
+    # The check's report: one row per warning, with its line and column.
+    assert re.search(r"<td>2</td><td><code>Intérêts</code></td>.*?“migraines”", report)
+    assert re.search(r"<td>4</td><td><code>Intérêts</code></td>.*?“non-fumeuse”", report)
+    # Kept all the same, and warned again by the real run.
+    with django_capture_on_commit_callbacks(execute=True):
+        c.post(reverse("imports:start", args=[imp.pk]))
+    imp.refresh_from_db()
+    assert imp.status == "done" and imp.counts["warnings"] == 2
+    with tenancy.tenant_context(org):
+        assert Customer.objects.get(first_name="Inès").tags == ["vrac", "migraines"]
+    rows = b"".join(c.get(reverse("imports:issues_csv", args=[imp.pk])).streaming_content)
+    lines = [line for line in rows.decode().splitlines() if "health" in line]
+    assert len(lines) == 2
+    assert lines[0].startswith("2;Intérêts;") and lines[1].startswith("4;Intérêts;")
