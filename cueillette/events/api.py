@@ -152,14 +152,17 @@ def _session_out(s: Session) -> dict[str, Any]:
     }
 
 
-def _registration_out(r: Registration) -> dict[str, Any]:
+def _registration_out(
+    r: Registration, position: int | None = None, *, position_known: bool = False
+) -> dict[str, Any]:
+    """A registration as the API shows it (``position``: when the action already told it)."""
     return {
         "id": r.pk,
         "session_id": r.session_id,
         "customer_id": r.customer_id,
         "name": r.name,
         "status": r.status,
-        "waitlist_position": services.waitlist_position(r),
+        "waitlist_position": position if position_known else services.waitlist_position(r),
         "offer_expires_at": r.offer_expires_at if r.status == RegStatus.OFFERED else None,
         "checked_in_at": r.checked_in_at,
         "walk_in": r.walk_in,
@@ -307,7 +310,7 @@ def register(
     result = services.register_customer(
         session, customer, actor=op.actor, answer=payload.answer, source="api", who=op
     )
-    return 201, _registration_out(result.registration)
+    return 201, _registration_out(result.registration, result.position, position_known=True)
 
 
 @router.post(

@@ -185,7 +185,12 @@ class Registration(TenantModel):
     class Meta:
         ordering = ["created_at", "id"]
         indexes = [
-            models.Index(fields=["organization", "session", "status"], name="reg_session_status"),
+            # Seats and the waiting list's order, counted from the index alone under the
+            # session's lock (``services._tally``).
+            models.Index(
+                fields=["organization", "session", "status", "queued_at"],
+                name="reg_session_queue",
+            ),
         ]
         constraints = [
             # One active registration per person and session, on both databases.

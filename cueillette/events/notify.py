@@ -17,7 +17,9 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import formats, translation
 from django.utils.translation import gettext as _
+from django_tasks import task
 
+from cueillette.core import scheduling
 from cueillette.core.mail import send_templated
 from cueillette.core.tenancy import current_org, tenant_context
 from cueillette.events.models import Mode, Registration, Session
@@ -59,46 +61,88 @@ def _send(
     klass: str = "transactional",
     purposes: tuple[str, ...] = (),
 ) -> None:
-    if not reg.email:
+    """Queue the notice once the action commits; a task renders it and asks the send gate.
+
+    Nothing is rendered in the request: at the 8 pm rush every registration waits for the
+    session's row lock, and the worker (not the person on their phone) pays for the templates
+    and the gate's decision. The task reads the registration again, so an address erased or a
+    session moved meanwhile is what the message reflects.
+    """
+    if not reg.email or not reg.pk:
         return
-    session = reg.session
-    context = {
-        "organization": current_org(),
+    fields: dict[str, Any] = {
+        "org_id": current_org().pk,
+        "registration_id": reg.pk,
         "subject": subject,
         "paragraphs": paragraphs,
         "button_url": button_url,
         "button_label": button_label,
-        "session": session,
-        "when": when(session, reg.language),
-        "online": session.mode == Mode.ONLINE,
-        "video_url": session.video_url if show_video else "",
-        "manage_url": manage_url(reg) if reg.pk and reg.status != "pending" else "",
+        "show_video": show_video,
         "footer": footer,
+        "headers": headers,
+        "kind": kind,
+        "klass": klass,
+        "purposes": list(purposes),
     }
-    # Rendered after the action commits: the session's row lock is not held while templates
-    # render (at the 8 pm rush every registration waits for that lock).
-    org = current_org()
+    transaction.on_commit(lambda: send_notice.enqueue(**fields))
 
-    def send() -> None:
-        # After commit the request's tenant may be gone (a test's captured callbacks, a
-        # task): the message is sent for the registration's own organization.
-        with tenant_context(org):
-            send_templated(
-                "events/email/notice",
-                reg.email,
-                context,
-                language=reg.language,
-                headers=headers,
-                kind=kind,
-                klass=klass,
-                customer=reg.customer,
-                purposes=purposes,
-                # A retried pass asks once: the gate keeps its first decision for this key (the
-                # reminder and the feedback request go once per registration).
-                dedupe_key=f"{kind}:{reg.pk}" if kind in ONCE_KINDS and reg.pk else "",
-            )
 
-    transaction.on_commit(send)
+@task(queue_name="emails")
+def send_notice(
+    org_id: int,
+    registration_id: int,
+    subject: str,
+    paragraphs: list[str],
+    button_url: str = "",
+    button_label: str = "",
+    show_video: bool = False,
+    footer: str = "",
+    headers: dict[str, str] | None = None,
+    kind: str = "event_notice",
+    klass: str = "transactional",
+    purposes: list[str] | None = None,
+) -> str:
+    """Render one notice of :func:`_send` in the recipient's language and ask the gate."""
+    org = scheduling.organization(org_id)
+    if org is None:
+        return "no organization"
+    with tenant_context(org):
+        reg = (
+            Registration.objects.select_related("session", "customer")
+            .filter(pk=registration_id)
+            .first()
+        )
+        if reg is None or not reg.email:
+            return "no address"
+        session = reg.session
+        context = {
+            "organization": org,
+            "subject": subject,
+            "paragraphs": paragraphs,
+            "button_url": button_url,
+            "button_label": button_label,
+            "session": session,
+            "when": when(session, reg.language),
+            "online": session.mode == Mode.ONLINE,
+            "video_url": session.video_url if show_video and reg.holds_seat else "",
+            "manage_url": manage_url(reg) if reg.status != "pending" else "",
+            "footer": footer,
+        }
+        delivery = send_templated(
+            "events/email/notice",
+            reg.email,
+            context,
+            language=reg.language,
+            headers=headers,
+            kind=kind,
+            klass=klass,
+            customer=reg.customer,
+            purposes=tuple(purposes or ()),
+            # A retried pass asks once: the gate keeps its first decision for this key (the
+            # reminder and the feedback request go once per registration).
+            dedupe_key=f"{kind}:{reg.pk}" if kind in ONCE_KINDS else "",
+        )
+        return str(getattr(delivery, "status", ""))
 
 
 def confirm_link(reg: Registration, raw: str) -> None:

@@ -548,9 +548,12 @@ def test_capacity_is_never_exceeded_and_offers_follow_the_list_order(
             )
             try:
                 if op == "register":
-                    services.register_customer(
+                    result = services.register_customer(
                         session, people[i], actor=Actor.customer(), now=clock
                     )
+                    # The position told at once (counted under the lock) is the list's own.
+                    if result.placed == "waitlist":
+                        assert result.position == services.waitlist_position(result.registration)
                 elif op == "cancel" and reg is not None:
                     services.cancel_registration(reg, actor=Actor.customer(), now=clock)
                 elif op == "expire":
@@ -591,3 +594,51 @@ def test_capacity_is_never_exceeded_and_offers_follow_the_list_order(
             )
             ids = [r.customer_id for r in active]
             assert len(ids) == len(set(ids))
+
+
+def test_the_notice_is_rendered_by_a_task_after_commit_and_reflects_the_registration_then(
+    tenant: Organization, django_capture_on_commit_callbacks: Any, mailoutbox: list[Any]
+) -> None:
+    from cueillette.messaging.models import Delivery
+
+    session = SessionFactory(
+        organization=tenant, capacity=5, mode="online", video_url="https://visio.example/room-7"
+    )
+    first, second = CustomerFactory(organization=tenant), CustomerFactory(organization=tenant)
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        services.register_customer(session, first, actor=Actor.customer())
+    # Nothing is rendered nor decided in the request: one task is queued after commit.
+    assert len(queued) == 1 and not Delivery.objects.exists() and not mailoutbox
+    with django_capture_on_commit_callbacks(execute=True):
+        queued[0]()
+    assert len(mailoutbox) == 1 and mailoutbox[0].to == [first.email]
+    assert "https://visio.example/room-7" in mailoutbox[0].body
+    assert Delivery.objects.filter(customer=first, kind="event_notice").count() == 1
+
+    # Cancelled before the worker got to it: no video link for someone who holds no seat.
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        result = services.register_customer(session, second, actor=Actor.customer())
+    services.cancel_registration(result.registration, actor=Actor.customer())
+    with django_capture_on_commit_callbacks(execute=True):
+        queued[0]()
+    assert mailoutbox[-1].to == [second.email]
+    assert "room-7" not in mailoutbox[-1].body
+
+
+def test_a_waitlisted_registration_is_told_its_place_at_once(
+    tenant: Organization, django_capture_on_commit_callbacks: Any, mailoutbox: list[Any]
+) -> None:
+    session = SessionFactory(organization=tenant, capacity=1, waitlist_enabled=True)
+    people = [CustomerFactory(organization=tenant) for _ in range(4)]
+    with django_capture_on_commit_callbacks(execute=True):
+        results = [services.register_customer(session, p, actor=Actor.customer()) for p in people]
+    assert [(r.placed, r.position) for r in results] == [
+        ("seat", None),
+        ("waitlist", 1),
+        ("waitlist", 2),
+        ("waitlist", 3),
+    ]
+    assert "3" in mailoutbox[-1].body
+    with pytest.raises(ServiceError) as err:
+        services.register_customer(session, people[2], actor=Actor.customer())
+    assert err.value.field == "customer"
