@@ -302,13 +302,12 @@ def list_registrations(
 def register(
     request: HttpRequest, session_id: int, payload: RegisterIn
 ) -> tuple[int, dict[str, Any]]:
-    session = _session(session_id)
     customer = Customer.objects.filter(pk=payload.customer_id).first()
     if customer is None:
         raise NotFound("not_found", _("no customer with this id"), field="customer_id")
     op = _op(request)
     result = services.register_customer(
-        session, customer, actor=op.actor, answer=payload.answer, source="api", who=op
+        session_id, customer, actor=op.actor, answer=payload.answer, source="api", who=op
     )
     return 201, _registration_out(result.registration, result.position, position_known=True)
 

@@ -294,7 +294,10 @@ def _session_fields(inp: SessionInput) -> dict[str, Any]:
 
 def _lock_session(session_id: int) -> Session:
     """Lock the session row: every count or move of its seats happens under this lock."""
-    return Session.objects.select_for_update().get(pk=session_id)
+    session = Session.objects.select_for_update().filter(pk=session_id).first()
+    if session is None:
+        raise NotFound("not_found", _("no session with this id"), field="session_id")
+    return session
 
 
 def _lock_registration(registration_id: int) -> Registration:
@@ -910,7 +913,7 @@ def _tally(session: Session, customer_id: int, now: dt.datetime) -> _Tally:
 
 @transaction.atomic
 def register_customer(
-    session: Session,
+    session: Session | int,
     customer: Customer,
     *,
     actor: Actor,
@@ -939,7 +942,8 @@ def register_customer(
             _("the answer is %(max)d characters at most") % {"max": MAX_ANSWER},
             field="answer",
         )
-    session = _lock_session(session.pk)
+    # A session or its id (the API's rush path reads it once, locked; unknown: a 404).
+    session = _lock_session(session if isinstance(session, int) else session.pk)
     # The time is read once the lock is held: seats and the list are given in lock order.
     now = now or timezone.now()
     _check_open(session, now)

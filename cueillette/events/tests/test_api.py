@@ -159,3 +159,10 @@ def test_another_organizations_session_is_a_404(org: Organization, other_org: Or
         theirs = SessionFactory(organization=other_org)
     api = _api(org)
     assert api.get(f"/sessions/{theirs.pk}").status_code == 404
+    # Registering someone of ours for their session: the same 404, and nothing written.
+    with tenancy.tenant_context(org):
+        ours = CustomerFactory(organization=org)
+    res = api.post(f"/sessions/{theirs.pk}/registrations", {"customer_id": ours.pk}, key="x1")
+    assert res.status_code == 404 and res.json()["error"]["field"] == "session_id"
+    with tenancy.tenant_context(other_org):
+        assert not Registration.objects.filter(session_id=theirs.pk).exists()
