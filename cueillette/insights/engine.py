@@ -112,7 +112,9 @@ def compute(
     purchases: dict[int, Array] = {}
     spend: dict[int, Array] = {}
     for months in HORIZONS:
-        expected = _finite_or_nan(fitting.expected_purchases(bg, months * MONTH_WEEKS, x, t_x, age))
+        expected = _finite_or_nan(
+            fitting.expected_purchases(bg, months * MONTH_WEEKS, x, t_x, age, alive=raw_alive)
+        )
         purchases[months] = expected
         if per_purchase is not None:
             spend[months] = expected * per_purchase

@@ -291,14 +291,14 @@ def _maximise(value_grad: Any, start: Array, *, max_iter: int) -> tuple[Array, i
 
 def _newton_polish(
     value_grad: Any, start: Array, sample_value_grad: Any, weight: float, *, max_steps: int = 12
-) -> tuple[Array, Array, int] | None:
+) -> tuple[Array, Array, int, float] | None:
     """Newton-type steps on the full data from a warm start: the full gradient each step, the
     Hessian of a subsample (times ``weight``, the full-to-sample size ratio) computed once, so
     a step costs one evaluation of the full data. Each step shrinks the error by the relative
     error of that Hessian (a few per cent). A step that lowers the likelihood or leaves the
     positive parameters is halved. Returns the optimum, the Hessian of the FULL data there
-    (for standard errors) and the steps taken; None when it does not settle (the caller then
-    runs the quasi-Newton fit)."""
+    (for standard errors), the steps taken and the log-likelihood there; None when it does not
+    settle (the caller then runs the quasi-Newton fit)."""
     hess_s = weight * _numeric_hessian(lambda th: sample_value_grad(th)[1], start)
     try:
         inverse = np.linalg.inv(hess_s)
@@ -324,7 +324,7 @@ def _newton_polish(
         theta, ll, grad = trial, trial_ll, trial_grad
         if relative < 1e-9:
             hess = _numeric_hessian(lambda th: value_grad(th)[1], theta, grad)
-            return theta, hess, step
+            return theta, hess, step, ll
     return None
 
 
@@ -362,8 +362,7 @@ def fit_bgnbd(
             data.wsum / sample.wsum,
         )
     if polished is not None:
-        theta, hess, nit = polished
-        ll_scaled = _bg_value_grad(theta, data)[0]
+        theta, hess, nit, ll_scaled = polished
     else:
         theta, nit = _maximise(lambda th: _bg_value_grad(th, data), start, max_iter=max_iter)
         # The Hessian in the scaled unit, carried back: alpha's row and column scale with time.
@@ -497,30 +496,65 @@ def gammagamma_log_likelihood(params: Any, frequency: Any, monetary: Any) -> Arr
     return _gg_terms(np.asarray(params, dtype=np.float64), x, m, xu, xi)
 
 
-def _gg_value_grad(theta: Array, x: Array, m: Array, xu: Array, xi: Any) -> tuple[float, Array]:
-    """Total log-likelihood of the mean spends and its gradient; the terms in x alone are
-    computed once per distinct x."""
-    p, q, g = theta
-    n = float(len(x))
-    cnt = np.bincount(xi, minlength=len(xu)).astype(np.float64)
-    px_u = p * xu
-    log_xu = np.log(xu)
+@dataclass(frozen=True)
+class _GgData:
+    """The mean spends arranged once for a fit: what does not depend on the parameters is
+    computed here (per distinct x, and the sums over customers of the logs of spends)."""
+
+    x: Array
+    xm: Array  # x * m
+    xu: Array
+    log_xu: Array
+    cnt: Array  # customers per distinct x
+    n: float
+    sum_log_m: float
+    sum_x_log_m: float
+
+
+def _gg_data(x: Array, m: Array, xu: Array, xi: Any) -> _GgData:
     log_m = np.log(m)
-    xm_g = x * m + g
+    return _GgData(
+        x,
+        x * m,
+        xu,
+        np.log(xu),
+        np.bincount(xi, minlength=len(xu)).astype(np.float64),
+        float(len(x)),
+        float(np.sum(log_m)),
+        float(np.sum(x * log_m)),
+    )
+
+
+def _gg_value_grad(theta: Array, x: Array, m: Array, xu: Array, xi: Any) -> tuple[float, Array]:
+    """Total log-likelihood of the mean spends and its gradient (see :func:`_gg_eval`)."""
+    return _gg_eval(theta, _gg_data(x, m, xu, xi))
+
+
+def _gg_eval(theta: Array, d: _GgData) -> tuple[float, Array]:
+    """Total log-likelihood and gradient: terms in x alone once per distinct x, one logarithm
+    and one division per customer."""
+    p, q, g = theta
+    n, cnt, xu, log_xu = d.n, d.cnt, d.xu, d.log_xu
+    px_u = p * xu
+    xm_g = d.xm + g
     log_xmg = np.log(xm_g)
+    pxq = p * d.x + q
     ll = (
         float(cnt @ (special.gammaln(px_u + q) - special.gammaln(px_u) + px_u * log_xu))
         - n * special.gammaln(q)
         + n * q * math.log(g)
-        + float(np.sum((p * x - 1) * log_m))
-        - float(np.sum((p * x + q) * log_xmg))
+        + p * d.sum_x_log_m
+        - d.sum_log_m
+        - float(np.sum(pxq * log_xmg))
     )
     dig_pxq = special.digamma(px_u + q)
-    dp = float(cnt @ (xu * (dig_pxq - special.digamma(px_u) + log_xu))) + float(
-        np.sum(x * (log_m - log_xmg))
+    dp = (
+        float(cnt @ (xu * (dig_pxq - special.digamma(px_u) + log_xu)))
+        + d.sum_x_log_m
+        - float(np.sum(d.x * log_xmg))
     )
     dq = float(cnt @ dig_pxq) - n * special.digamma(q) + n * math.log(g) - float(np.sum(log_xmg))
-    dg = n * q / g - float(np.sum((p * x + q) / xm_g))
+    dg = n * q / g - float(np.sum(pxq / xm_g))
     return ll, np.array([dp, dq, dg])
 
 
@@ -540,18 +574,32 @@ def fit_gammagamma(
     # Spend in units where the mean is 1: gamma scales with money, p and q do not.
     scale = float(np.mean(m))
     start = np.array([1.0, 1.0, 1.0])
-    if len(x) > WARM_START_ABOVE:
-        step = len(x) // WARM_START_SAMPLE
-        xs, ms_ = x[::step], m[::step] / scale
-        xsu, xsi = _lookup(xs)
-        start, _ = _maximise(
-            lambda th: _gg_value_grad(th, xs, ms_, xsu, xsi), start, max_iter=max_iter
-        )
     xu, xi = _lookup(x)
-    ms = m / scale
-    theta, nit = _maximise(lambda th: _gg_value_grad(th, x, ms, xu, xi), start, max_iter=max_iter)
-    ll_scaled, grad_scaled = _gg_value_grad(theta, x, ms, xu, xi)
-    hess = _numeric_hessian(lambda th: _gg_value_grad(th, x, ms, xu, xi)[1], theta, grad_scaled)
+    data = _gg_data(x, m / scale, xu, xi)
+
+    def full(th: Array) -> tuple[float, Array]:
+        return _gg_eval(th, data)
+
+    polished = None
+    if len(x) > WARM_START_ABOVE:
+        # As for BG/NBD: a fit on an evenly spaced subsample, then Newton steps on the full
+        # data with the subsample's Hessian (a few full evaluations instead of dozens).
+        step = len(x) // WARM_START_SAMPLE
+        xs = x[::step]
+        xsu, xsi = _lookup(xs)
+        sample_data = _gg_data(xs, m[::step] / scale, xsu, xsi)
+
+        def sample(th: Array) -> tuple[float, Array]:
+            return _gg_eval(th, sample_data)
+
+        start, _ = _maximise(sample, start, max_iter=max_iter)
+        polished = _newton_polish(full, start, sample, len(x) / len(xs))
+    if polished is not None:
+        theta, hess, nit, ll_scaled = polished
+    else:
+        theta, nit = _maximise(full, start, max_iter=max_iter)
+        ll_scaled, grad_scaled = full(theta)
+        hess = _numeric_hessian(lambda th: full(th)[1], theta, grad_scaled)
     unscale = np.array([1.0, 1.0, 1.0 / scale])
     hess = hess * np.outer(unscale, unscale)
     theta[2] *= scale
