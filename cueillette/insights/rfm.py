@@ -116,21 +116,54 @@ def summarise(
 
 def quintile_scores(values: Array, *, higher_is_better: bool = True) -> npt.NDArray[np.int8]:
     """Scores 1..5 by rank among the customers (ties share the average rank, so equal values
-    always get the same score; 5 is best)."""
+    always get the same score; 5 is best): ``ceil(5 * average rank / n)``.
+
+    Linear time, no sort: the score only moves at four values. The k-th is the smallest value
+    whose average rank exceeds ``k n / 5``; it is the value at the 0-based sorted position
+    ``floor(k n / 5) - 1`` (found by ``np.partition``) or the next distinct value above it (a
+    value below it ranks at most there, the next one at least two places further), decided by
+    counting, in integers, how many are below and equal. (:func:`quintile_scores_by_sort`
+    is the same rule written with a sort, for the tests.)
+    """
+    n = len(values)
+    if n == 0:
+        return np.zeros(0, dtype=np.int8)
+    v = np.asarray(values if higher_is_better else -values, dtype=np.float64)
+    positions = sorted({max(0, (k * n) // 5 - 1) for k in range(1, 5)})
+    at = np.partition(v, positions)
+    scores = np.ones(n, dtype=np.int8)
+    for k in range(1, 5):
+        c = at[max(0, (k * n) // 5 - 1)]
+        below = int(np.count_nonzero(v < c))
+        equal = int(np.count_nonzero(v == c))
+        # average rank of c = below + (equal + 1) / 2 > k n / 5, in integers
+        if 5 * (2 * below + equal + 1) > 2 * k * n:
+            threshold = c
+        else:
+            above = v[v > c]
+            if above.size == 0:
+                continue  # nobody ranks above k n / 5 (cannot happen for k < 5)
+            threshold = above.min()
+        scores += v >= threshold
+    return scores
+
+
+def quintile_scores_by_sort(
+    values: Array, *, higher_is_better: bool = True
+) -> npt.NDArray[np.int8]:
+    """:func:`quintile_scores` through a full sort and explicit average ranks (the reference)."""
     n = len(values)
     if n == 0:
         return np.zeros(0, dtype=np.int8)
     v = values if higher_is_better else -values
-    order = np.argsort(v)
+    order = np.argsort(v, kind="stable")
     sorted_v = v[order]
-    # Average rank of each distinct value (1-based).
     uniq_start = np.flatnonzero(np.r_[True, sorted_v[1:] != sorted_v[:-1]])
     uniq_end = np.r_[uniq_start[1:], n]
     avg_rank = (uniq_start + uniq_end + 1) / 2.0
     ranks = np.empty(n)
     ranks[order] = np.repeat(avg_rank, uniq_end - uniq_start)
-    scores = np.ceil(5 * ranks / n).astype(np.int8)
-    return np.clip(scores, 1, 5)
+    return np.clip(np.ceil(5 * ranks / n), 1, 5).astype(np.int8)
 
 
 class Segment(StrEnum):

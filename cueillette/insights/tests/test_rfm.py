@@ -35,6 +35,31 @@ def test_quintile_scores_give_equal_values_equal_scores() -> None:
     assert rfm.quintile_scores(np.array([5.0, 1.0]), higher_is_better=False).tolist() == [3, 5]
 
 
+@hsettings(max_examples=300)
+@given(
+    st.lists(st.sampled_from([0.0, 1.0, 2.5, 3.0, 7.0, 100.0]) | st.floats(-1e6, 1e6), max_size=80),
+    st.booleans(),
+)
+def test_the_linear_time_quintiles_equal_the_sorted_ranks(
+    values: list[float], higher: bool
+) -> None:
+    arr = np.array(values, dtype=np.float64)
+    fast = rfm.quintile_scores(arr, higher_is_better=higher)
+    assert fast.tolist() == rfm.quintile_scores_by_sort(arr, higher_is_better=higher).tolist()
+
+
+def test_the_linear_time_quintiles_at_scale_with_heavy_ties() -> None:
+    rng = np.random.default_rng(5)
+    for arr in (
+        rng.integers(1, 8, 200_001).astype(np.float64),  # frequency-like: a few values
+        np.round(rng.gamma(2.0, 30.0, 100_000), 0),  # days: many ties
+        rng.normal(size=99_999),  # no ties
+    ):
+        for higher in (True, False):
+            fast = rfm.quintile_scores(arr, higher_is_better=higher)
+            assert np.array_equal(fast, rfm.quintile_scores_by_sort(arr, higher_is_better=higher))
+
+
 def test_the_grid_names_every_cell() -> None:
     r = np.repeat(np.arange(1, 6), 5).astype(np.int8)
     fm = np.tile(np.arange(1, 6), 5).astype(np.int8)
