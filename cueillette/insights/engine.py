@@ -141,10 +141,18 @@ def _compute(
     )
     purchases: dict[int, Array] = {}
     spend: dict[int, Array] = {}
-    for months in HORIZONS:
-        expected = _finite_or_nan(
+
+    def horizon(months: int) -> Array:
+        return _finite_or_nan(
             fitting.expected_purchases(bg, months * MONTH_WEEKS, x, t_x, age, alive=raw_alive)
         )
+
+    # The three horizons side by side when the base is big (``fitting.map_parallel``).
+    parallel = len(x) > fitting.PARALLEL_ABOVE
+    expectations = (
+        fitting.map_parallel(horizon, HORIZONS) if parallel else [horizon(m) for m in HORIZONS]
+    )
+    for months, expected in zip(HORIZONS, expectations, strict=True):
         purchases[months] = expected
         if per_purchase is not None:
             spend[months] = expected * per_purchase

@@ -22,9 +22,13 @@ gradient in the natural parameters.
 
 from __future__ import annotations
 
+import itertools
 import math
+import os
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -37,6 +41,26 @@ BGNBD_PARAMS = ("r", "alpha", "a", "b")
 WARM_START_ABOVE = 200_000
 WARM_START_SAMPLE = 100_000
 GAMMAGAMMA_PARAMS = ("p", "q", "gamma")
+#: The full data's evaluations (and the engine's three horizons) run in this many threads
+#: above PARALLEL_ABOVE customers: the work is element-wise numpy and ``scipy.special``, which
+#: release the GIL, so a second core halves it. Results equal the one-thread sums to rounding.
+THREADS = max(1, min(2, os.cpu_count() or 1))
+PARALLEL_ABOVE = 200_000
+_POOL: ThreadPoolExecutor | None = None
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def map_parallel(fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
+    """``[fn(i) for i in items]``, in :data:`THREADS` threads (in order; one thread: inline)."""
+    global _POOL
+    todo = list(items)
+    if THREADS <= 1 or len(todo) <= 1:
+        return [fn(i) for i in todo]
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="insights")
+    return list(_POOL.map(fn, todo))
 
 
 class FitError(ValueError):
@@ -171,6 +195,21 @@ def _bg_terms(theta: Array, d: _BgData) -> tuple[Array, Array, Array, Array]:
     pos = d.pos
     a4[pos] = math.log(a) - np.log(b + d.x[pos] - 1) - (r + d.x[pos]) * np.log(alpha + d.t_x[pos])
     return a1, a2, a3, a4
+
+
+def _bg_parts(x: Array, t_x: Array, t: Array) -> list[_BgData]:
+    """The summary in :data:`THREADS` contiguous parts (one below PARALLEL_ABOVE customers)."""
+    parts = THREADS if len(x) > PARALLEL_ABOVE else 1
+    bounds = np.linspace(0, len(x), parts + 1).astype(int)
+    return [_bg_data(x[i:j], t_x[i:j], t[i:j]) for i, j in itertools.pairwise(bounds)]
+
+
+def _bg_value_grad_parts(theta: Array, parts: list[_BgData]) -> tuple[float, Array]:
+    """:func:`_bg_value_grad` of the whole summary, as the sum over its parts."""
+    if len(parts) == 1:
+        return _bg_value_grad(theta, parts[0])
+    results = map_parallel(lambda d: _bg_value_grad(theta, d), parts)
+    return sum(r[0] for r in results), np.sum([r[1] for r in results], axis=0)
 
 
 def bgnbd_log_likelihood(params: Any, frequency: Any, recency: Any, age: Any) -> Array:
@@ -353,7 +392,11 @@ def fit_bgnbd(
     # conditioned whatever the caller's unit (alpha scales with time, r, a, b do not).
     scale = float(np.mean(t))
     start = np.array([1.0, 1.0, 1.0, 1.0])
-    data = _bg_data(x, t_x / scale, t / scale)
+    parts = _bg_parts(x, t_x / scale, t / scale)
+
+    def full(th: Array) -> tuple[float, Array]:
+        return _bg_value_grad_parts(th, parts)
+
     polished = None
     if len(x) > WARM_START_ABOVE:
         # A fit on an evenly spaced subsample starts the full fit next to its optimum, so
@@ -362,18 +405,15 @@ def fit_bgnbd(
         sample = _bg_data(x[::step], t_x[::step] / scale, t[::step] / scale)
         start, _ = _maximise(lambda th: _bg_value_grad(th, sample), start, max_iter=max_iter)
         polished = _newton_polish(
-            lambda th: _bg_value_grad(th, data),
-            start,
-            lambda th: _bg_value_grad(th, sample),
-            data.wsum / sample.wsum,
+            full, start, lambda th: _bg_value_grad(th, sample), len(x) / sample.wsum
         )
     if polished is not None:
         theta, hess, nit, ll_scaled = polished
     else:
-        theta, nit = _maximise(lambda th: _bg_value_grad(th, data), start, max_iter=max_iter)
+        theta, nit = _maximise(full, start, max_iter=max_iter)
         # The Hessian in the scaled unit, carried back: alpha's row and column scale with time.
-        ll_scaled, grad_scaled = _bg_value_grad(theta, data)
-        hess = _numeric_hessian(lambda th: _bg_value_grad(th, data)[1], theta, grad_scaled)
+        ll_scaled, grad_scaled = full(theta)
+        hess = _numeric_hessian(lambda th: full(th)[1], theta, grad_scaled)
     unscale = np.array([1.0, 1.0 / scale, 1.0, 1.0])
     hess = hess * np.outer(unscale, unscale)
     theta[1] *= scale

@@ -54,6 +54,23 @@ def test_bgnbd_gradient_matches_finite_differences() -> None:
         assert ll == pytest.approx(float(fitting.bgnbd_log_likelihood(th, x, t_x, t).sum()))
 
 
+def test_the_full_data_in_parts_sums_to_the_same_likelihood(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(fitting, "PARALLEL_ABOVE", 3)
+    monkeypatch.setattr(fitting, "THREADS", 2)
+    x, t_x, t = _small_sample()
+    parts = fitting._bg_parts(x, t_x, t)
+    assert len(parts) == 2 and sum(len(p.x) for p in parts) == len(x)
+    for theta in ([0.243, 4.414, 0.793, 2.426], [1.7, 0.6, 3.2, 0.9]):
+        th = np.array(theta)
+        ll, grad = fitting._bg_value_grad_parts(th, parts)
+        ll1, grad1 = _bg_value_grad(th, _bg_data(x, t_x, t))
+        assert ll == pytest.approx(ll1, rel=1e-12)
+        np.testing.assert_allclose(grad, grad1, rtol=1e-12)
+    assert fitting.map_parallel(lambda v: v * v, [1, 2, 3]) == [1, 4, 9]
+
+
 def test_gammagamma_gradient_matches_finite_differences() -> None:
     x = np.array([1.0, 2, 3, 7, 40, 300])
     m = np.array([12.5, 30.0, 8.2, 55.0, 21.0, 19.0])
