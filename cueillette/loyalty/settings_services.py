@@ -22,9 +22,10 @@ from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from cueillette.core import audit
+from cueillette.core import audit, permissions
 from cueillette.core.audit import Actor
 from cueillette.core.errors import ServiceError
+from cueillette.core.permissions import Perm
 from cueillette.loyalty import rules
 from cueillette.loyalty.errors import Code
 from cueillette.loyalty.models import Program, Redemption, Reward, Tier
@@ -403,6 +404,7 @@ def clean_program_data(data: Mapping[str, Any]) -> dict[str, Any]:
 @transaction.atomic
 def update_program(data: Mapping[str, Any], *, actor: Actor) -> Program:
     """Save the program's look and rules. Points already earned keep their expiry date."""
+    permissions.require(actor, Perm.MANAGE_PROGRAM)
     values = clean_program_data(data)
     program = Program.objects.select_for_update().get(pk=get_program().pk)
     changed = _changed(program, values)
@@ -461,6 +463,7 @@ def _clean_reward(data: Mapping[str, Any]) -> dict[str, Any]:
 
 @transaction.atomic
 def create_reward(data: Mapping[str, Any], *, actor: Actor) -> Reward:
+    permissions.require(actor, Perm.MANAGE_PROGRAM)
     values = _clean_reward(data)
     reward = Reward.objects.create(**values)
     audit.record(actor, "loyalty.reward_created", reward, cost=reward.cost, stock=reward.stock)
@@ -469,6 +472,7 @@ def create_reward(data: Mapping[str, Any], *, actor: Actor) -> Reward:
 
 @transaction.atomic
 def update_reward(reward: Reward, data: Mapping[str, Any], *, actor: Actor) -> Reward:
+    permissions.require(actor, Perm.MANAGE_PROGRAM)
     values = _clean_reward(data)
     reward = Reward.objects.select_for_update().get(pk=reward.pk)
     changed = _changed(reward, values)
@@ -481,6 +485,7 @@ def update_reward(reward: Reward, data: Mapping[str, Any], *, actor: Actor) -> R
 @transaction.atomic
 def set_reward_active(reward: Reward, active: bool, *, actor: Actor) -> Reward:
     """Withdraw a reward from the catalogue (or offer it again). Its history stays."""
+    permissions.require(actor, Perm.MANAGE_PROGRAM)
     reward = Reward.objects.select_for_update().get(pk=reward.pk)
     if reward.active != active:
         reward.active = active
@@ -496,6 +501,7 @@ def reward_was_redeemed(reward: Reward) -> bool:
 @transaction.atomic
 def delete_reward(reward: Reward, *, actor: Actor) -> None:
     """Delete a reward nobody ever took; one that was redeemed can only be withdrawn."""
+    permissions.require(actor, Perm.MANAGE_PROGRAM)
     reward = Reward.objects.select_for_update().get(pk=reward.pk)
     if reward_was_redeemed(reward):
         raise ServiceError(
@@ -581,6 +587,7 @@ def _threshold_taken() -> ServiceError:
 @transaction.atomic
 def create_tier(data: Mapping[str, Any], *, actor: Actor) -> Tier:
     """A new tier. Its code (used by cards and rewards) is derived from the name, once."""
+    permissions.require(actor, Perm.MANAGE_PROGRAM)
     values = _clean_tier(data, exclude_pk=None)
     try:
         with transaction.atomic():
@@ -603,6 +610,7 @@ def create_tier(data: Mapping[str, Any], *, actor: Actor) -> Tier:
 def update_tier(tier: Tier, data: Mapping[str, Any], *, actor: Actor) -> Tier:
     """Change a tier. Members keep their tier until earning upgrades them or the monthly
     review sets it again (a raised threshold never downgrades anybody between reviews)."""
+    permissions.require(actor, Perm.MANAGE_PROGRAM)
     values = _clean_tier(data, exclude_pk=tier.pk)
     tier = Tier.objects.select_for_update().get(pk=tier.pk)
     changed = _changed(tier, values)
@@ -630,4 +638,5 @@ def update_tier(tier: Tier, data: Mapping[str, Any], *, actor: Actor) -> Tier:
 @transaction.atomic
 def log_report_export(actor: Actor, *, rows: int) -> None:
     """Audit a download of the program report (figures only, no personal data)."""
+    permissions.require(actor, Perm.VIEW_LOYALTY_REPORTS)
     audit.record(actor, "loyalty.report_exported", object_type="loyalty_report", rows=rows)

@@ -154,13 +154,13 @@ def test_erasure_reaches_merged_records(org: Organization, owner) -> None:
     a = CustomerFactory(organization=org, email="leonie.marchand@example.net", first_name="Léonie")
     b = CustomerFactory(organization=org, phone="+33698765432", last_name="Marchand")
     with tenancy.tenant_context(org):
-        services.merge_customers(a, b, actor=Actor.staff(owner))
-        portal.erase_customer(a, actor=Actor.staff(owner), reason="staff")
+        services.merge_customers(a, b, actor=Actor.staff(owner, "owner"))
+        portal.erase_customer(a, actor=Actor.staff(owner, "owner"), reason="staff")
         b.refresh_from_db()
         assert b.status == CustomerStatus.ERASED and b.phone == "" and b.last_name == ""
         assert AuditEvent.objects.get(action="customer.erased").data["merged_records"] == 1
         # Erasing twice is harmless.
-        portal.erase_customer(a, actor=Actor.staff(owner), reason="staff")
+        portal.erase_customer(a, actor=Actor.staff(owner, "owner"), reason="staff")
         assert AuditEvent.objects.filter(action="customer.erased").count() == 1
     assert_no_personal_data(org)
 

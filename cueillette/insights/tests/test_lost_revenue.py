@@ -34,7 +34,7 @@ DAY = dt.timedelta(days=1)
 @pytest.fixture
 def world(org: Any, owner: Any) -> dict[str, Any]:
     with tenant_context(org):
-        staff = Actor.staff(owner)
+        staff = Actor.staff(owner, "owner")
         services.reasons()
         bus_day = (NOW - 120 * DAY).date()
         people = {}
@@ -131,5 +131,5 @@ def test_link_only_reaches_customers_who_stopped_around_the_change(
         services.link_change(
             BusinessChange.objects.get(pk=world["bus"].pk),
             [world["people"]["Eloise"].pk],
-            actor=Actor.staff(owner),
+            actor=Actor.staff(owner, "owner"),
         )
