@@ -207,11 +207,6 @@ NOT_YET = "not converted yet (issue #11, typed inputs): to do, not a reason to k
 
 # (module, function, parameter) -> why it still takes a raw mapping.
 ALLOWED_RAW_INPUTS: dict[tuple[str, str, str], str] = {
-    ("customers.services", "clean_customer_data", "data"): NOT_YET,
-    ("customers.services", "create_customer", "data"): NOT_YET,
-    ("customers.services", "create_customer_result", "data"): NOT_YET,
-    ("customers.services", "update_customer", "data"): NOT_YET,
-    ("customers.services", "update_customer_result", "data"): NOT_YET,
     ("insights.services", "update_settings", "data"): NOT_YET,
     ("insights.services", "save_reason", "data"): NOT_YET,
     ("insights.services", "save_change", "data"): NOT_YET,

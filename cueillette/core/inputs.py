@@ -18,7 +18,7 @@ class _Unset(enum.Enum):
     def __repr__(self) -> str:
         return "UNSET"
 
-    def __bool__(self) -> bool:
+    def __bool__(self) -> Literal[False]:
         return False
 
 

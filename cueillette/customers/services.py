@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +20,7 @@ from cueillette.core import audit, consequences, permissions
 from cueillette.core.audit import Actor
 from cueillette.core.consequences import Consequence
 from cueillette.core.errors import ServiceError
+from cueillette.core.inputs import UNSET, Unset, given
 from cueillette.core.mail import send_templated
 from cueillette.core.models import Organization
 from cueillette.core.permissions import Perm
@@ -106,8 +107,47 @@ def health_tag_warnings(tags: Iterable[str], known: Iterable[str] = ()) -> list[
     ]
 
 
+@dataclass(frozen=True)
+class CustomerInput:
+    """A customer's fields as the counter form, the API, the customer space, the join page,
+    an import or the events' door give them, as typed: the actions check and normalise them
+    once (:func:`clean_customer_data`) and report every bad field. A field left
+    :data:`UNSET` was not given: an update leaves it as it is, a creation leaves it empty
+    (``email=""`` clears an address)."""
+
+    first_name: str | Unset = UNSET
+    last_name: str | Unset = UNSET
+    email: str | Unset = UNSET
+    phone: str | Unset = UNSET
+    postal_code: str | Unset = UNSET
+    language: str | Unset = UNSET
+    birthday: dt.date | str | Unset | None = UNSET
+    notes: str | Unset = UNSET
+    tags: str | Sequence[str] | Unset = UNSET
+    heard_from: str | Unset = UNSET
+    heard_from_detail: str | Unset = UNSET
+
+    @classmethod
+    def of(cls, fields: Mapping[str, Any]) -> CustomerInput:
+        """From named fields (an API body, an import row); a name that is not a customer
+        field is refused like a bad field."""
+        unknown = sorted(set(fields) - set(EDITABLE_FIELDS))
+        if unknown:
+            errors = [
+                {
+                    "code": Code.INVALID,
+                    "field": name,
+                    "message": _("%(field)s is not a customer field") % {"field": name},
+                }
+                for name in unknown
+            ]
+            first = errors[0]
+            raise ServiceError(first["code"], first["message"], field=first["field"], errors=errors)
+        return cls(**fields)
+
+
 def clean_customer_data(
-    data: Mapping[str, Any],
+    inp: CustomerInput,
     *,
     partial: bool = False,
     warnings: list[FieldWarning] | None = None,
@@ -116,15 +156,12 @@ def clean_customer_data(
 
     ``warnings``, when given, receives what is kept but deserves a look (a phone number of
     the right length in a range the phone library does not know)."""
+    data = given(inp)
     errors: list[dict[str, Any]] = []
     out: dict[str, Any] = {}
 
     def fail(code: str, field: str, message: str) -> None:
         errors.append({"code": code, "field": field, "message": message})
-
-    unknown = set(data) - set(EDITABLE_FIELDS)
-    for name in sorted(unknown):
-        fail(Code.INVALID, name, _("%(field)s is not a customer field") % {"field": name})
 
     for name, max_len in TEXT_FIELDS.items():
         if name in data:
@@ -313,14 +350,14 @@ class CustomerResult:
     warnings: tuple[FieldWarning, ...] = ()
 
 
-def create_customer(data: Mapping[str, Any], **kwargs: Any) -> Customer:
+def create_customer(data: CustomerInput, **kwargs: Any) -> Customer:
     """:func:`create_customer_result`, returning the customer only."""
     return create_customer_result(data, **kwargs).customer
 
 
 @transaction.atomic
 def create_customer_result(
-    data: Mapping[str, Any],
+    data: CustomerInput,
     *,
     actor: Actor,
     source: str = Source.COUNTER,
@@ -363,14 +400,14 @@ def create_customer_result(
     return CustomerResult(customer, tuple(warnings))
 
 
-def update_customer(customer: Customer, data: Mapping[str, Any], *, actor: Actor) -> Customer:
+def update_customer(customer: Customer, data: CustomerInput, *, actor: Actor) -> Customer:
     """:func:`update_customer_result`, returning the customer only."""
     return update_customer_result(customer, data, actor=actor).customer
 
 
 @transaction.atomic
 def update_customer_result(
-    customer: Customer, data: Mapping[str, Any], *, actor: Actor
+    customer: Customer, data: CustomerInput, *, actor: Actor
 ) -> CustomerResult:
     """Change the given fields; the audit row names the fields, not their personal values.
 

@@ -148,7 +148,9 @@ def customer_create(request: HttpRequest) -> HttpResponse:
             except ServiceError as exc:
                 add_service_errors(form, exc)
             else:
-                duplicates = services.find_duplicates(email=data["email"], phone=data["phone"])
+                duplicates = services.find_duplicates(
+                    email=str(data.email or ""), phone=str(data.phone or "")
+                )
             if duplicates and not form.cleaned_data["create_anyway"]:
                 form.add_error(
                     None,

@@ -817,12 +817,12 @@ def confirm_registration(raw: Any, *, now: dt.datetime | None = None) -> Registr
     created = customer is None
     if customer is None:
         customer = customer_services.create_customer(
-            {
-                "first_name": reg.first_name,
-                "last_name": reg.last_name,
-                "email": reg.email,
-                "language": reg.language,
-            },
+            customer_services.CustomerInput(
+                first_name=reg.first_name,
+                last_name=reg.last_name,
+                email=reg.email,
+                language=reg.language,
+            ),
             actor=actor,
             source=Source.EVENT,
         )
@@ -1132,7 +1132,9 @@ def walk_in(
             "phone": inp.phone,
         }
         customer = customer_services.create_customer(
-            {k: v for k, v in data.items() if v}, actor=op.actor, source=Source.EVENT
+            customer_services.CustomerInput(**{k: v for k, v in data.items() if v}),
+            actor=op.actor,
+            source=Source.EVENT,
         )
     reg = Registration.objects.create(
         session=session,

@@ -64,7 +64,9 @@ def leonie(org: Organization, django_capture_on_commit_callbacks) -> Customer:
         services.record_consent(
             customer, Purpose.NEWS_EMAIL, True, source="counter", actor=Actor.system("t")
         )
-        services.update_customer(customer, {"postal_code": "13008"}, actor=Actor.system("t"))
+        services.update_customer(
+            customer, services.CustomerInput.of({"postal_code": "13008"}), actor=Actor.system("t")
+        )
     return customer
 
 
@@ -175,6 +177,8 @@ def test_erased_customer_cannot_be_changed(org: Organization, leonie: Customer) 
                 leonie, Purpose.LOYALTY, True, source="portal", actor=Actor.customer()
             )
         with pytest.raises(ServiceError):
-            services.update_customer(leonie, {"first_name": "X"}, actor=Actor.customer())
+            services.update_customer(
+                leonie, services.CustomerInput.of({"first_name": "X"}), actor=Actor.customer()
+            )
         with pytest.raises(ServiceError):
             portal.erase_customer(leonie, actor=Actor.system(), reason="boredom")

@@ -535,7 +535,9 @@ def test_owner_filters_the_audit_log(
 ) -> None:
     with tenancy.tenant_context(org):
         services.update_customer(
-            customer, {"postal_code": "13001"}, actor=Actor.staff(manager, "manager")
+            customer,
+            services.CustomerInput.of({"postal_code": "13001"}),
+            actor=Actor.staff(manager, "manager"),
         )
         services.record_consent(
             customer, "loyalty", True, source="counter", actor=Actor.staff(owner, "owner")
@@ -564,7 +566,9 @@ def test_audit_rows_on_the_record_are_owner_only(
 ) -> None:
     with tenancy.tenant_context(org):
         services.update_customer(
-            customer, {"postal_code": "13001"}, actor=Actor.staff(manager, "manager")
+            customer,
+            services.CustomerInput.of({"postal_code": "13001"}),
+            actor=Actor.staff(manager, "manager"),
         )
     page = manager_client.get(url("detail", customer.pk)).content.decode()
     assert "customer.updated" not in page
@@ -596,7 +600,7 @@ def test_audit_log_is_paginated_newest_first(
     with tenancy.tenant_context(org):
         for i in range(55):
             services.create_customer(
-                {"last_name": f"Nom{i}", "phone": f"06 11 22 33 {i:02d}"},
+                services.CustomerInput(last_name=f"Nom{i}", phone=f"06 11 22 33 {i:02d}"),
                 actor=Actor.staff(owner, "owner"),
             )
         newest = AuditEvent.objects.order_by("-created_at", "-id").first()

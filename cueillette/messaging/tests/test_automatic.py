@@ -208,12 +208,16 @@ def test_end_to_end_through_the_real_actions(
     services.update_automatic(staff(owner), "welcome", services.AutomaticInput(enabled=True))
     with django_capture_on_commit_callbacks(execute=True):
         member = customer_services.create_customer(
-            {"first_name": "Rose", "last_name": "Vidal", "email": "rose.vidal@example.net"},
+            customer_services.CustomerInput.of(
+                {"first_name": "Rose", "last_name": "Vidal", "email": "rose.vidal@example.net"}
+            ),
             actor=Actor.staff(owner, "owner"),
             consents={"loyalty": True},
         )
         customer_services.create_customer(
-            {"first_name": "Imported", "last_name": "Row", "email": "imported@example.net"},
+            customer_services.CustomerInput.of(
+                {"first_name": "Imported", "last_name": "Row", "email": "imported@example.net"}
+            ),
             actor=Actor.system("import"),
             source="import",
             consents={"loyalty": True},

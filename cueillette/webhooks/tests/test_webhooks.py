@@ -235,7 +235,7 @@ def test_real_actions_are_heard_counter_and_import(
     _endpoint, receiver = hooked
     with tenancy.tenant_context(org), django_capture_on_commit_callbacks(execute=True):
         customers.create_customer(
-            {"first_name": "Noé", "email": "noe@example.org"},
+            customers.CustomerInput.of({"first_name": "Noé", "email": "noe@example.org"}),
             actor=Actor.staff(owner, "owner"),
             consents={"loyalty": True},
         )
