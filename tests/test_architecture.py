@@ -203,19 +203,8 @@ def test_no_import_cycle_between_apps() -> None:
 
 # --------------------------------------------------------------------------- typed inputs
 
-NOT_YET = "not converted yet (issue #11, typed inputs): to do, not a reason to keep it"
-
 # (module, function, parameter) -> why it still takes a raw mapping.
 ALLOWED_RAW_INPUTS: dict[tuple[str, str, str], str] = {
-    ("insights.services", "update_settings", "data"): NOT_YET,
-    ("insights.services", "save_reason", "data"): NOT_YET,
-    ("insights.services", "save_change", "data"): NOT_YET,
-    ("loyalty.settings_services", "clean_program_data", "data"): NOT_YET,
-    ("loyalty.settings_services", "update_program", "data"): NOT_YET,
-    ("loyalty.settings_services", "create_reward", "data"): NOT_YET,
-    ("loyalty.settings_services", "update_reward", "data"): NOT_YET,
-    ("loyalty.settings_services", "create_tier", "data"): NOT_YET,
-    ("loyalty.settings_services", "update_tier", "data"): NOT_YET,
     ("customers.services", "record_consent_result", "evidence"): (
         "evidence is a free-form JSON blob stored as is with the consent entry (who asked, "
         "from where), not an input the action interprets"

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
@@ -111,13 +111,22 @@ def _int(value: Any, field: str, low: int, high: int) -> int:
     return number
 
 
+@dataclass(frozen=True)
+class SettingsInput:
+    """How a lapse is defined and the holdout check, as typed (each one is checked here)."""
+
+    lapse_factor: Decimal | str | None = None
+    holdout_weeks: int | str | None = None
+    change_window_weeks: int | str | None = None
+
+
 @transaction.atomic
-def update_settings(data: Mapping[str, Any], *, actor: Actor) -> InsightsSettings:
+def update_settings(data: SettingsInput, *, actor: Actor) -> InsightsSettings:
     """Change how a lapse is defined and the holdout check; takes effect at the next refresh."""
     permissions.require(actor, Perm.MANAGE_INSIGHTS)
-    factor = _decimal(data.get("lapse_factor"), "lapse_factor", Decimal(1), Decimal(20))
-    holdout = _int(data.get("holdout_weeks"), "holdout_weeks", 2, 52)
-    window = _int(data.get("change_window_weeks"), "change_window_weeks", 1, 26)
+    factor = _decimal(data.lapse_factor, "lapse_factor", Decimal(1), Decimal(20))
+    holdout = _int(data.holdout_weeks, "holdout_weeks", 2, 52)
+    window = _int(data.change_window_weeks, "change_window_weeks", 1, 26)
     row = InsightsSettings.objects.select_for_update().filter(pk=get_settings().pk).get()
     before = {"lapse_factor": str(row.lapse_factor), "holdout_weeks": row.holdout_weeks}
     row.lapse_factor = factor
@@ -327,15 +336,24 @@ def _label(value: Any, field: str) -> str:
 
 
 @transaction.atomic
+@dataclass(frozen=True)
+class ReasonInput:
+    """A reason for leaving as the list shows it, in both languages."""
+
+    label_fr: str = ""
+    label_en: str = ""
+    active: bool = True
+
+
 def save_reason(
-    data: Mapping[str, Any], *, actor: Actor, reason: LeaveReason | None = None
+    data: ReasonInput, *, actor: Actor, reason: LeaveReason | None = None
 ) -> LeaveReason:
     """Add a reason to the list or rename / hide one; its code never changes."""
     permissions.require(actor, Perm.MANAGE_INSIGHTS)
     reasons()
-    label_fr = _label(data.get("label_fr"), "label_fr")
-    label_en = _label(data.get("label_en"), "label_en")
-    active = bool(data.get("active", True))
+    label_fr = _label(data.label_fr, "label_fr")
+    label_en = _label(data.label_en, "label_en")
+    active = bool(data.active)
     if reason is None:
         code = slugify(label_en)[:40] or "reason"
         taken = set(LeaveReason.objects.values_list("code", flat=True))
@@ -359,16 +377,27 @@ def save_reason(
 # --------------------------------------------------------------------------- changes
 
 
-def _clean_change(data: Mapping[str, Any]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ChangeInput:
+    """A change in the business (a bus line stopped, new opening hours), as typed; ``reason``
+    is the reason for leaving it may explain, as a row or its id."""
+
+    title: str = ""
+    occurred_on: dt.date | str | None = None
+    description: str = ""
+    reason: LeaveReason | int | str | None = None
+
+
+def _clean_change(data: ChangeInput) -> dict[str, Any]:
     errors: list[dict[str, Any]] = []
-    title = " ".join(str(data.get("title") or "").split())
+    title = " ".join(str(data.title or "").split())
     if not title:
         errors.append({"code": Code.REQUIRED, "field": "title", "message": _("say what changed")})
     elif len(title) > 160:
         errors.append(
             {"code": Code.INVALID, "field": "title", "message": _("keep it under 160 characters")}
         )
-    day = data.get("occurred_on")
+    day = data.occurred_on
     if isinstance(day, str):
         try:
             day = dt.date.fromisoformat(day)
@@ -378,11 +407,15 @@ def _clean_change(data: Mapping[str, Any]) -> dict[str, Any]:
         errors.append(
             {"code": Code.REQUIRED, "field": "occurred_on", "message": _("give the date")}
         )
-    description = str(data.get("description") or "").strip()[:2000]
-    reason = data.get("reason")
-    if reason is not None and not isinstance(reason, LeaveReason):
-        reason = LeaveReason.objects.filter(pk=reason).first() if str(reason).isdigit() else None
-        if reason is None and data.get("reason") not in ("", None):
+    description = str(data.description or "").strip()[:2000]
+    given_reason = data.reason
+    reason: LeaveReason | None = None
+    if isinstance(given_reason, LeaveReason):
+        reason = given_reason
+    elif given_reason is not None:
+        if str(given_reason).isdigit():
+            reason = LeaveReason.objects.filter(pk=given_reason).first()
+        if reason is None and given_reason not in ("", None):
             errors.append(
                 {
                     "code": Code.INVALID,
@@ -398,7 +431,7 @@ def _clean_change(data: Mapping[str, Any]) -> dict[str, Any]:
 
 @transaction.atomic
 def save_change(
-    data: Mapping[str, Any], *, actor: Actor, change: BusinessChange | None = None
+    data: ChangeInput, *, actor: Actor, change: BusinessChange | None = None
 ) -> BusinessChange:
     """Record something the business changed on its timeline, or correct it."""
     permissions.require(actor, Perm.MANAGE_INSIGHTS)

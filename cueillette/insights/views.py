@@ -398,7 +398,9 @@ def changes(request: HttpRequest) -> HttpResponse:
         if not form.is_valid():
             return _changes_page(request, form, 400)
         try:
-            change = services.save_change(dict(form.cleaned_data), actor=_actor(request))
+            change = services.save_change(
+                services.ChangeInput(**form.cleaned_data), actor=_actor(request)
+            )
         except ServiceError as exc:
             form.add_service_error(exc)
             return _changes_page(request, form, 400)
@@ -477,7 +479,9 @@ def change(request: HttpRequest, pk: int) -> HttpResponse:
         if not form.is_valid():
             return _change_page(request, row, form, 400)
         try:
-            services.save_change(dict(form.cleaned_data), actor=_actor(request), change=row)
+            services.save_change(
+                services.ChangeInput(**form.cleaned_data), actor=_actor(request), change=row
+            )
         except ServiceError as exc:
             form.add_service_error(exc)
             return _change_page(request, row, form, 400)
@@ -627,7 +631,9 @@ def reasons(request: HttpRequest) -> HttpResponse:
         form = SettingsForm(request.POST)
         if form.is_valid():
             try:
-                services.update_settings(form.cleaned_data, actor=_actor(request))
+                services.update_settings(
+                    services.SettingsInput(**form.cleaned_data), actor=_actor(request)
+                )
             except ServiceError as exc:
                 form.add_service_error(exc)
             else:
@@ -637,7 +643,7 @@ def reasons(request: HttpRequest) -> HttpResponse:
     add = ReasonForm(request.POST, prefix="new")
     if add.is_valid():
         try:
-            services.save_reason(add.cleaned_data, actor=_actor(request))
+            services.save_reason(services.ReasonInput(**add.cleaned_data), actor=_actor(request))
         except ServiceError as exc:
             add.add_service_error(exc)
         else:
@@ -653,7 +659,9 @@ def reason_edit(request: HttpRequest, pk: int) -> HttpResponse:
     form = ReasonForm(request.POST, prefix=f"r{reason.pk}")
     if form.is_valid():
         try:
-            services.save_reason(form.cleaned_data, actor=_actor(request), reason=reason)
+            services.save_reason(
+                services.ReasonInput(**form.cleaned_data), actor=_actor(request), reason=reason
+            )
         except ServiceError as exc:
             return _reasons_page(request, edit_errors={reason.pk: exc.message}, status=400)
         messages.success(request, _("The reason was saved."))

@@ -110,7 +110,9 @@ def reward_new(request: HttpRequest) -> HttpResponse:
         form = RewardForm(request.POST)
         form.is_valid()
         try:
-            settings_services.create_reward(form.cleaned_data, actor=_actor(request))
+            settings_services.create_reward(
+                settings_services.RewardInput(**form.cleaned_data), actor=_actor(request)
+            )
         except ServiceError as exc:
             form.add_service_errors(exc)
             return _reward_form_page(request, form, None, 400)
@@ -126,7 +128,9 @@ def reward_edit(request: HttpRequest, pk: int) -> HttpResponse:
         form = RewardForm(request.POST)
         form.is_valid()
         try:
-            settings_services.update_reward(reward, form.cleaned_data, actor=_actor(request))
+            settings_services.update_reward(
+                reward, settings_services.RewardInput(**form.cleaned_data), actor=_actor(request)
+            )
         except ServiceError as exc:
             form.add_service_errors(exc)
             return _reward_form_page(request, form, reward, 400)
@@ -198,7 +202,9 @@ def tier_new(request: HttpRequest) -> HttpResponse:
         form = TierForm(request.POST)
         form.is_valid()
         try:
-            settings_services.create_tier(form.cleaned_data, actor=_actor(request))
+            settings_services.create_tier(
+                settings_services.TierInput(**form.cleaned_data), actor=_actor(request)
+            )
         except ServiceError as exc:
             form.add_service_errors(exc)
             return _tier_form_page(request, form, None, 400)
@@ -214,7 +220,9 @@ def tier_edit(request: HttpRequest, pk: int) -> HttpResponse:
         form = TierForm(request.POST)
         form.is_valid()
         try:
-            settings_services.update_tier(tier, form.cleaned_data, actor=_actor(request))
+            settings_services.update_tier(
+                tier, settings_services.TierInput(**form.cleaned_data), actor=_actor(request)
+            )
         except ServiceError as exc:
             form.add_service_errors(exc)
             return _tier_form_page(request, form, tier, 400)

@@ -55,7 +55,7 @@ def world(org: Any, owner: Any) -> dict[str, Any]:
         buy(people["Eloise"], 30, NOW - 10 * DAY)
         services.refresh(actor=staff, now=NOW)
         bus = services.save_change(
-            {"title": "Free bus stopped", "occurred_on": bus_day, "reason": None}, actor=staff
+            services.ChangeInput(title="Free bus stopped", occurred_on=bus_day), actor=staff
         )
         around = {s.customer_id for s in queries.stopped_around(bus)}
         assert around == {people["Aurore"].pk, people["Bastien"].pk}

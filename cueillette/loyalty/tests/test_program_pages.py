@@ -192,7 +192,9 @@ def test_earn_rules_have_the_last_word(tenant, owner):
     data = {k: v for k, v in VALID.items() if not k.startswith(("weekday_", "category_"))}
     data["weekday_multipliers"] = {"9": "2"}
     with pytest.raises(ServiceError) as err:
-        settings_services.update_program(data, actor=Actor.staff(owner, "owner"))
+        settings_services.update_program(
+            settings_services.ProgramInput(**data), actor=Actor.staff(owner, "owner")
+        )
     assert err.value.field == "weekday_multipliers"
 
 
