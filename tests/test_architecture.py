@@ -199,3 +199,50 @@ def test_no_import_cycle_between_apps() -> None:
         for a in ready:
             del remaining[a]
     assert order[0] == "core" or "core" in order[: len(order) // 2]
+
+
+# --------------------------------------------------------------------------- typed inputs
+
+# (module, function, parameter) -> why it still takes a raw mapping.
+ALLOWED_RAW_INPUTS: dict[tuple[str, str, str], str] = {
+    ("customers.services", "record_consent_result", "evidence"): (
+        "evidence is a free-form JSON blob stored as is with the consent entry (who asked, "
+        "from where), not an input the action interprets"
+    ),
+}
+
+
+def _raw_inputs(path: Path) -> list[tuple[str, str]]:
+    found = []
+    for node in ast.parse(path.read_text()).body:
+        if not isinstance(node, ast.FunctionDef) or node.name.startswith("_"):
+            continue
+        args = node.args
+        for arg in args.posonlyargs + args.args + args.kwonlyargs:
+            text = ast.unparse(arg.annotation).replace(" ", "") if arg.annotation else ""
+            if "Mapping[str,Any]" in text or "dict[str,Any]" in text:
+                found.append((node.name, arg.arg))
+    return found
+
+
+def test_actions_take_typed_inputs() -> None:
+    """No public function of a services module takes a raw ``Mapping[str, Any]``: an action's
+    input is one frozen dataclass (``core.inputs``), built by the form and the API schema."""
+    raw = []
+    for path in _py_files(ROOT):
+        if not path.name.endswith("services.py"):
+            continue
+        module = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+        for func, arg in _raw_inputs(path):
+            if (module, func, arg) not in ALLOWED_RAW_INPUTS:
+                raw.append(f"{module}.{func}({arg})")
+    assert not raw, f"give these a typed input (or allow them with a reason): {raw}"
+
+
+def test_every_raw_input_allowance_still_matters() -> None:
+    stale = []
+    for module, func, arg in ALLOWED_RAW_INPUTS:
+        path = ROOT.joinpath(*module.split(".")).with_suffix(".py")
+        if (func, arg) not in _raw_inputs(path):
+            stale.append(f"{module}.{func}({arg})")
+    assert not stale, f"no longer raw, drop from ALLOWED_RAW_INPUTS: {stale}"

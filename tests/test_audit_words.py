@@ -125,10 +125,10 @@ def test_the_log_and_the_dashboard_speak_in_sentences(
     counter.save()
     with tenancy.tenant_context(org):
         customer_services.record_consent(
-            customer, "loyalty", True, source="counter", actor=Actor.staff(counter)
+            customer, "loyalty", True, source="counter", actor=Actor.staff(counter, "counter")
         )
         audit.record(
-            Actor.staff(owner),
+            Actor.staff(owner, "owner"),
             "community.status_changed",
             object_type="post",
             object_id=7,

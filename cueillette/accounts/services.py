@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -18,12 +18,14 @@ from django.utils.translation import gettext as _
 
 from cueillette.accounts.errors import Code
 from cueillette.accounts.models import Invitation, Membership, Role, User
-from cueillette.core import audit, consequences, tenancy
+from cueillette.core import audit, consequences, permissions, tenancy
 from cueillette.core.audit import Actor
 from cueillette.core.consequences import Consequence
 from cueillette.core.errors import ServiceError
+from cueillette.core.inputs import UNSET, Unset, given
 from cueillette.core.mail import send_templated
 from cueillette.core.models import CURRENCIES, RESERVED_SLUGS, TIMEZONES, Organization
+from cueillette.core.permissions import Perm
 from cueillette.core.tokens import hash_token, new_token, sign, unsign
 
 CONFIRM_EMAIL_SALT = "cueillette.accounts.confirm_email"
@@ -87,14 +89,14 @@ def create_organization(
         ) from exc
     with tenancy.tenant_context(org):
         Membership.objects.create(organization=org, user=owner, role=Role.OWNER)
-        audit.record(Actor.staff(owner), "organization.created", org, slug=slug)
+        audit.record(Actor.staff(owner, Role.OWNER), "organization.created", org, slug=slug)
         # Apps seed what a new business starts with (customers: the consent wordings).
         consequences.fire(
             Consequence.ORGANIZATION_CREATED,
             organization_id=org.pk,
             organization=org,
             owner=owner,
-            actor=Actor.staff(owner),
+            actor=Actor.staff(owner, Role.OWNER),
         )
     return org
 
@@ -110,11 +112,27 @@ ORGANIZATION_FIELDS = (
 )
 
 
+@dataclass(frozen=True)
+class OrganizationChange:
+    """A change to a business's settings; a field left :data:`UNSET` stays as it is
+    (``contact_email=""`` clears the address)."""
+
+    name: str | Unset = UNSET
+    language: str | Unset = UNSET
+    timezone: str | Unset = UNSET
+    currency: str | Unset = UNSET
+    retention_days: int | str | Unset = UNSET
+    contact_email: str | Unset = UNSET
+    address: str | Unset = UNSET
+
+
 @transaction.atomic
 def update_organization(
-    org: Organization, data: Mapping[str, Any], *, actor: Actor
+    org: Organization, change: OrganizationChange, *, actor: Actor
 ) -> Organization:
     """Change the settings of a business; the audit row names the changed fields, not values."""
+    permissions.require(actor, Perm.MANAGE_ORGANIZATION)
+    data = given(change)
     clean: dict[str, Any] = {}
     if "name" in data:
         name = str(data["name"] or "").strip()
@@ -355,6 +373,7 @@ def _parse_role(role: str) -> Role:
 @transaction.atomic
 def invite_staff(email: str, role: str, *, actor: Actor) -> Invitation:
     """Invite someone by email to the current organization; the link works once, 7 days."""
+    permissions.require(actor, Perm.MANAGE_STAFF)
     org = tenancy.current_org()
     inviter = actor.user
     if inviter is None or inviter.email_confirmed_at is None:
@@ -409,6 +428,7 @@ def invite_staff(email: str, role: str, *, actor: Actor) -> Invitation:
 @transaction.atomic
 def revoke_invitation(invitation: Invitation, *, actor: Actor) -> Invitation:
     """A pending invitation stops working at once."""
+    permissions.require(actor, Perm.MANAGE_STAFF)
     if invitation.accepted_at is not None:
         raise ServiceError(Code.TOKEN_USED, _("this invitation has already been accepted"))
     if invitation.revoked_at is not None:
@@ -465,7 +485,7 @@ def accept_invitation(token: str, user: User) -> Membership:
             User.objects.filter(pk=user.pk).update(email_confirmed_at=dj_timezone.now())
         membership = Membership.objects.create(user=user, role=invitation.role)
         audit.record(
-            Actor.staff(user),
+            Actor.staff(user, invitation.role),
             "member.joined",
             membership,
             role=invitation.role,
@@ -502,6 +522,7 @@ def _lock_owners() -> list[Membership]:
 @transaction.atomic
 def change_role(membership: Membership, role: str, *, actor: Actor) -> Membership:
     """Give a member another role; the last owner cannot be demoted."""
+    permissions.require(actor, Perm.MANAGE_STAFF)
     new_role = _parse_role(role)
     if membership.role == new_role:
         return membership
@@ -522,6 +543,7 @@ def change_role(membership: Membership, role: str, *, actor: Actor) -> Membershi
 @transaction.atomic
 def remove_member(membership: Membership, *, actor: Actor) -> None:
     """Remove someone from the team; the last owner cannot be removed."""
+    permissions.require(actor, Perm.MANAGE_STAFF)
     owners = _lock_owners()
     if membership.role == Role.OWNER and len(owners) <= 1:
         raise ServiceError(

@@ -38,9 +38,9 @@ from cueillette.accounts.forms import (
     StaffPasswordResetForm,
 )
 from cueillette.accounts.models import Invitation, Membership, User
-from cueillette.core.audit import Actor
-from cueillette.core.decorators import staff_required
+from cueillette.core.decorators import staff_actor, staff_required
 from cueillette.core.errors import ServiceError
+from cueillette.core.forms import apply_service_error
 from cueillette.core.middleware import SESSION_ORG_KEY
 from cueillette.core.models import Organization
 from cueillette.core.permissions import Perm, role_has
@@ -385,7 +385,9 @@ def organization_settings(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             try:
                 services.update_organization(
-                    org, form.cleaned_data, actor=Actor.staff(_user(request))
+                    org,
+                    services.OrganizationChange(**form.cleaned_data),
+                    actor=staff_actor(request),
                 )
             except ServiceError as error:
                 form.add_service_error(error)
@@ -451,7 +453,7 @@ def staff(request: HttpRequest) -> HttpResponse:
             services.invite_staff(
                 form.cleaned_data["email"],
                 form.cleaned_data["role"],
-                actor=Actor.staff(_user(request)),
+                actor=staff_actor(request),
             )
         except ServiceError as error:
             form.add_service_error(error)
@@ -476,9 +478,7 @@ def member_role(request: HttpRequest, pk: int) -> HttpResponse:
             status=400,
         )
     try:
-        services.change_role(
-            membership, form.cleaned_data["role"], actor=Actor.staff(_user(request))
-        )
+        services.change_role(membership, form.cleaned_data["role"], actor=staff_actor(request))
     except ServiceError as error:
         return _render_staff(request, member_errors={membership.pk: error.message}, status=400)
     messages.success(
@@ -495,7 +495,7 @@ def member_remove(request: HttpRequest, pk: int) -> HttpResponse:
     membership = access(Membership, pk)
     name = membership.user.display_name
     try:
-        services.remove_member(membership, actor=Actor.staff(_user(request)))
+        services.remove_member(membership, actor=staff_actor(request))
     except ServiceError as error:
         return _render_staff(request, member_errors={membership.pk: error.message}, status=400)
     messages.success(request, _("%(name)s no longer belongs to the team.") % {"name": name})
@@ -510,7 +510,7 @@ def member_remove(request: HttpRequest, pk: int) -> HttpResponse:
 def invitation_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     invitation = access(Invitation, pk)
     try:
-        services.revoke_invitation(invitation, actor=Actor.staff(_user(request)))
+        services.revoke_invitation(invitation, actor=staff_actor(request))
     except ServiceError as error:
         messages.error(request, error.message)
     else:
@@ -595,7 +595,7 @@ def invite_accept(request: HttpRequest, token: str) -> HttpResponse:
             if error.field == "__form__":
                 pass  # the form already holds its errors
             elif form is not None and error.field in form.fields:
-                form.add_error(error.field, error.message)
+                apply_service_error(form, error)
             else:
                 error_message = error.message
         else:

@@ -10,11 +10,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cueillette.api import KEY_PREFIX
-from cueillette.core import audit
+from cueillette.core import audit, permissions
 from cueillette.core.audit import Actor
 from cueillette.core.errors import ServiceError
 from cueillette.core.models import ApiKey
-from cueillette.core.permissions import SCOPE_PRESETS, SCOPE_VALUES
+from cueillette.core.permissions import SCOPE_PRESETS, SCOPE_VALUES, Perm
 from cueillette.core.tokens import hash_token, new_token
 
 NAME_MAX = 100
@@ -63,6 +63,7 @@ def clean_scopes(scopes: str | Iterable[str]) -> list[str]:
 def create_api_key(name: str, scopes: str | Iterable[str], *, actor: Actor) -> tuple[ApiKey, str]:
     """A new key of the current organization with exactly ``scopes``; returns the row and the
     full key (shown once). Only the SHA-256 of the full key is stored."""
+    permissions.require(actor, Perm.MANAGE_API_KEYS)
     name = (name or "").strip()
     errors: list[dict[str, str | None]] = []
     if not name:
@@ -96,6 +97,7 @@ def create_api_key(name: str, scopes: str | Iterable[str], *, actor: Actor) -> t
 @transaction.atomic
 def revoke_api_key(key: ApiKey, *, actor: Actor) -> ApiKey:
     """Stop a key at once; revoking twice changes nothing."""
+    permissions.require(actor, Perm.MANAGE_API_KEYS)
     if key.revoked_at is not None:
         return key
     key.revoked_at = timezone.now()

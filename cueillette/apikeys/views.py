@@ -13,8 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from cueillette.apikeys import scopes as scope_texts
 from cueillette.apikeys import services
-from cueillette.core.audit import Actor
-from cueillette.core.decorators import staff_required
+from cueillette.core.decorators import staff_actor, staff_required
 from cueillette.core.errors import ServiceError
 from cueillette.core.models import ApiKey
 from cueillette.core.permissions import SCOPE_PRESETS, Perm
@@ -53,7 +52,7 @@ def key_create(request: HttpRequest) -> HttpResponse:
                 key, raw = services.create_api_key(
                     values["name"],
                     sorted(values["scopes"]),
-                    actor=Actor.staff(request.user),  # type: ignore[arg-type]
+                    actor=staff_actor(request),
                 )
             except ServiceError as exc:
                 for err in exc.errors or [exc.as_dict()]:
@@ -74,7 +73,7 @@ def key_create(request: HttpRequest) -> HttpResponse:
 @require_POST
 def key_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     key = access(ApiKey, pk)
-    services.revoke_api_key(key, actor=Actor.staff(request.user))  # type: ignore[arg-type]
+    services.revoke_api_key(key, actor=staff_actor(request))
     messages.success(
         request, _("The key “%(name)s” is revoked: it stops working at once.") % {"name": key.name}
     )

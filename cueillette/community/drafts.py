@@ -251,7 +251,9 @@ def confirm_draft(raw: Any, *, now: dt.datetime | None = None) -> Confirmed:
     created = customer is None
     if customer is None:
         customer = customer_services.create_customer(
-            {"first_name": draft.display_name, "email": draft.email, "language": draft.language},
+            customer_services.CustomerInput(
+                first_name=draft.display_name, email=draft.email, language=draft.language
+            ),
             actor=actor(),
             source=SOURCE,
         )

@@ -211,7 +211,7 @@ class Staff:
         return cls(
             role=membership.role,
             user=membership.user,
-            actor=Actor.staff(membership.user),
+            actor=Actor.of_membership(membership),
             perms=ROLE_PERMS.get(membership.role, frozenset()),
         )
 

@@ -37,9 +37,9 @@ from cueillette.community.models import (
     Reply,
     Sentiment,
 )
-from cueillette.core.decorators import staff_required
+from cueillette.core.decorators import request_can, staff_required
 from cueillette.core.errors import ServiceError
-from cueillette.core.permissions import Perm, role_has
+from cueillette.core.permissions import Perm
 from cueillette.core.tenancy import access, current_org
 from cueillette.customers import queries as customer_queries
 from cueillette.customers.models import Customer
@@ -73,10 +73,6 @@ def role_label(role: str) -> str:
 
 def _membership(request: HttpRequest) -> Membership:
     return cast(Membership, request.membership)  # type: ignore[attr-defined]
-
-
-def _can(request: HttpRequest, perm: Perm) -> bool:
-    return role_has(_membership(request).role, perm)
 
 
 # --------------------------------------------------------------------------- inbox
@@ -169,7 +165,7 @@ def _thread(
     membership = _membership(request)
     q = request.GET.get("q", "").strip()[:100]
     results: list[Customer] = []
-    if q and _can(request, Perm.REPLY_COMMUNITY):
+    if q and request_can(request, Perm.REPLY_COMMUNITY):
         results = list(customer_queries.search(q)[:10])
     org_themes = services.theme_list()
     theme_choices = [(name, listening.theme_label(name)) for name in org_themes]
@@ -198,9 +194,9 @@ def _thread(
             "theme_choices": theme_choices,
             "q": q,
             "results": results,
-            "can_moderate": _can(request, Perm.MODERATE_COMMUNITY),
-            "can_decide": _can(request, Perm.DECIDE_APPEALS),
-            "can_reply": _can(request, Perm.REPLY_COMMUNITY),
+            "can_moderate": request_can(request, Perm.MODERATE_COMMUNITY),
+            "can_decide": request_can(request, Perm.DECIDE_APPEALS),
+            "can_reply": request_can(request, Perm.REPLY_COMMUNITY),
             "role": membership.role,
             "error": error,
             "error_for": error_for,

@@ -23,10 +23,19 @@ class Actor:
     # An API key's permissions (``core.permissions.ApiScope`` values), which the services'
     # permission checks read; None for the other kinds.
     scopes: frozenset[str] | None = None
+    # A staff member's role in the current organization ("owner", "manager", "counter"), which
+    # ``core.permissions.require`` checks; None for the other kinds. A staff actor built
+    # without one is refused every permission (it fails closed: nobody guesses a role).
+    role: str | None = None
 
     @classmethod
-    def staff(cls, user: User) -> Actor:
-        return cls(kind="staff", label=user.display_name, user=user)
+    def staff(cls, user: User, role: str | None = None) -> Actor:
+        return cls(kind="staff", label=user.display_name, user=user, role=role)
+
+    @classmethod
+    def of_membership(cls, membership: Any) -> Actor:
+        """A staff member acting in the organization of ``membership`` (accounts.Membership)."""
+        return cls.staff(membership.user, role=membership.role)
 
     @classmethod
     def customer(cls, label: str = "") -> Actor:

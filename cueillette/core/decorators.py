@@ -15,6 +15,7 @@ from django.utils import translation
 from django.utils.translation.trans_real import parse_accept_lang_header
 
 from cueillette.core import tenancy
+from cueillette.core.audit import Actor
 from cueillette.core.models import Organization
 from cueillette.core.permissions import Perm, role_has
 
@@ -93,3 +94,15 @@ def public_org(view: V) -> V:
             return response
 
     return wrapper  # type: ignore[return-value]
+
+
+def request_can(request: HttpRequest, perm: Perm) -> bool:
+    """Whether the staff member of the request holds ``perm`` (to show or hide a button)."""
+    membership = getattr(request, "membership", None)
+    return membership is not None and role_has(membership.role, perm)
+
+
+def staff_actor(request: HttpRequest) -> Actor:
+    """The staff member of a page's request as the actor of a service call, with their role."""
+    membership = getattr(request, "membership", None)
+    return Actor.staff(request.user, role=membership.role if membership is not None else None)  # type: ignore[arg-type]

@@ -88,7 +88,7 @@ def create_customer(request: HttpRequest, payload: CustomerCreateIn) -> Status[d
     """Create a customer with the consents they gave; nothing is assumed."""
     data = payload.model_dump(exclude_unset=True, exclude={"consents", "consent_language"})
     result = services.create_customer_result(
-        data,
+        services.CustomerInput.of(data),
         actor=_actor(request),
         source=Source.API,
         consents=payload.consents,
@@ -125,7 +125,9 @@ def update_customer(
     """Change only the fields sent; ``warnings`` concern the fields that changed."""
     customer = access(Customer, customer_id)
     result = services.update_customer_result(
-        customer, payload.model_dump(exclude_unset=True), actor=_actor(request)
+        customer,
+        services.CustomerInput.of(payload.model_dump(exclude_unset=True)),
+        actor=_actor(request),
     )
     body = CustomerOut.from_orm(result.customer).model_dump()
     return {**body, "warnings": [w.as_dict() for w in result.warnings]}

@@ -53,6 +53,7 @@ from cueillette.customers.models import (
 from cueillette.customers.normalize import fold, phone_search_key
 from cueillette.customers.services import (
     EDITABLE_FIELDS,
+    CustomerInput,
     clean_customer_data,
     current_wording,
     parse_source,
@@ -269,7 +270,7 @@ class _Importer:
                 RowIssue(line, "row", Code.INVALID, _("this row has more cells than the header"))
             )
         try:
-            cleaned = clean_customer_data(data)
+            cleaned = clean_customer_data(CustomerInput.of(data))
         except ServiceError as exc:
             cleaned = {}
             for err in exc.errors or [

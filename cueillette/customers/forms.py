@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from cueillette.core.forms import apply_service_error
 from cueillette.customers import care
 from cueillette.customers.models import HeardFrom, Purpose
+from cueillette.customers.services import CustomerInput
 
 LANGUAGE_CHOICES = [("fr", _("French")), ("en", _("English"))]
 
@@ -92,9 +93,9 @@ class CustomerForm(forms.Form):
             )
         return cleaned
 
-    def customer_data(self) -> dict[str, Any]:
+    def customer_data(self) -> CustomerInput:
         """What the service receives: every profile field, as typed."""
-        return {name: self.cleaned_data.get(name, "") for name in PROFILE_FIELDS}
+        return CustomerInput(**{name: self.cleaned_data.get(name, "") for name in PROFILE_FIELDS})
 
     @staticmethod
     def initial_from(customer: Any) -> dict[str, Any]:

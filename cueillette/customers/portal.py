@@ -20,6 +20,7 @@ name), so aggregates ("how many people agreed to news in March") survive without
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import io
 import json
@@ -92,7 +93,7 @@ class JoinResult:
 
 @transaction.atomic
 def join(
-    data: Mapping[str, Any],
+    data: services.CustomerInput,
     consents: Mapping[str, ConsentWording],
     *,
     language: str,
@@ -104,7 +105,7 @@ def join(
     of this organization, nothing is changed (anyone can type an address): that customer is
     emailed a link to their space, where they can change their choices themselves.
     """
-    email = normalize_email(str(data.get("email") or ""))
+    email = normalize_email(str(data.email or ""))
     if email:
         existing = Customer.objects.filter(email=email, status=CustomerStatus.ACTIVE).first()
         if existing is not None:
@@ -112,7 +113,7 @@ def join(
             return JoinResult(customer=existing, existing=True)
     actor = Actor.customer(JOIN_ACTOR_LABEL)
     customer = services.create_customer(
-        {**data, "language": language}, actor=actor, source=Source.JOIN_PAGE
+        dataclasses.replace(data, language=language), actor=actor, source=Source.JOIN_PAGE
     )
     for purpose, wording in consents.items():
         services.record_consent(

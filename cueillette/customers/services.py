@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,12 +16,14 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cueillette.core import audit, consequences
+from cueillette.core import audit, consequences, permissions
 from cueillette.core.audit import Actor
 from cueillette.core.consequences import Consequence
 from cueillette.core.errors import ServiceError
+from cueillette.core.inputs import UNSET, Unset, given
 from cueillette.core.mail import send_templated
 from cueillette.core.models import Organization
+from cueillette.core.permissions import Perm
 from cueillette.core.tenancy import current_org
 from cueillette.core.tokens import hash_token, new_token, sign, unsign
 from cueillette.customers.errors import Code
@@ -105,8 +107,47 @@ def health_tag_warnings(tags: Iterable[str], known: Iterable[str] = ()) -> list[
     ]
 
 
+@dataclass(frozen=True)
+class CustomerInput:
+    """A customer's fields as the counter form, the API, the customer space, the join page,
+    an import or the events' door give them, as typed: the actions check and normalise them
+    once (:func:`clean_customer_data`) and report every bad field. A field left
+    :data:`UNSET` was not given: an update leaves it as it is, a creation leaves it empty
+    (``email=""`` clears an address)."""
+
+    first_name: str | Unset = UNSET
+    last_name: str | Unset = UNSET
+    email: str | Unset = UNSET
+    phone: str | Unset = UNSET
+    postal_code: str | Unset = UNSET
+    language: str | Unset = UNSET
+    birthday: dt.date | str | Unset | None = UNSET
+    notes: str | Unset = UNSET
+    tags: str | Sequence[str] | Unset = UNSET
+    heard_from: str | Unset = UNSET
+    heard_from_detail: str | Unset = UNSET
+
+    @classmethod
+    def of(cls, fields: Mapping[str, Any]) -> CustomerInput:
+        """From named fields (an API body, an import row); a name that is not a customer
+        field is refused like a bad field."""
+        unknown = sorted(set(fields) - set(EDITABLE_FIELDS))
+        if unknown:
+            errors = [
+                {
+                    "code": Code.INVALID,
+                    "field": name,
+                    "message": _("%(field)s is not a customer field") % {"field": name},
+                }
+                for name in unknown
+            ]
+            first = errors[0]
+            raise ServiceError(first["code"], first["message"], field=first["field"], errors=errors)
+        return cls(**fields)
+
+
 def clean_customer_data(
-    data: Mapping[str, Any],
+    inp: CustomerInput,
     *,
     partial: bool = False,
     warnings: list[FieldWarning] | None = None,
@@ -115,15 +156,12 @@ def clean_customer_data(
 
     ``warnings``, when given, receives what is kept but deserves a look (a phone number of
     the right length in a range the phone library does not know)."""
+    data = given(inp)
     errors: list[dict[str, Any]] = []
     out: dict[str, Any] = {}
 
     def fail(code: str, field: str, message: str) -> None:
         errors.append({"code": code, "field": field, "message": message})
-
-    unknown = set(data) - set(EDITABLE_FIELDS)
-    for name in sorted(unknown):
-        fail(Code.INVALID, name, _("%(field)s is not a customer field") % {"field": name})
 
     for name, max_len in TEXT_FIELDS.items():
         if name in data:
@@ -268,6 +306,7 @@ def current_wordings(language: str) -> dict[str, ConsentWording]:
 @transaction.atomic
 def set_wording(purpose: str, language: str, text: str, *, actor: Actor) -> ConsentWording:
     """A changed wording is a new version; consents given to old versions stay tied to them."""
+    permissions.require(actor, Perm.EDIT_WORDINGS)
     purpose = parse_purpose(purpose)
     text = (text or "").strip()
     if not text:
@@ -311,14 +350,14 @@ class CustomerResult:
     warnings: tuple[FieldWarning, ...] = ()
 
 
-def create_customer(data: Mapping[str, Any], **kwargs: Any) -> Customer:
+def create_customer(data: CustomerInput, **kwargs: Any) -> Customer:
     """:func:`create_customer_result`, returning the customer only."""
     return create_customer_result(data, **kwargs).customer
 
 
 @transaction.atomic
 def create_customer_result(
-    data: Mapping[str, Any],
+    data: CustomerInput,
     *,
     actor: Actor,
     source: str = Source.COUNTER,
@@ -331,6 +370,7 @@ def create_customer_result(
     ``referrer``: who sent them ("who sent you?" at the counter), in CUSTOMER_JOINED's payload:
     the referrals app records the referral in this transaction, and its refusal creates
     nothing. The result's warnings say what was kept but deserves a look."""
+    permissions.require(actor, Perm.SERVE_CUSTOMERS, customer=True)
     source = parse_source(source)
     warnings: list[FieldWarning] = []
     cleaned = clean_customer_data(data, warnings=warnings)
@@ -360,19 +400,20 @@ def create_customer_result(
     return CustomerResult(customer, tuple(warnings))
 
 
-def update_customer(customer: Customer, data: Mapping[str, Any], *, actor: Actor) -> Customer:
+def update_customer(customer: Customer, data: CustomerInput, *, actor: Actor) -> Customer:
     """:func:`update_customer_result`, returning the customer only."""
     return update_customer_result(customer, data, actor=actor).customer
 
 
 @transaction.atomic
 def update_customer_result(
-    customer: Customer, data: Mapping[str, Any], *, actor: Actor
+    customer: Customer, data: CustomerInput, *, actor: Actor
 ) -> CustomerResult:
     """Change the given fields; the audit row names the fields, not their personal values.
 
     Warnings concern the fields that changed: a phone kept in an unknown range, a new tag
     that reads like health data."""
+    permissions.require(actor, Perm.SERVE_CUSTOMERS, customer=True)
     if not customer.is_active:
         raise ServiceError(Code.CUSTOMER_INACTIVE, _("this customer record is no longer active"))
     warnings: list[FieldWarning] = []
@@ -432,6 +473,7 @@ def merge_customers(survivor: Customer, other: Customer, *, actor: Actor) -> Cus
     original entry) so the survivor's derived state takes the most recent decision of both.
     Empty fields of the survivor are filled from the other record; notes and tags are joined.
     """
+    permissions.require(actor, Perm.MERGE_CUSTOMERS)
     if survivor.pk == other.pk:
         raise ServiceError(
             Code.MERGE_SAME, _("a record cannot be merged into itself"), field="other"
@@ -606,6 +648,34 @@ def record_consent_result(
     customer confirms. A request that would not change the state (same decision, same wording)
     writes nothing and returns the current entry.
     """
+    permissions.require(actor, Perm.SERVE_CUSTOMERS, customer=True)
+    return _record_consent(
+        customer,
+        purpose,
+        granted,
+        source=source,
+        actor=actor,
+        language=language,
+        wording=wording,
+        evidence=evidence,
+        occurred_at=occurred_at,
+    )
+
+
+def _record_consent(
+    customer: Customer,
+    purpose: str,
+    granted: bool,
+    *,
+    source: str,
+    actor: Actor,
+    language: str | None = None,
+    wording: ConsentWording | None = None,
+    evidence: Mapping[str, Any] | None = None,
+    occurred_at: dt.datetime | None = None,
+) -> ConsentResult:
+    """:func:`record_consent_result` once its actor is allowed (or, for a confirmed double
+    opt-in, was allowed when the confirmation was asked for)."""
     purpose = parse_purpose(purpose)
     source = parse_source(source)
     if not customer.is_active:
@@ -681,6 +751,7 @@ def request_email_confirmation(
     wording: ConsentWording,
 ) -> EmailConfirmation:
     """Store a pending grant and email a signed, single-use, expiring confirmation link."""
+    permissions.require(actor, Perm.SERVE_CUSTOMERS, customer=True)
     if not customer.email:
         raise ServiceError(
             Code.NO_EMAIL_FOR_CONSENT,
@@ -752,7 +823,9 @@ def confirm_email_consent(token: str) -> ConsentEvent:
         raise ServiceError(Code.TOKEN_USED, _("this link has already been used"))
     customer = pending.customer
     actor = Actor.customer(f"customer #{customer.pk}")
-    event = record_consent(
+    # The grant is the customer's click; it is recorded in the name of who asked for the
+    # confirmation, whose permission was checked then (their role or key is not stored).
+    result = _record_consent(
         customer,
         pending.purpose,
         True,
@@ -764,6 +837,7 @@ def confirm_email_consent(token: str) -> ConsentEvent:
             "double_opt_in_confirmed_at": now.isoformat(),
         },
     )
+    event = result.entry
     assert isinstance(event, ConsentEvent)
     audit.record(actor, "consent.email_confirmed", customer, purpose=pending.purpose)
     return event
@@ -818,6 +892,7 @@ def erase_customer(
     Records merged into this one hold the same person's data: they are blanked too. The
     audit row holds the id, the reason and counts only.
     """
+    permissions.require(actor, Perm.ERASE_CUSTOMERS, customer=True)
     if reason not in ERASE_REASONS:
         raise ServiceError(Code.INVALID, _("unknown reason for erasure"), field="reason")
     if customer.status == CustomerStatus.ERASED:
@@ -847,4 +922,5 @@ def erase_customer(
 @transaction.atomic
 def log_export(actor: Actor, *, rows: int, kind: str = "customers", fmt: str = "csv") -> None:
     """Audit an export of the base: who, when, how many rows (never their content)."""
+    permissions.require(actor, Perm.EXPORT_BASE, customer=True)
     audit.record(actor, f"{kind}.exported", object_type=kind, rows=rows, format=fmt)

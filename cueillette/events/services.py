@@ -27,11 +27,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cueillette.accounts.models import Membership
-from cueillette.core import audit
+from cueillette.core import audit, permissions
 from cueillette.core.audit import Actor
 from cueillette.core.consequences import Consequence, fire
-from cueillette.core.errors import Conflict, Forbidden, NotFound, ServiceError
-from cueillette.core.permissions import ROLE_PERMS, Perm
+from cueillette.core.errors import Conflict, NotFound, ServiceError
+from cueillette.core.permissions import ROLE_PERMS, Perm, scopes_perms
 from cueillette.core.tenancy import current_org
 from cueillette.core.tokens import hash_token, new_token
 from cueillette.customers import services as customer_services
@@ -85,17 +85,14 @@ class Operator:
     @classmethod
     def of(cls, membership: Membership) -> Operator:
         return cls(
-            actor=Actor.staff(membership.user),
+            actor=Actor.of_membership(membership),
             perms=ROLE_PERMS.get(membership.role, frozenset()),
             user_id=membership.user_id,
         )
 
     @classmethod
-    def api(cls, key_name: str, *, write: bool = True) -> Operator:
-        perms = {Perm.VIEW_EVENTS}
-        if write:
-            perms |= {Perm.MANAGE_EVENTS, Perm.RUN_EVENTS}
-        return cls(actor=Actor.api(key_name), perms=frozenset(perms))
+    def api(cls, key_name: str, scopes: Iterable[str]) -> Operator:
+        return cls(actor=Actor.api(key_name, scopes), perms=scopes_perms(scopes))
 
     @classmethod
     def system(cls) -> Operator:
@@ -107,10 +104,7 @@ OperatorLike = Operator | Membership
 
 def _require(who: OperatorLike, perm: Perm) -> Operator:
     op = who if isinstance(who, Operator) else Operator.of(who)
-    if perm not in op.perms:
-        raise Forbidden(
-            Code.FORBIDDEN, _("your role does not allow this action"), field="role", status=403
-        )
+    permissions.require(op.actor, perm)
     return op
 
 
@@ -831,12 +825,12 @@ def confirm_registration(raw: Any, *, now: dt.datetime | None = None) -> Registr
     created = customer is None
     if customer is None:
         customer = customer_services.create_customer(
-            {
-                "first_name": reg.first_name,
-                "last_name": reg.last_name,
-                "email": reg.email,
-                "language": reg.language,
-            },
+            customer_services.CustomerInput(
+                first_name=reg.first_name,
+                last_name=reg.last_name,
+                email=reg.email,
+                language=reg.language,
+            ),
             actor=actor,
             source=Source.EVENT,
         )
@@ -1202,7 +1196,9 @@ def walk_in(
             "phone": inp.phone,
         }
         customer = customer_services.create_customer(
-            {k: v for k, v in data.items() if v}, actor=op.actor, source=Source.EVENT
+            customer_services.CustomerInput(**{k: v for k, v in data.items() if v}),
+            actor=op.actor,
+            source=Source.EVENT,
         )
     reg = Registration.objects.create(
         session=session,

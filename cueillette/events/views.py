@@ -19,9 +19,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
-from cueillette.core.decorators import staff_required
+from cueillette.core.decorators import request_can, staff_required
 from cueillette.core.errors import ServiceError
-from cueillette.core.permissions import Perm, role_has
+from cueillette.core.permissions import Perm
 from cueillette.core.tenancy import access
 from cueillette.events import queries, services
 from cueillette.events.forms import SeriesForm, SessionForm, WalkInForm, apply_errors
@@ -32,10 +32,6 @@ def _op(request: HttpRequest) -> services.Operator:
     return services.Operator.of(request.membership)  # type: ignore[attr-defined]
 
 
-def _can_manage(request: HttpRequest) -> bool:
-    return role_has(getattr(request.membership, "role", None), Perm.MANAGE_EVENTS)  # type: ignore[attr-defined]
-
-
 @staff_required(Perm.VIEW_EVENTS)
 def index(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
@@ -44,12 +40,14 @@ def index(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {
         "upcoming": upcoming,
         "past": past,
-        "can_manage": _can_manage(request),
-        "series": queries.series_with_sessions() if _can_manage(request) else [],
+        "can_manage": request_can(request, Perm.MANAGE_EVENTS),
+        "series": queries.series_with_sessions()
+        if request_can(request, Perm.MANAGE_EVENTS)
+        else [],
         "public_url": settings.SITE_URL
         + reverse("public:events", kwargs={"slug": request.organization.slug}),  # type: ignore[attr-defined]
     }
-    if _can_manage(request):
+    if request_can(request, Perm.MANAGE_EVENTS):
         context["figures"] = queries.figures(past, now)
     return render(request, "events/staff/index.html", context)
 
@@ -110,8 +108,10 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "session": session,
             "people": queries.people(session),
             "walk_in_form": WalkInForm(),
-            "can_manage": _can_manage(request),
-            "figures": queries.figures([session]) if _can_manage(request) else None,
+            "can_manage": request_can(request, Perm.MANAGE_EVENTS),
+            "figures": queries.figures([session])
+            if request_can(request, Perm.MANAGE_EVENTS)
+            else None,
             "seats_taken": services.seats_taken(session),
             "now": timezone.now(),
         },
@@ -235,8 +235,10 @@ def walk_in(request: HttpRequest, pk: int) -> HttpResponse:
             "session": session,
             "people": queries.people(session),
             "walk_in_form": form,
-            "can_manage": _can_manage(request),
-            "figures": queries.figures([session]) if _can_manage(request) else None,
+            "can_manage": request_can(request, Perm.MANAGE_EVENTS),
+            "figures": queries.figures([session])
+            if request_can(request, Perm.MANAGE_EVENTS)
+            else None,
             "seats_taken": services.seats_taken(session),
             "now": timezone.now(),
         },

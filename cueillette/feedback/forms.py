@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from cueillette.core.errors import ServiceError
 from cueillette.core.forms import apply_service_error
 from cueillette.feedback.models import DEFAULT_QUESTION, FollowUp, SurveySettings
+from cueillette.feedback.services import SettingsChange
 
 UNITS = [("hours", _("hours")), ("days", _("days"))]
 
@@ -76,19 +77,19 @@ class SettingsForm(forms.Form):
             }
         )
 
-    def service_data(self) -> dict[str, Any]:
+    def service_data(self) -> SettingsChange:
         """The fields as typed: the service converts the delay and checks every limit."""
         data = self.data
-        return {
-            "enabled": data.get("enabled") in ("on", "true", "1", True),
-            "delay": str(data.get("delay", "")).strip(),
-            "delay_unit": data.get("delay_unit", "hours"),
-            "sampling_rate": data.get("sampling_rate", ""),
-            "min_days_between": data.get("min_days_between", ""),
-            "link_validity_days": data.get("link_validity_days", ""),
-            "question_fr": data.get("question_fr", ""),
-            "question_en": data.get("question_en", ""),
-        }
+        return SettingsChange(
+            enabled=data.get("enabled") in ("on", "true", "1", True),
+            delay=str(data.get("delay", "")).strip(),
+            delay_unit=str(data.get("delay_unit", "hours")),
+            sampling_rate=str(data.get("sampling_rate", "")),
+            min_days_between=str(data.get("min_days_between", "")),
+            link_validity_days=str(data.get("link_validity_days", "")),
+            question_fr=str(data.get("question_fr", "")),
+            question_en=str(data.get("question_en", "")),
+        )
 
     def add_service_errors(self, exc: ServiceError) -> None:
         apply_service_error(self, exc, rename={"delay_hours": "delay"}, once_per_field=True)

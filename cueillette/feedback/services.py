@@ -44,6 +44,7 @@ from cueillette.core import audit, consequences, permissions
 from cueillette.core.audit import Actor
 from cueillette.core.consequences import Consequence
 from cueillette.core.errors import Conflict, ServiceError
+from cueillette.core.inputs import UNSET, Unset, given
 from cueillette.core.mail import send_templated
 from cueillette.core.models import Organization
 from cueillette.core.permissions import Perm
@@ -194,24 +195,40 @@ def _delay_field(data: Mapping[str, Any], errors: list[dict[str, Any]]) -> int |
     )
 
 
-@transaction.atomic
-def update_settings(data: Mapping[str, Any], *, actor: Actor) -> SurveySettings:
-    """Change the settings; every bad field is reported, nothing is written then.
+@dataclass(frozen=True)
+class SettingsChange:
+    """A change to the survey settings, as the page or a caller gives it: a field left
+    :data:`UNSET` stays as it is. Numbers come as typed (the page's text, or an int); the
+    action checks each one and reports every bad field at once.
 
     The delay comes as ``delay_hours``, or as the page asks it: ``delay`` in ``delay_unit``
-    ("hours" or "days"), its limits then quoted in that unit. Each error names its field in
-    the page's words.
+    ("hours" or "days"), its limits then quoted in that unit.
     """
+
+    enabled: bool | Unset = UNSET
+    delay_hours: int | str | Unset = UNSET
+    delay: str | Unset = UNSET
+    delay_unit: str | Unset = UNSET
+    sampling_rate: int | str | Unset = UNSET
+    min_days_between: int | str | Unset = UNSET
+    link_validity_days: int | str | Unset = UNSET
+    question_fr: str | Unset = UNSET
+    question_en: str | Unset = UNSET
+
+
+@transaction.atomic
+def update_settings(change: SettingsChange, *, actor: Actor) -> SurveySettings:
+    """Change the settings; every bad field is reported, nothing is written then.
+
+    Each error names its field in the page's words.
+    """
+    permissions.require(actor, Perm.MANAGE_FEEDBACK)
+    data = given(change)
     current = get_settings()
     errors: list[dict[str, Any]] = []
     changes: dict[str, Any] = {}
     if "enabled" in data:
-        changes["enabled"] = bool(data["enabled"]) and str(data["enabled"]).lower() not in (
-            "false",
-            "0",
-            "off",
-            "",
-        )
+        changes["enabled"] = bool(data["enabled"])
     if "delay" in data:  # the page: a number of hours or days
         hours = _delay_field(data, errors)
         if hours is not None:
@@ -638,7 +655,7 @@ def update_follow_up(
     and never replaces an earlier one; ``follow_up_note`` shows the latest. No note (None or
     blank) or the latest note again adds nothing. The audit row carries the note's text.
     """
-    permissions.require_key_perm(actor, Perm.MANAGE_FEEDBACK)
+    permissions.require(actor, Perm.MANAGE_FEEDBACK)
     new_status = parse_follow_up(status)
     text = "" if note is None else str(note).strip()
     if len(text) > NOTE_MAX:

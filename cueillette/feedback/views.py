@@ -6,7 +6,7 @@ only translate: parse, access, call one service or one read, render.
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -16,9 +16,8 @@ from django.utils import formats
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from cueillette.accounts.models import User
 from cueillette.core.audit import Actor
-from cueillette.core.decorators import staff_required
+from cueillette.core.decorators import staff_actor, staff_required
 from cueillette.core.errors import ServiceError
 from cueillette.core.permissions import Perm
 from cueillette.core.tenancy import access
@@ -32,7 +31,7 @@ PAGE_SIZE = 30
 
 
 def _actor(request: HttpRequest) -> Actor:
-    return Actor.staff(cast(User, request.user))
+    return staff_actor(request)
 
 
 def _nps_text(value: int | None) -> str:

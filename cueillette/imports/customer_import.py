@@ -48,6 +48,7 @@ from cueillette.customers.models import (
 )
 from cueillette.customers.normalize import fold, parse_phone
 from cueillette.customers.services import (
+    CustomerInput,
     clean_customer_data,
     current_wording,
     health_tag_warnings,
@@ -99,7 +100,7 @@ def _validate(rec: CustomerRecord) -> dict[str, Any] | None:
     errors: list[Issue] = []
     cleaned: dict[str, Any] = {}
     try:
-        cleaned = clean_customer_data(data, partial=True)
+        cleaned = clean_customer_data(CustomerInput.of(data), partial=True)
     except ServiceError as exc:
         for err in exc.errors or [
             {"field": exc.field or "row", "code": exc.code, "message": exc.message}

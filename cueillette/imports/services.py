@@ -21,10 +21,11 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cueillette.core import audit
+from cueillette.accounts.models import Membership
+from cueillette.core import audit, permissions
 from cueillette.core.audit import Actor
 from cueillette.core.errors import ServiceError
-from cueillette.core.permissions import Perm, role_has
+from cueillette.core.permissions import Perm
 from cueillette.core.tenancy import current_org
 from cueillette.imports import layouts, reading
 from cueillette.imports.customer_import import COUNT_KEYS, CustomerImporter
@@ -60,11 +61,6 @@ def storage_dir() -> Path:
     return Path(getattr(settings, "IMPORTS_DIR", Path(settings.VAR_DIR) / "imports"))
 
 
-def check_permission(actor: Actor, role: str | None) -> None:
-    if actor.kind == "staff" and not role_has(role, Perm.IMPORT_CUSTOMERS):
-        raise ServiceError("forbidden", _("you may not import files"), status=403)
-
-
 @transaction.atomic
 def register_file(
     path: Path,
@@ -79,6 +75,7 @@ def register_file(
 ) -> Import:
     """Store a file to import and what it is (layout, encoding, delimiter, header); no row
     is read."""
+    permissions.require(actor, Perm.IMPORT_CUSTOMERS)
     info = reading.inspect(path, encoding, delimiter)
     org = current_org()
     if copy:
@@ -191,6 +188,7 @@ def configure(
 ) -> Import:
     """State how to read the file (column mapping, remembered for this organization) and on
     which basis each consent column was given (``none`` unless stated)."""
+    permissions.require(actor, Perm.IMPORT_CUSTOMERS)
     if imp.status not in (Status.DRAFT, Status.CHECKED, Status.FAILED):
         raise ServiceError(
             Code.WRONG_STATE, _("this import has started: its choices can no longer change")
@@ -233,6 +231,7 @@ def configure(
 @transaction.atomic
 def start(imp: Import, *, actor: Actor, dry_run: bool) -> Import:
     """Queue the check (dry run) or the import itself; the worker is ``tasks.run_import``."""
+    permissions.require(actor, Perm.IMPORT_CUSTOMERS)
     from cueillette.imports import tasks
 
     locked = Import.objects.select_for_update().get(pk=imp.pk)
@@ -252,11 +251,12 @@ def start(imp: Import, *, actor: Actor, dry_run: bool) -> Import:
 
 
 def actor_for(imp: Import) -> Actor:
-    return (
-        Actor.staff(imp.created_by)
-        if imp.created_by
-        else Actor.system(f"import {imp.filename}"[:200])
-    )
+    """Who a background run acts as: the person who started the import, with their role
+    now (a member removed since then has none, and the run is refused)."""
+    if imp.created_by is None:
+        return Actor.system(f"import {imp.filename}"[:200])
+    membership = Membership.objects.filter(user=imp.created_by).first()
+    return Actor.staff(imp.created_by, membership.role if membership is not None else None)
 
 
 @dataclass

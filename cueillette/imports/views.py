@@ -17,9 +17,8 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from cueillette.accounts.models import User
 from cueillette.core.audit import Actor
-from cueillette.core.decorators import staff_required
+from cueillette.core.decorators import staff_actor, staff_required
 from cueillette.core.errors import ServiceError
 from cueillette.core.permissions import Perm
 from cueillette.core.tenancy import access
@@ -41,7 +40,7 @@ ISSUES_SHOWN = 200
 
 
 def _actor(request: HttpRequest) -> Actor:
-    return Actor.staff(cast(User, request.user))
+    return staff_actor(request)
 
 
 @staff_required(Perm.IMPORT_CUSTOMERS)

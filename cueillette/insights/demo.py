@@ -69,7 +69,7 @@ def load(
         .order_by("-role")
         .first()
     )
-    actor = Actor.staff(staff.user) if staff else Actor.system("demo")
+    actor = Actor.of_membership(staff) if staff else Actor.system("demo")
     services.reasons()
     local_today = now.astimezone(org.tz).date()
     if org.slug == SHOP:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
@@ -29,12 +29,11 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from cueillette.accounts.models import Membership
-from cueillette.core import audit
+from cueillette.core import audit, permissions
 from cueillette.core.audit import Actor
 from cueillette.core.errors import Conflict, Forbidden, ServiceError
 from cueillette.core.mail import send_templated
-from cueillette.core.permissions import Perm, role_has
+from cueillette.core.permissions import Perm
 from cueillette.core.tenancy import current_org
 from cueillette.core.tokens import hash_token, new_token, sign, unsign
 from cueillette.customers.models import ConsentEvent, Customer, Purpose
@@ -76,18 +75,6 @@ DEFAULT_REASONS: tuple[tuple[str, str, str], ...] = (
 # --------------------------------------------------------------------------- permissions
 
 
-def _require(actor: Actor, perm: Perm) -> None:
-    """Staff need the permission in the current organization; the system may do anything
-    here; API keys and customers act only where a function says so."""
-    if actor.kind == "system":
-        return
-    if actor.kind == "staff" and actor.user is not None:
-        membership = Membership.objects.filter(user=actor.user).first()
-        if membership is not None and role_has(membership.role, perm):
-            return
-    raise Forbidden(Code.FORBIDDEN, _("your role does not allow this"), field="role")
-
-
 # --------------------------------------------------------------------------- settings
 
 
@@ -124,13 +111,22 @@ def _int(value: Any, field: str, low: int, high: int) -> int:
     return number
 
 
+@dataclass(frozen=True)
+class SettingsInput:
+    """How a lapse is defined and the holdout check, as typed (each one is checked here)."""
+
+    lapse_factor: Decimal | str | None = None
+    holdout_weeks: int | str | None = None
+    change_window_weeks: int | str | None = None
+
+
 @transaction.atomic
-def update_settings(data: Mapping[str, Any], *, actor: Actor) -> InsightsSettings:
+def update_settings(data: SettingsInput, *, actor: Actor) -> InsightsSettings:
     """Change how a lapse is defined and the holdout check; takes effect at the next refresh."""
-    _require(actor, Perm.MANAGE_INSIGHTS)
-    factor = _decimal(data.get("lapse_factor"), "lapse_factor", Decimal(1), Decimal(20))
-    holdout = _int(data.get("holdout_weeks"), "holdout_weeks", 2, 52)
-    window = _int(data.get("change_window_weeks"), "change_window_weeks", 1, 26)
+    permissions.require(actor, Perm.MANAGE_INSIGHTS)
+    factor = _decimal(data.lapse_factor, "lapse_factor", Decimal(1), Decimal(20))
+    holdout = _int(data.holdout_weeks, "holdout_weeks", 2, 52)
+    window = _int(data.change_window_weeks, "change_window_weeks", 1, 26)
     row = InsightsSettings.objects.select_for_update().filter(pk=get_settings().pk).get()
     before = {"lapse_factor": str(row.lapse_factor), "holdout_weeks": row.holdout_weeks}
     row.lapse_factor = factor
@@ -181,7 +177,7 @@ def refresh(
     attempt (``ok``, ``not_enough`` with RFM figures only, or ``failed`` keeping the previous
     figures and saying why); no NaN or infinity is stored.
     """
-    _require(actor, Perm.MANAGE_INSIGHTS)
+    permissions.require(actor, Perm.MANAGE_INSIGHTS)
     started = timezone.now()
     clock = time.perf_counter()
     now = now or started
@@ -340,15 +336,24 @@ def _label(value: Any, field: str) -> str:
 
 
 @transaction.atomic
+@dataclass(frozen=True)
+class ReasonInput:
+    """A reason for leaving as the list shows it, in both languages."""
+
+    label_fr: str = ""
+    label_en: str = ""
+    active: bool = True
+
+
 def save_reason(
-    data: Mapping[str, Any], *, actor: Actor, reason: LeaveReason | None = None
+    data: ReasonInput, *, actor: Actor, reason: LeaveReason | None = None
 ) -> LeaveReason:
     """Add a reason to the list or rename / hide one; its code never changes."""
-    _require(actor, Perm.MANAGE_INSIGHTS)
+    permissions.require(actor, Perm.MANAGE_INSIGHTS)
     reasons()
-    label_fr = _label(data.get("label_fr"), "label_fr")
-    label_en = _label(data.get("label_en"), "label_en")
-    active = bool(data.get("active", True))
+    label_fr = _label(data.label_fr, "label_fr")
+    label_en = _label(data.label_en, "label_en")
+    active = bool(data.active)
     if reason is None:
         code = slugify(label_en)[:40] or "reason"
         taken = set(LeaveReason.objects.values_list("code", flat=True))
@@ -372,16 +377,27 @@ def save_reason(
 # --------------------------------------------------------------------------- changes
 
 
-def _clean_change(data: Mapping[str, Any]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ChangeInput:
+    """A change in the business (a bus line stopped, new opening hours), as typed; ``reason``
+    is the reason for leaving it may explain, as a row or its id."""
+
+    title: str = ""
+    occurred_on: dt.date | str | None = None
+    description: str = ""
+    reason: LeaveReason | int | str | None = None
+
+
+def _clean_change(data: ChangeInput) -> dict[str, Any]:
     errors: list[dict[str, Any]] = []
-    title = " ".join(str(data.get("title") or "").split())
+    title = " ".join(str(data.title or "").split())
     if not title:
         errors.append({"code": Code.REQUIRED, "field": "title", "message": _("say what changed")})
     elif len(title) > 160:
         errors.append(
             {"code": Code.INVALID, "field": "title", "message": _("keep it under 160 characters")}
         )
-    day = data.get("occurred_on")
+    day = data.occurred_on
     if isinstance(day, str):
         try:
             day = dt.date.fromisoformat(day)
@@ -391,11 +407,15 @@ def _clean_change(data: Mapping[str, Any]) -> dict[str, Any]:
         errors.append(
             {"code": Code.REQUIRED, "field": "occurred_on", "message": _("give the date")}
         )
-    description = str(data.get("description") or "").strip()[:2000]
-    reason = data.get("reason")
-    if reason is not None and not isinstance(reason, LeaveReason):
-        reason = LeaveReason.objects.filter(pk=reason).first() if str(reason).isdigit() else None
-        if reason is None and data.get("reason") not in ("", None):
+    description = str(data.description or "").strip()[:2000]
+    given_reason = data.reason
+    reason: LeaveReason | None = None
+    if isinstance(given_reason, LeaveReason):
+        reason = given_reason
+    elif given_reason is not None:
+        if str(given_reason).isdigit():
+            reason = LeaveReason.objects.filter(pk=given_reason).first()
+        if reason is None and given_reason not in ("", None):
             errors.append(
                 {
                     "code": Code.INVALID,
@@ -411,10 +431,10 @@ def _clean_change(data: Mapping[str, Any]) -> dict[str, Any]:
 
 @transaction.atomic
 def save_change(
-    data: Mapping[str, Any], *, actor: Actor, change: BusinessChange | None = None
+    data: ChangeInput, *, actor: Actor, change: BusinessChange | None = None
 ) -> BusinessChange:
     """Record something the business changed on its timeline, or correct it."""
-    _require(actor, Perm.MANAGE_INSIGHTS)
+    permissions.require(actor, Perm.MANAGE_INSIGHTS)
     values = _clean_change(data)
     if change is None:
         change = BusinessChange.objects.create(created_by=actor.user, **values)
@@ -457,7 +477,7 @@ def attach_reason(
 ) -> ReasonAttachment:
     """Say why a customer left (a reason from the list and/or a change of the timeline).
     Appends; the customer's latest attachment is the one reports use."""
-    _require(actor, Perm.MANAGE_INSIGHTS)
+    permissions.require(actor, Perm.MANAGE_INSIGHTS)
     if reason is None and change is None:
         raise ServiceError(Code.REQUIRED, _("choose a reason or a change"), field="reason")
     customer = _lock_customer(customer)
@@ -485,7 +505,7 @@ def attach_reason(
 @transaction.atomic
 def clear_reason(customer: Customer, *, actor: Actor) -> ReasonAttachment:
     """The customer's reason no longer holds (they came back, it was a mistake)."""
-    _require(actor, Perm.MANAGE_INSIGHTS)
+    permissions.require(actor, Perm.MANAGE_INSIGHTS)
     customer = _lock_customer(customer)
     row = ReasonAttachment.objects.create(
         customer=customer,
@@ -508,7 +528,7 @@ def link_change(
 ) -> int:
     """Attach a change to the customers who stopped around it (ids from its candidate list
     only); one audit row for the batch. Returns how many were linked."""
-    _require(actor, Perm.MANAGE_INSIGHTS)
+    permissions.require(actor, Perm.MANAGE_INSIGHTS)
     wanted = {int(i) for i in customer_ids}
     allowed = {c.customer_id for c in queries.stopped_around(change)}
     ids = sorted(wanted & allowed)
@@ -539,7 +559,7 @@ def link_change(
 @transaction.atomic
 def add_note(customer: Customer, text: Any, *, actor: Actor) -> ContactNote:
     """A note about reaching out to a customer (a call, a word at the counter)."""
-    _require(actor, Perm.MANAGE_INSIGHTS)
+    permissions.require(actor, Perm.MANAGE_INSIGHTS)
     body = str(text or "").strip()
     if not body:
         raise ServiceError(Code.REQUIRED, _("write the note"), field="text")
@@ -582,7 +602,7 @@ def send_exit_survey(
     """Email the one-question exit survey — only under a current FEEDBACK consent, to an
     active customer with an email, at most once in 180 days. The one function that sends it
     (to move behind the messaging send gate when that exists)."""
-    _require(actor, Perm.MANAGE_INSIGHTS)
+    permissions.require(actor, Perm.MANAGE_INSIGHTS)
     now = now or timezone.now()
     customer = _lock_customer(customer)
     if not customer.email:

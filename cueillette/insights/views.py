@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 import math
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any
 
 from babel.numbers import format_currency
 from django.contrib import messages
@@ -20,11 +20,10 @@ from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from cueillette.accounts.models import User
 from cueillette.core.audit import Actor
-from cueillette.core.decorators import staff_required
+from cueillette.core.decorators import request_can, staff_actor, staff_required
 from cueillette.core.errors import ServiceError
-from cueillette.core.permissions import Perm, role_has
+from cueillette.core.permissions import Perm
 from cueillette.core.tenancy import access, current_org
 from cueillette.customers import services as customer_services
 from cueillette.customers.models import Customer
@@ -39,12 +38,7 @@ PAGE_SIZE = 50
 
 
 def _actor(request: HttpRequest) -> Actor:
-    return Actor.staff(cast(User, request.user))
-
-
-def _can(request: HttpRequest, perm: Perm) -> bool:
-    membership = getattr(request, "membership", None)
-    return membership is not None and role_has(membership.role, perm)
+    return staff_actor(request)
 
 
 def _lang() -> str:
@@ -73,7 +67,7 @@ def _common(request: HttpRequest, section: str) -> dict[str, Any]:
     return {
         "section": section,
         "state": st,
-        "can_manage": _can(request, Perm.MANAGE_INSIGHTS),
+        "can_manage": request_can(request, Perm.MANAGE_INSIGHTS),
         "settings_row": queries.settings_row(),
     }
 
@@ -145,7 +139,7 @@ def segment(request: HttpRequest, code: str) -> HttpResponse:
             "page": page,
             "rows": [_score_row(s) for s in page.object_list],
             "contactable": contactable,
-            "can_message": _can(request, Perm.SEND_CAMPAIGNS),
+            "can_message": request_can(request, Perm.SEND_CAMPAIGNS),
         },
     )
 
@@ -398,13 +392,15 @@ def _changes_page(request: HttpRequest, form: ChangeForm, status: int = 200) -> 
 def changes(request: HttpRequest) -> HttpResponse:
     services.reasons()
     if request.method == "POST":
-        if not _can(request, Perm.MANAGE_INSIGHTS):
+        if not request_can(request, Perm.MANAGE_INSIGHTS):
             return HttpResponse(status=403)
         form = ChangeForm(request.POST)
         if not form.is_valid():
             return _changes_page(request, form, 400)
         try:
-            change = services.save_change(dict(form.cleaned_data), actor=_actor(request))
+            change = services.save_change(
+                services.ChangeInput(**form.cleaned_data), actor=_actor(request)
+            )
         except ServiceError as exc:
             form.add_service_error(exc)
             return _changes_page(request, form, 400)
@@ -477,13 +473,15 @@ def _change_page(
 def change(request: HttpRequest, pk: int) -> HttpResponse:
     row = access(BusinessChange, pk)
     if request.method == "POST":
-        if not _can(request, Perm.MANAGE_INSIGHTS):
+        if not request_can(request, Perm.MANAGE_INSIGHTS):
             return HttpResponse(status=403)
         form = ChangeForm(request.POST)
         if not form.is_valid():
             return _change_page(request, row, form, 400)
         try:
-            services.save_change(dict(form.cleaned_data), actor=_actor(request), change=row)
+            services.save_change(
+                services.ChangeInput(**form.cleaned_data), actor=_actor(request), change=row
+            )
         except ServiceError as exc:
             form.add_service_error(exc)
             return _change_page(request, row, form, 400)
@@ -633,7 +631,9 @@ def reasons(request: HttpRequest) -> HttpResponse:
         form = SettingsForm(request.POST)
         if form.is_valid():
             try:
-                services.update_settings(form.cleaned_data, actor=_actor(request))
+                services.update_settings(
+                    services.SettingsInput(**form.cleaned_data), actor=_actor(request)
+                )
             except ServiceError as exc:
                 form.add_service_error(exc)
             else:
@@ -643,7 +643,7 @@ def reasons(request: HttpRequest) -> HttpResponse:
     add = ReasonForm(request.POST, prefix="new")
     if add.is_valid():
         try:
-            services.save_reason(add.cleaned_data, actor=_actor(request))
+            services.save_reason(services.ReasonInput(**add.cleaned_data), actor=_actor(request))
         except ServiceError as exc:
             add.add_service_error(exc)
         else:
@@ -659,7 +659,9 @@ def reason_edit(request: HttpRequest, pk: int) -> HttpResponse:
     form = ReasonForm(request.POST, prefix=f"r{reason.pk}")
     if form.is_valid():
         try:
-            services.save_reason(form.cleaned_data, actor=_actor(request), reason=reason)
+            services.save_reason(
+                services.ReasonInput(**form.cleaned_data), actor=_actor(request), reason=reason
+            )
         except ServiceError as exc:
             return _reasons_page(request, edit_errors={reason.pk: exc.message}, status=400)
         messages.success(request, _("The reason was saved."))

@@ -19,6 +19,7 @@ from cueillette.core.errors import ServiceError
 from cueillette.core.forms import apply_service_error
 from cueillette.loyalty import rules
 from cueillette.loyalty.models import Program, Reward, Tier
+from cueillette.loyalty.settings_services import ProgramInput
 
 ROUNDING_CHOICES = [
     (rules.Rounding.FLOOR.value, _("Round down (12.99 points give 12)")),
@@ -205,7 +206,7 @@ class ProgramForm(ServiceErrorsMixin, forms.Form):
             for i in range(self.category_row_count)
         ]
 
-    def service_data(self) -> dict[str, Any]:
+    def service_data(self) -> ProgramInput:
         """What :func:`settings_services.update_program` expects."""
         data = dict(self.cleaned_data)
         data["weekday_multipliers"] = {day: data.pop(f"weekday_{day}", "") for day in range(7)}
@@ -213,7 +214,7 @@ class ProgramForm(ServiceErrorsMixin, forms.Form):
             (data.pop(f"category_{i}_name", ""), data.pop(f"category_{i}_multiplier", ""))
             for i in range(self.category_row_count)
         ]
-        return data
+        return ProgramInput(**data)
 
 
 def tier_choices(empty_label: str) -> list[tuple[str, str]]:

@@ -20,12 +20,13 @@ from django.db.models import F, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cueillette.core import audit, consequences
+from cueillette.core import audit, consequences, permissions
 from cueillette.core.audit import Actor
 from cueillette.core.consequences import Consequence
 from cueillette.core.errors import Conflict, NotFound, ServiceError
 from cueillette.core.models import AuditEvent
 from cueillette.core.money import parse_decimal
+from cueillette.core.permissions import Perm
 from cueillette.core.tenancy import current_org
 from cueillette.customers import services as customer_services
 from cueillette.customers.models import Customer, Purpose
@@ -192,6 +193,7 @@ def join_program(
     elsewhere first (staff page, API, join page, import), the consent reaches here through
     :func:`join_from_consent`, and recording it again is a no-op (same decision and wording).
     """
+    permissions.require(actor, Perm.SERVE_CUSTOMERS, customer=True)
     program = get_program()
     if not program.enabled:
         raise ServiceError(Code.PROGRAM_CLOSED, _("the loyalty program is closed"))
@@ -230,6 +232,7 @@ def join_program(
 @transaction.atomic
 def leave_program(card: Card, *, actor: Actor, source: str = "counter") -> Card:
     """Close the card and withdraw the loyalty consent; the history stays downloadable."""
+    permissions.require(actor, Perm.SERVE_CUSTOMERS, customer=True)
     card = _lock_card(card.pk)
     if not card.is_open:
         return card
@@ -636,6 +639,7 @@ def record_purchase_result(
 ) -> PurchaseResult:
     """Credit a purchase. The same receipt id again returns the first purchase (a till retry,
     ``created=False``); the same receipt id with another amount or lines is a 409 conflict."""
+    permissions.require(actor, Perm.SERVE_CUSTOMERS)
     amount_d = parse_amount(amount)
     parsed_lines = parse_lines(lines)
     currency = check_currency(currency)
@@ -879,6 +883,7 @@ def refund_purchase_result(
     ``amount=None`` refunds what remains. A refund id already used returns the first refund
     (same amount) or is a 409 (another amount).
     """
+    permissions.require(actor, Perm.SERVE_CUSTOMERS)
     refund_key = (refund_id or "").strip()
     if len(refund_key) > 100:
         raise ServiceError(Code.INVALID, _("refund_id is too long"), field="refund_id")
@@ -1021,6 +1026,7 @@ def reward_available(
 @transaction.atomic
 def redeem(card: Card, reward: Reward, *, actor: Actor, source: str = Source.COUNTER) -> Redemption:
     """Spend points on a reward: stock and balance are checked and moved atomically."""
+    permissions.require(actor, Perm.SERVE_CUSTOMERS, customer=True)
     now = timezone.now()
     card = _lock_card(card.pk)
     _require_open(card)
@@ -1145,6 +1151,7 @@ def take_back(
 @transaction.atomic
 def adjust(card: Card, points: int, *, reason: str, actor: Actor) -> PointsEntry:
     """A manual correction: needs a reason, lands in the audit log."""
+    permissions.require(actor, Perm.ADJUST_POINTS)
     reason = (reason or "").strip()
     if not reason:
         raise ServiceError(Code.REASON_REQUIRED, _("reason is required"), field="reason")
@@ -1210,6 +1217,7 @@ def last_undoable(card: Card, actor: Actor, now: dt.datetime | None = None) -> P
 @transaction.atomic
 def undo_last(card: Card, *, actor: Actor) -> PointsEntry:
     """Undo one's own last operation (within five minutes) with a correcting entry."""
+    permissions.require(actor, Perm.SERVE_CUSTOMERS)
     now = timezone.now()
     card = _lock_card(card.pk)
     entry = last_undoable(card, actor, now)

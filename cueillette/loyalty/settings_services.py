@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -22,9 +23,11 @@ from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from cueillette.core import audit
+from cueillette.core import audit, permissions
 from cueillette.core.audit import Actor
 from cueillette.core.errors import ServiceError
+from cueillette.core.inputs import given
+from cueillette.core.permissions import Perm
 from cueillette.loyalty import rules
 from cueillette.loyalty.errors import Code
 from cueillette.loyalty.models import Program, Redemption, Reward, Tier
@@ -277,8 +280,63 @@ def _parse_categories(
     return out
 
 
-def clean_program_data(data: Mapping[str, Any]) -> dict[str, Any]:
+#: A field as the page sends it (text) or a caller gives it (a number); checked here.
+Raw = str | int | Decimal | None
+CategoryRows = Iterable[tuple[Any, Any]] | Mapping[Any, Any] | None
+
+
+@dataclass(frozen=True)
+class ProgramInput:
+    """The program's settings, as typed (the whole form); every field is checked once, by
+    :func:`clean_program_data`, and every bad one reported. ``weekday_multipliers`` maps a
+    weekday (0 = Monday) to a multiplier; ``category_multipliers`` is (name, multiplier)
+    rows."""
+
+    name: Raw = None
+    card_color: Raw = None
+    card_message: Raw = None
+    enabled: bool | str | None = None
+    points_per_euro: Raw = None
+    rounding: Raw = None
+    points_per_visit: Raw = None
+    daily_cap: Raw = None
+    welcome_bonus: Raw = None
+    birthday_bonus: Raw = None
+    birthday_days_before: Raw = None
+    birthday_days_after: Raw = None
+    expiry_months: Raw = None
+    expiry_warning_days: Raw = None
+    point_value: Raw = None
+    weekday_multipliers: Mapping[Any, Any] | None = None
+    category_multipliers: CategoryRows = None
+
+
+@dataclass(frozen=True)
+class RewardInput:
+    """A reward of the catalogue, as typed (checked by the action)."""
+
+    name: Raw = None
+    description: Raw = None
+    cost: Raw = None
+    stock: Raw = None
+    valid_from: dt.date | str | None = None
+    valid_until: dt.date | str | None = None
+    min_tier: Raw = None
+
+
+@dataclass(frozen=True)
+class TierInput:
+    """A tier, as typed (checked by the action)."""
+
+    name: Raw = None
+    threshold: Raw = None
+    multiplier: Raw = None
+    benefits: Raw = None
+
+
+def clean_program_data(inp: ProgramInput) -> dict[str, Any]:
     """Parse and validate the settings form; returns model field values or raises."""
+    data = given(inp)
     errors = _Errors()
     values: dict[str, Any] = {
         "name": _short_text(
@@ -401,8 +459,9 @@ def clean_program_data(data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 @transaction.atomic
-def update_program(data: Mapping[str, Any], *, actor: Actor) -> Program:
+def update_program(data: ProgramInput, *, actor: Actor) -> Program:
     """Save the program's look and rules. Points already earned keep their expiry date."""
+    permissions.require(actor, Perm.MANAGE_PROGRAM)
     values = clean_program_data(data)
     program = Program.objects.select_for_update().get(pk=get_program().pk)
     changed = _changed(program, values)
@@ -415,7 +474,8 @@ def update_program(data: Mapping[str, Any], *, actor: Actor) -> Program:
 # --------------------------------------------------------------------------- rewards
 
 
-def _clean_reward(data: Mapping[str, Any]) -> dict[str, Any]:
+def _clean_reward(inp: RewardInput) -> dict[str, Any]:
+    data = given(inp)
     errors = _Errors()
     values: dict[str, Any] = {
         "name": _short_text(
@@ -460,7 +520,8 @@ def _clean_reward(data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 @transaction.atomic
-def create_reward(data: Mapping[str, Any], *, actor: Actor) -> Reward:
+def create_reward(data: RewardInput, *, actor: Actor) -> Reward:
+    permissions.require(actor, Perm.MANAGE_PROGRAM)
     values = _clean_reward(data)
     reward = Reward.objects.create(**values)
     audit.record(actor, "loyalty.reward_created", reward, cost=reward.cost, stock=reward.stock)
@@ -468,7 +529,8 @@ def create_reward(data: Mapping[str, Any], *, actor: Actor) -> Reward:
 
 
 @transaction.atomic
-def update_reward(reward: Reward, data: Mapping[str, Any], *, actor: Actor) -> Reward:
+def update_reward(reward: Reward, data: RewardInput, *, actor: Actor) -> Reward:
+    permissions.require(actor, Perm.MANAGE_PROGRAM)
     values = _clean_reward(data)
     reward = Reward.objects.select_for_update().get(pk=reward.pk)
     changed = _changed(reward, values)
@@ -481,6 +543,7 @@ def update_reward(reward: Reward, data: Mapping[str, Any], *, actor: Actor) -> R
 @transaction.atomic
 def set_reward_active(reward: Reward, active: bool, *, actor: Actor) -> Reward:
     """Withdraw a reward from the catalogue (or offer it again). Its history stays."""
+    permissions.require(actor, Perm.MANAGE_PROGRAM)
     reward = Reward.objects.select_for_update().get(pk=reward.pk)
     if reward.active != active:
         reward.active = active
@@ -496,6 +559,7 @@ def reward_was_redeemed(reward: Reward) -> bool:
 @transaction.atomic
 def delete_reward(reward: Reward, *, actor: Actor) -> None:
     """Delete a reward nobody ever took; one that was redeemed can only be withdrawn."""
+    permissions.require(actor, Perm.MANAGE_PROGRAM)
     reward = Reward.objects.select_for_update().get(pk=reward.pk)
     if reward_was_redeemed(reward):
         raise ServiceError(
@@ -510,7 +574,8 @@ def delete_reward(reward: Reward, *, actor: Actor) -> None:
 # --------------------------------------------------------------------------- tiers
 
 
-def _clean_tier(data: Mapping[str, Any], *, exclude_pk: int | None) -> dict[str, Any]:
+def _clean_tier(inp: TierInput, *, exclude_pk: int | None) -> dict[str, Any]:
+    data = given(inp)
     errors = _Errors()
     values: dict[str, Any] = {
         "name": _short_text(
@@ -579,8 +644,9 @@ def _threshold_taken() -> ServiceError:
 
 
 @transaction.atomic
-def create_tier(data: Mapping[str, Any], *, actor: Actor) -> Tier:
+def create_tier(data: TierInput, *, actor: Actor) -> Tier:
     """A new tier. Its code (used by cards and rewards) is derived from the name, once."""
+    permissions.require(actor, Perm.MANAGE_PROGRAM)
     values = _clean_tier(data, exclude_pk=None)
     try:
         with transaction.atomic():
@@ -600,9 +666,10 @@ def create_tier(data: Mapping[str, Any], *, actor: Actor) -> Tier:
 
 
 @transaction.atomic
-def update_tier(tier: Tier, data: Mapping[str, Any], *, actor: Actor) -> Tier:
+def update_tier(tier: Tier, data: TierInput, *, actor: Actor) -> Tier:
     """Change a tier. Members keep their tier until earning upgrades them or the monthly
     review sets it again (a raised threshold never downgrades anybody between reviews)."""
+    permissions.require(actor, Perm.MANAGE_PROGRAM)
     values = _clean_tier(data, exclude_pk=tier.pk)
     tier = Tier.objects.select_for_update().get(pk=tier.pk)
     changed = _changed(tier, values)
@@ -630,4 +697,5 @@ def update_tier(tier: Tier, data: Mapping[str, Any], *, actor: Actor) -> Tier:
 @transaction.atomic
 def log_report_export(actor: Actor, *, rows: int) -> None:
     """Audit a download of the program report (figures only, no personal data)."""
+    permissions.require(actor, Perm.VIEW_LOYALTY_REPORTS)
     audit.record(actor, "loyalty.report_exported", object_type="loyalty_report", rows=rows)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from typing import Any, cast
+from typing import Any
 
 from django.contrib import messages
 from django.db import IntegrityError
@@ -18,11 +18,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from cueillette.accounts.models import User
 from cueillette.core.audit import Actor
-from cueillette.core.decorators import staff_required
+from cueillette.core.decorators import request_can, staff_actor, staff_required
 from cueillette.core.errors import ServiceError
-from cueillette.core.permissions import Perm, role_has
+from cueillette.core.permissions import Perm
 from cueillette.core.tenancy import access
 from cueillette.customers import services as customer_services
 from cueillette.customers.models import Customer, CustomerStatus, Purpose
@@ -54,12 +53,7 @@ def register_card_note(fn: CardNote) -> None:
 
 
 def _actor(request: HttpRequest) -> Actor:
-    return Actor.staff(cast(User, request.user))
-
-
-def _can(request: HttpRequest, perm: Perm) -> bool:
-    membership = getattr(request, "membership", None)
-    return membership is not None and role_has(membership.role, perm)
+    return staff_actor(request)
 
 
 def _wants_fragment(request: HttpRequest) -> bool:
@@ -179,7 +173,7 @@ def _member(
         "customer": view.customer,
         "c": view.customer,
         "purposes": PURPOSES,
-        "can_adjust": _can(request, Perm.ADJUST_POINTS),
+        "can_adjust": request_can(request, Perm.ADJUST_POINTS),
         "errors": {},
         "amount": "",
         "preview": None,

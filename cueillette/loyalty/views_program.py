@@ -10,7 +10,7 @@ import datetime as dt
 import io
 import re
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any
 
 from django.contrib import messages
 from django.db.models import Count
@@ -20,10 +20,10 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from cueillette.accounts.models import User
 from cueillette.core.audit import Actor
-from cueillette.core.decorators import staff_required
+from cueillette.core.decorators import staff_actor, staff_required
 from cueillette.core.errors import ServiceError
+from cueillette.core.forms import apply_service_error
 from cueillette.core.money import format_money
 from cueillette.core.permissions import Perm
 from cueillette.core.tenancy import access, current_org
@@ -37,7 +37,7 @@ CSV_DELIMITER = ";"
 
 
 def _actor(request: HttpRequest) -> Actor:
-    return Actor.staff(cast(User, request.user))
+    return staff_actor(request)
 
 
 def _tier_names() -> dict[str, str]:
@@ -110,7 +110,9 @@ def reward_new(request: HttpRequest) -> HttpResponse:
         form = RewardForm(request.POST)
         form.is_valid()
         try:
-            settings_services.create_reward(form.cleaned_data, actor=_actor(request))
+            settings_services.create_reward(
+                settings_services.RewardInput(**form.cleaned_data), actor=_actor(request)
+            )
         except ServiceError as exc:
             form.add_service_errors(exc)
             return _reward_form_page(request, form, None, 400)
@@ -126,7 +128,9 @@ def reward_edit(request: HttpRequest, pk: int) -> HttpResponse:
         form = RewardForm(request.POST)
         form.is_valid()
         try:
-            settings_services.update_reward(reward, form.cleaned_data, actor=_actor(request))
+            settings_services.update_reward(
+                reward, settings_services.RewardInput(**form.cleaned_data), actor=_actor(request)
+            )
         except ServiceError as exc:
             form.add_service_errors(exc)
             return _reward_form_page(request, form, reward, 400)
@@ -198,7 +202,9 @@ def tier_new(request: HttpRequest) -> HttpResponse:
         form = TierForm(request.POST)
         form.is_valid()
         try:
-            settings_services.create_tier(form.cleaned_data, actor=_actor(request))
+            settings_services.create_tier(
+                settings_services.TierInput(**form.cleaned_data), actor=_actor(request)
+            )
         except ServiceError as exc:
             form.add_service_errors(exc)
             return _tier_form_page(request, form, None, 400)
@@ -214,7 +220,9 @@ def tier_edit(request: HttpRequest, pk: int) -> HttpResponse:
         form = TierForm(request.POST)
         form.is_valid()
         try:
-            settings_services.update_tier(tier, form.cleaned_data, actor=_actor(request))
+            settings_services.update_tier(
+                tier, settings_services.TierInput(**form.cleaned_data), actor=_actor(request)
+            )
         except ServiceError as exc:
             form.add_service_errors(exc)
             return _tier_form_page(request, form, tier, 400)
@@ -224,6 +232,14 @@ def tier_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 # --------------------------------------------------------------------------- simulate
+
+
+def _line_field(field: str, line_rows: list[int]) -> str:
+    """The form's field of a service's line field: "lines[1].amount" -> "line_4_amount"."""
+    match = re.fullmatch(r"lines\[(\d+)\]\.(amount|category)", field)
+    if match and int(match.group(1)) < len(line_rows):
+        return f"line_{line_rows[int(match.group(1))]}_{match.group(2)}"
+    return field
 
 
 def _parse_when(raw: str) -> dt.datetime | None:
@@ -278,10 +294,8 @@ def simulate(request: HttpRequest) -> HttpResponse:
                 )
             except ServiceError as exc:
                 # The service numbers the lines it received; put the error on the form row.
-                match = re.fullmatch(r"lines\[(\d+)\]\.(amount|category)", exc.field or "")
-                if match and int(match.group(1)) < len(line_rows):
-                    row = line_rows[int(match.group(1))]
-                    form.add_error(f"line_{row}_{match.group(2)}", exc.message)
+                if _line_field(exc.field or "", line_rows) != exc.field:
+                    apply_service_error(form, exc, rename=lambda f: _line_field(f, line_rows))
                 else:
                     form.add_service_errors(exc)
         if form.errors or form.group_errors:

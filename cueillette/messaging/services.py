@@ -7,8 +7,9 @@ audit row in one transaction; sending itself is queued on commit (``tasks.dispat
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,10 +19,11 @@ from django.utils import timezone
 from django.utils.html import escape
 from django.utils.translation import gettext as _
 
-from cueillette.core import audit
+from cueillette.core import audit, permissions
 from cueillette.core.audit import Actor
-from cueillette.core.errors import Forbidden, NotFound, ServiceError
-from cueillette.core.permissions import Perm, role_has
+from cueillette.core.errors import NotFound, ServiceError
+from cueillette.core.inputs import UNSET, Unset, given
+from cueillette.core.permissions import Perm
 from cueillette.core.tenancy import current_org
 from cueillette.core.tokens import unsign
 from cueillette.customers import services as customer_services
@@ -66,19 +68,34 @@ class Staff:
     role: str
 
     def require(self, perm: Perm) -> None:
-        allowed = role_has(self.role, perm) or (self.role == "api" and perm in API_PERMS)
-        if not allowed:
-            raise Forbidden("forbidden", _("your role does not allow this"), field="role")
-
-
-API_PERMS = frozenset({Perm.SEND_CAMPAIGNS})
+        """``core.permissions.require`` on the actor (its role, or its key's scopes)."""
+        permissions.require(self.actor, perm)
 
 
 # --------------------------------------------------------------------------- segments
 
 
-def clean_filters(raw: Mapping[str, Any]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class SegmentFilters:
+    """A segment's filters as the form gives them (lists as "a, b" text or a sequence,
+    numbers as typed; None or empty: no such filter). :func:`clean_filters` checks them
+    into the stored shape."""
+
+    tags: str | Sequence[str] | None = None
+    tiers: str | Sequence[str] | None = None
+    min_points: int | str | None = None
+    max_points: int | str | None = None
+    visited_within_days: int | str | None = None
+    not_visited_for_days: int | str | None = None
+    postal_prefix: str | None = None
+    consent: str | None = None
+    language: str | None = None
+    rfm: str | Sequence[str] | None = None
+
+
+def clean_filters(filters: SegmentFilters) -> dict[str, Any]:
     """A segment's filters, checked: numbers are numbers, purposes exist."""
+    raw = {f.name: getattr(filters, f.name) for f in dataclasses.fields(filters)}
     out: dict[str, Any] = {}
     for key in ("tags", "tiers"):
         value = raw.get(key) or []
@@ -133,7 +150,7 @@ def clean_filters(raw: Mapping[str, Any]) -> dict[str, Any]:
 
 @transaction.atomic
 def save_segment(
-    who: Staff, *, name: str, filters: Mapping[str, Any], segment: Segment | None = None
+    who: Staff, *, name: str, filters: SegmentFilters, segment: Segment | None = None
 ) -> Segment:
     """Create or change a saved audience."""
     who.require(Perm.SEND_CAMPAIGNS)
@@ -375,10 +392,22 @@ def test_send(who: Staff, campaign: Campaign) -> list[Delivery]:
 # --------------------------------------------------------------------------- settings
 
 
+@dataclass(frozen=True)
+class PressureChange:
+    """A change to the pressure settings; a field left :data:`UNSET` stays as it is."""
+
+    max_marketing: int | Unset = UNSET
+    window_days: int | Unset = UNSET
+    per_second: int | Unset = UNSET
+    quiet_start: dt.time | str | Unset = UNSET
+    quiet_end: dt.time | str | Unset = UNSET
+
+
 @transaction.atomic
-def update_pressure(who: Staff, data: Mapping[str, Any]) -> PressureSettings:
+def update_pressure(who: Staff, change: PressureChange) -> PressureSettings:
     """The marketing cap, its window, quiet hours and the send rate."""
     who.require(Perm.MANAGE_MESSAGES)
+    data = given(change)
     row = PressureSettings.objects.select_for_update().first() or PressureSettings()
     limits = {"max_marketing": (0, 30), "window_days": (1, 365), "per_second": (1, 1000)}
     for key, (low, high) in limits.items():
@@ -408,18 +437,31 @@ def update_pressure(who: Staff, data: Mapping[str, Any]) -> PressureSettings:
     return row
 
 
+@dataclass(frozen=True)
+class AutomaticInput:
+    """An automatic message's switch and, for ours, its words (the whole form: an empty
+    subject or body means "our default words"); ``weeks`` only for "we miss you"."""
+
+    enabled: bool = False
+    subject_fr: str = ""
+    body_fr: str = ""
+    subject_en: str = ""
+    body_en: str = ""
+    weeks: int | None = None
+
+
 @transaction.atomic
-def update_automatic(who: Staff, kind: str, data: Mapping[str, Any]) -> AutomaticMessage:
+def update_automatic(who: Staff, kind: str, data: AutomaticInput) -> AutomaticMessage:
     """Switch an automatic message on or off and, for ours, set its words."""
     who.require(Perm.MANAGE_MESSAGES)
     if kind not in KINDS:
         raise NotFound(Code.INVALID, _("unknown automatic message"))
     row = setting(kind)
-    row.enabled = bool(data.get("enabled"))
+    row.enabled = bool(data.enabled)
     if KINDS[kind].editable:
         for lang in ("fr", "en"):
-            subject = str(data.get(f"subject_{lang}") or "").strip()
-            body = str(data.get(f"body_{lang}") or "").strip()
+            subject = str(getattr(data, f"subject_{lang}") or "").strip()
+            body = str(getattr(data, f"body_{lang}") or "").strip()
             if len(subject) > 200:
                 raise ServiceError(
                     Code.TOO_LONG, _("200 characters at most"), field=f"subject_{lang}"
@@ -430,7 +472,7 @@ def update_automatic(who: Staff, kind: str, data: Mapping[str, Any]) -> Automati
             setattr(row, f"body_{lang}", body)
     if kind == "we_miss_you":
         try:
-            weeks = int(data.get("weeks") or row.weeks)
+            weeks = int(data.weeks or row.weeks)
         except (TypeError, ValueError) as exc:
             raise ServiceError(Code.INVALID, _("enter a whole number"), field="weeks") from exc
         if not 2 <= weeks <= 104:

@@ -4,20 +4,18 @@ translate: parse, access, call one service or one read, render."""
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 from django.contrib import messages
-from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from cueillette.accounts.models import User
-from cueillette.core.audit import Actor
-from cueillette.core.decorators import staff_required
+from cueillette.core.decorators import staff_actor, staff_required
 from cueillette.core.errors import ServiceError
+from cueillette.core.forms import apply_service_error
 from cueillette.core.permissions import Perm
 from cueillette.core.tenancy import access, current_org
 from cueillette.messaging import audience, automatic, gate, queries, services
@@ -34,12 +32,7 @@ from cueillette.messaging.models import Campaign, Reason, Segment, Suppression
 
 def _who(request: HttpRequest) -> services.Staff:
     membership = request.membership  # type: ignore[attr-defined]
-    return services.Staff(actor=Actor.staff(cast(User, request.user)), role=membership.role)
-
-
-def _error(form: Form, exc: ServiceError) -> None:
-    field = exc.field if exc.field in form.fields else None
-    form.add_error(field, exc.message)
+    return services.Staff(actor=staff_actor(request), role=membership.role)
 
 
 REASON_ORDER = [
@@ -119,7 +112,7 @@ def campaign_new(request: HttpRequest) -> HttpResponse:
             try:
                 campaign = services.save_campaign(_who(request), _input(form))
             except ServiceError as exc:
-                _error(form, exc)
+                apply_service_error(form, exc)
             else:
                 messages.success(request, _("Draft saved."))
                 return redirect("messaging:campaign", pk=campaign.pk)
@@ -161,7 +154,7 @@ def campaign(request: HttpRequest, pk: int) -> HttpResponse:
             try:
                 services.save_campaign(_who(request), _input(form), campaign=c)
             except ServiceError as exc:
-                _error(form, exc)
+                apply_service_error(form, exc)
             else:
                 messages.success(request, _("Draft saved."))
                 return redirect("messaging:campaign", pk=c.pk)
@@ -263,11 +256,13 @@ def segment_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
                 seg = services.save_segment(
                     _who(request),
                     name=data["name"],
-                    filters={k: data.get(k) for k in services.SEGMENT_KEYS},
+                    filters=services.SegmentFilters(
+                        **{k: data.get(k) for k in services.SEGMENT_KEYS}
+                    ),
                     segment=seg,
                 )
             except ServiceError as exc:
-                _error(form, exc)
+                apply_service_error(form, exc)
             else:
                 messages.success(request, _("Segment saved."))
                 return redirect("messaging:segments")
@@ -296,7 +291,9 @@ def automatic_list(request: HttpRequest) -> HttpResponse:
         form = AutomaticForm(request.POST)
         if form.is_valid():
             try:
-                services.update_automatic(_who(request), kind, form.cleaned_data)
+                services.update_automatic(
+                    _who(request), kind, services.AutomaticInput(**form.cleaned_data)
+                )
             except ServiceError as exc:
                 messages.error(request, exc.message)
             else:
@@ -336,9 +333,11 @@ def pressure(request: HttpRequest) -> HttpResponse:
         form = PressureForm(request.POST)
         if form.is_valid():
             try:
-                services.update_pressure(_who(request), form.cleaned_data)
+                services.update_pressure(
+                    _who(request), services.PressureChange(**form.cleaned_data)
+                )
             except ServiceError as exc:
-                _error(form, exc)
+                apply_service_error(form, exc)
             else:
                 messages.success(request, _("Saved."))
                 return redirect("messaging:pressure")

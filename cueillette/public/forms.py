@@ -12,6 +12,7 @@ from cueillette.core.errors import ServiceError
 from cueillette.core.forms import apply_service_error
 from cueillette.customers.models import ConsentWording, Customer, HeardFrom, Purpose
 from cueillette.customers.normalize import normalize_email, normalize_phone
+from cueillette.customers.services import CustomerInput
 
 # Each language named in itself, as language pickers do.
 LANGUAGE_CHOICES = [("fr", "Français"), ("en", "English")]
@@ -132,11 +133,20 @@ class JoinForm(forms.Form):
             self.add_error("phone", _("phone is needed to receive news by text message"))
         return cleaned
 
-    def customer_data(self) -> dict[str, Any]:
-        return {
-            name: self.cleaned_data.get(name) or ""
-            for name in ("first_name", "last_name", "email", "phone", "postal_code", "heard_from")
-        }
+    def customer_data(self) -> CustomerInput:
+        return CustomerInput(
+            **{
+                name: self.cleaned_data.get(name) or ""
+                for name in (
+                    "first_name",
+                    "last_name",
+                    "email",
+                    "phone",
+                    "postal_code",
+                    "heard_from",
+                )
+            }
+        )
 
     def ticked(self, all_wordings: dict[int, ConsentWording]) -> dict[str, ConsentWording]:
         """Each ticked purpose with the wording the page showed (the current one if unknown)."""
@@ -209,5 +219,5 @@ class ProfileForm(forms.Form):
         initial["birthday"] = birthday.isoformat() if isinstance(birthday, dt.date) else ""
         return initial
 
-    def customer_data(self) -> dict[str, Any]:
-        return {name: self.cleaned_data.get(name, "") for name in self.FIELDS}
+    def customer_data(self) -> CustomerInput:
+        return CustomerInput(**{name: self.cleaned_data.get(name, "") for name in self.FIELDS})

@@ -9,6 +9,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from cueillette.core.errors import ServiceError
+from cueillette.core.forms import apply_service_error
 from cueillette.core.money import normalize_decimal_text
 from cueillette.referrals.models import ReferralProgram
 
@@ -94,7 +95,7 @@ class ProgramForm(forms.Form):
         return cls(initial={name: getattr(program, name) for name in cls.base_fields})
 
     def add_service_error(self, exc: ServiceError) -> None:
-        self.add_error(exc.field if exc.field in self.fields else None, exc.message)
+        apply_service_error(self, exc)
 
 
 class DecideForm(forms.Form):

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -29,6 +28,7 @@ from cueillette.core.audit import Actor
 from cueillette.core.errors import ServiceError
 from cueillette.customers import portal
 from cueillette.customers.models import ConsentWording, Customer
+from cueillette.customers.services import CustomerInput
 from cueillette.referrals import services
 from cueillette.referrals.errors import Code
 from cueillette.referrals.models import Referral, ReferralCode, ReferralSource
@@ -57,7 +57,7 @@ class ReferredJoin:
 
 @transaction.atomic
 def join_with_invitation(
-    data: Mapping[str, Any],
+    data: CustomerInput,
     consents: Mapping[str, ConsentWording],
     *,
     language: str,
@@ -78,14 +78,14 @@ def join_with_invitation(
         raise friend_facing_refusal(exc, data) from exc
 
 
-def friend_facing_refusal(exc: ServiceError, data: Mapping[str, Any]) -> ServiceError:
+def friend_facing_refusal(exc: ServiceError, data: CustomerInput) -> ServiceError:
     """The self-referral refusal as the visitor reads it: the same words whatever matched,
     next to each of the email and phone fields they filled in."""
     message = _(
         "This invitation cannot be used with these details. Join without the invitation, or "
         "ask the person who invited you."
     )
-    fields = [name for name in ("email", "phone") if str(data.get(name) or "").strip()]
+    fields = [name for name in ("email", "phone") if str(getattr(data, name) or "").strip()]
     return ServiceError(
         exc.code,
         message,
@@ -96,7 +96,7 @@ def friend_facing_refusal(exc: ServiceError, data: Mapping[str, Any]) -> Service
 
 
 def _join(
-    data: Mapping[str, Any],
+    data: CustomerInput,
     consents: Mapping[str, ConsentWording],
     *,
     language: str,

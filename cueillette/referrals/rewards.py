@@ -46,10 +46,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from cueillette.core import audit, consequences
+from cueillette.core import audit, consequences, permissions
 from cueillette.core.audit import Actor
 from cueillette.core.consequences import Consequence, Fired, Phase
 from cueillette.core.errors import Conflict, ServiceError
+from cueillette.core.permissions import Perm
 from cueillette.core.tenancy import current_org
 from cueillette.customers.models import Customer
 from cueillette.loyalty import services as loyalty
@@ -250,6 +251,7 @@ def confirm(
 def confirm_manually(referral: Referral, *, reason: str, actor: Actor) -> Referral:
     """A manager confirms a pending referral without a recorded purchase (typically a friend
     who joined without the loyalty program, so no purchase is recorded on a card)."""
+    permissions.require(actor, Perm.MANAGE_REFERRALS)
     referral = Referral.objects.select_for_update().get(pk=referral.pk)
     if referral.status != ReferralStatus.PENDING or referral.under_review:
         raise Conflict(

@@ -34,6 +34,8 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -41,10 +43,12 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cueillette.core import audit, consequences
+from cueillette.core import audit, consequences, permissions
 from cueillette.core.audit import Actor
 from cueillette.core.consequences import Consequence
 from cueillette.core.errors import Conflict, NotFound, ServiceError
+from cueillette.core.inputs import UNSET, Unset, given
+from cueillette.core.permissions import Perm
 from cueillette.core.tenancy import current_org
 from cueillette.customers import queries as customer_queries
 from cueillette.customers import services as customer_services
@@ -99,9 +103,27 @@ PROGRAM_FIELDS = (
 )
 
 
+@dataclass(frozen=True)
+class ProgramChange:
+    """A change to the referral rules, already parsed (the form's fields): a field left
+    :data:`UNSET` stays as it is; ``monthly_cap=None`` means no limit."""
+
+    enabled: bool | Unset = UNSET
+    referrer_points: int | Unset = UNSET
+    friend_points: int | Unset = UNSET
+    min_amount: Decimal | Unset = UNSET
+    monthly_cap: int | Unset | None = UNSET
+    burst_count: int | Unset = UNSET
+    burst_hours: int | Unset = UNSET
+    review_days: int | Unset = UNSET
+    default_action: str | Unset = UNSET
+
+
 @transaction.atomic
-def update_program(data: dict[str, Any], *, actor: Actor) -> ReferralProgram:
-    """Save the referral rules (already parsed by the form or the API schema)."""
+def update_program(change: ProgramChange, *, actor: Actor) -> ReferralProgram:
+    """Save the referral rules; the rules between fields are checked here."""
+    permissions.require(actor, Perm.MANAGE_REFERRALS)
+    data = given(change)
     program = ReferralProgram.objects.select_for_update().get(pk=get_program().pk)
     changed = {}
     for name in PROGRAM_FIELDS:
@@ -289,6 +311,7 @@ def record_referral(
 ) -> Referral:
     """Record that ``referrer`` sent ``friend`` (after the friend joined). See the module
     docstring for what is refused and what is flagged for review."""
+    permissions.require(actor, Perm.SERVE_CUSTOMERS, customer=True)
     if source not in ReferralSource.values:
         raise ServiceError(Code.INVALID, _("unknown referral source"), field="source")
     program = get_program()
@@ -357,6 +380,7 @@ def record_referral(
 
 def record_with_code(code: str, friend: Customer, *, source: str, actor: Actor) -> Referral:
     """``record_referral`` for a friend who came with a code or a link token."""
+    permissions.require(actor, Perm.SERVE_CUSTOMERS, customer=True)
     return record_referral(find_code(code).customer, friend, source=source, actor=actor)
 
 
@@ -405,6 +429,7 @@ def _decide(
 @transaction.atomic
 def review(referral: Referral, *, accept: bool, reason: str, actor: Actor) -> Referral:
     """A manager accepts or rejects a flagged referral (a reason is required to reject)."""
+    permissions.require(actor, Perm.MANAGE_REFERRALS)
     if not accept:
         return reject(referral, reason=reason, actor=actor)
     referral = Referral.objects.select_for_update().get(pk=referral.pk)
@@ -432,6 +457,7 @@ def reject(referral: Referral, *, reason: str, actor: Actor) -> Referral:
     A confirmed referral stays confirmed: its rewards are points already given (a refund of
     the friend's first purchase takes them back). A rejected one is rejected already.
     """
+    permissions.require(actor, Perm.MANAGE_REFERRALS)
     referral = Referral.objects.select_for_update().get(pk=referral.pk)
     if referral.status == ReferralStatus.CONFIRMED:
         raise Conflict(
@@ -563,6 +589,7 @@ def thank(
 ) -> ThankYou:
     """Record a thank-you: a message (emailed when allowed) and/or a gift of points
     (a loyalty adjustment with its reason, on the advocate's open card)."""
+    permissions.require(actor, Perm.MANAGE_REFERRALS)
     from django.conf import settings as django_settings
     from django.urls import reverse
 

@@ -6,7 +6,7 @@ They only translate: parse, access, call one service (or one read), render.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -18,12 +18,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 from django.views.decorators.http import require_POST
 
-from cueillette.accounts.models import User
 from cueillette.core.audit import Actor
-from cueillette.core.decorators import staff_required
+from cueillette.core.decorators import request_can, staff_actor, staff_required
 from cueillette.core.errors import ServiceError
+from cueillette.core.forms import apply_service_error
 from cueillette.core.money import format_money
-from cueillette.core.permissions import Perm, role_has
+from cueillette.core.permissions import Perm
 from cueillette.core.tenancy import access, current_org
 from cueillette.customers.models import Customer, CustomerStatus
 from cueillette.referrals import charts, queries, rewards, services
@@ -41,12 +41,7 @@ PAGE_SIZE = 50
 
 
 def _actor(request: HttpRequest) -> Actor:
-    return Actor.staff(cast(User, request.user))
-
-
-def _can(request: HttpRequest, perm: Perm) -> bool:
-    membership = getattr(request, "membership", None)
-    return membership is not None and role_has(membership.role, perm)
+    return staff_actor(request)
 
 
 def money(cents: int) -> str:
@@ -242,7 +237,9 @@ def program_settings(request: HttpRequest) -> HttpResponse:
         form = ProgramForm(request.POST)
         if form.is_valid():
             try:
-                services.update_program(dict(form.cleaned_data), actor=_actor(request))
+                services.update_program(
+                    services.ProgramChange(**form.cleaned_data), actor=_actor(request)
+                )
             except ServiceError as exc:
                 form.add_service_error(exc)
                 status = 400
@@ -313,7 +310,7 @@ def _advocate_page(
             "root": root,
             "thanks": ThankYou.objects.filter(advocate=customer)[:20],
             "form": form,
-            "can_thank": _can(request, Perm.MANAGE_REFERRALS),
+            "can_thank": request_can(request, Perm.MANAGE_REFERRALS),
             "may_email": services.may_email_thanks(customer),
             "section": "advocates",
         },
@@ -336,7 +333,7 @@ def thank(request: HttpRequest, pk: int) -> HttpResponse:
             actor=_actor(request),
         )
     except ServiceError as exc:
-        form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        apply_service_error(form, exc)
         return _advocate_page(request, customer, form, 400)
     messages.success(
         request,

@@ -20,6 +20,7 @@ and has the join page's honeypot.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 from typing import Any
 from urllib.parse import urlsplit
@@ -272,7 +273,7 @@ def landing(request: HttpRequest, org: Organization, code: str) -> HttpResponse:
         if form.is_valid():
             ids = [form.cleaned_data.get(f"wording_{p}") or 0 for p in Purpose.values]
             shown = {w.pk: w for w in ConsentWording.objects.filter(pk__in=ids)}
-            data = {**form.customer_data(), "heard_from": HeardFrom.FRIEND}
+            data = dataclasses.replace(form.customer_data(), heard_from=HeardFrom.FRIEND)
             try:
                 result = joining.join_with_invitation(
                     data, form.ticked(shown), language=lang, value=code

@@ -10,20 +10,15 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cueillette.core import audit
+from cueillette.core import audit, permissions
 from cueillette.core.audit import Actor
 from cueillette.core.errors import ServiceError
-from cueillette.core.permissions import Perm, role_has
+from cueillette.core.permissions import Perm
 from cueillette.webhooks import outbox, targets
 from cueillette.webhooks.errors import Code
 from cueillette.webhooks.models import EVENTS, Delivery, DeliveryStatus, Endpoint
 
 ROTATION_GRACE = dt.timedelta(hours=24)
-
-
-def _check(actor: Actor, role: str | None) -> None:
-    if actor.kind == "staff" and not role_has(role, Perm.MANAGE_WEBHOOKS):
-        raise ServiceError("forbidden", _("only the owner manages webhooks"), status=403)
 
 
 def new_secret() -> str:
@@ -48,11 +43,10 @@ def create_endpoint(
     events: Iterable[str],
     *,
     actor: Actor,
-    role: str | None = "owner",
     description: str = "",
 ) -> tuple[Endpoint, str]:
     """Register an endpoint; returns it with its secret, shown to the owner this once."""
-    _check(actor, role)
+    permissions.require(actor, Perm.MANAGE_WEBHOOKS)
     targets.check_url(url)
     secret = new_secret()
     endpoint = Endpoint.objects.create(
@@ -68,10 +62,8 @@ def create_endpoint(
 
 
 @transaction.atomic
-def update_events(
-    endpoint: Endpoint, events: Iterable[str], *, actor: Actor, role: str | None = "owner"
-) -> Endpoint:
-    _check(actor, role)
+def update_events(endpoint: Endpoint, events: Iterable[str], *, actor: Actor) -> Endpoint:
+    permissions.require(actor, Perm.MANAGE_WEBHOOKS)
     endpoint.events = _clean_events(events)
     endpoint.save(update_fields=["events"])
     audit.record(actor, "webhooks.endpoint_updated", endpoint, events=endpoint.events)
@@ -80,10 +72,10 @@ def update_events(
 
 
 @transaction.atomic
-def rotate_secret(endpoint: Endpoint, *, actor: Actor, role: str | None = "owner") -> str:
+def rotate_secret(endpoint: Endpoint, *, actor: Actor) -> str:
     """A new secret, shown once; the previous one keeps signing for 24 hours (both signatures
     are sent), so the receiver can be updated without losing an event."""
-    _check(actor, role)
+    permissions.require(actor, Perm.MANAGE_WEBHOOKS)
     locked = Endpoint.objects.select_for_update().get(pk=endpoint.pk)
     secret = new_secret()
     locked.previous_secret = locked.secret
@@ -95,8 +87,8 @@ def rotate_secret(endpoint: Endpoint, *, actor: Actor, role: str | None = "owner
 
 
 @transaction.atomic
-def pause(endpoint: Endpoint, *, actor: Actor, role: str | None = "owner") -> Endpoint:
-    _check(actor, role)
+def pause(endpoint: Endpoint, *, actor: Actor) -> Endpoint:
+    permissions.require(actor, Perm.MANAGE_WEBHOOKS)
     Endpoint.objects.filter(pk=endpoint.pk).update(paused_at=timezone.now())
     audit.record(actor, "webhooks.endpoint_paused", endpoint, by="owner")
     endpoint.refresh_from_db()
@@ -104,9 +96,9 @@ def pause(endpoint: Endpoint, *, actor: Actor, role: str | None = "owner") -> En
 
 
 @transaction.atomic
-def resume(endpoint: Endpoint, *, actor: Actor, role: str | None = "owner") -> int:
+def resume(endpoint: Endpoint, *, actor: Actor) -> int:
     """Resume a paused endpoint: what waits is sent now (the back-off restarts)."""
-    _check(actor, role)
+    permissions.require(actor, Perm.MANAGE_WEBHOOKS)
     Endpoint.objects.filter(pk=endpoint.pk).update(paused_at=None, consecutive_failures=0)
     waiting = list(
         Delivery.objects.filter(
@@ -121,9 +113,9 @@ def resume(endpoint: Endpoint, *, actor: Actor, role: str | None = "owner") -> i
 
 
 @transaction.atomic
-def replay(delivery: Delivery, *, actor: Actor, role: str | None = "owner") -> Delivery:
+def replay(delivery: Delivery, *, actor: Actor) -> Delivery:
     """Send an event again, same event id (receivers deduplicate on it), as a new delivery."""
-    _check(actor, role)
+    permissions.require(actor, Perm.MANAGE_WEBHOOKS)
     copy = Delivery.objects.create(
         endpoint_id=delivery.endpoint_id, event_id=delivery.event_id, event=delivery.event, payload=delivery.payload,  # noqa: E501
         next_attempt_at=timezone.now(), replay_of=delivery,
@@ -140,9 +132,9 @@ def replay(delivery: Delivery, *, actor: Actor, role: str | None = "owner") -> D
 
 
 @transaction.atomic
-def remove(endpoint: Endpoint, *, actor: Actor, role: str | None = "owner") -> Endpoint:
+def remove(endpoint: Endpoint, *, actor: Actor) -> Endpoint:
     """Stop an endpoint for good (kept, inactive, with its log)."""
-    _check(actor, role)
+    permissions.require(actor, Perm.MANAGE_WEBHOOKS)
     Endpoint.objects.filter(pk=endpoint.pk).update(active=False)
     audit.record(actor, "webhooks.endpoint_removed", endpoint)
     _forget(endpoint.organization_id)

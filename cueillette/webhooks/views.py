@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -10,9 +10,8 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from cueillette.accounts.models import User
 from cueillette.core.audit import Actor
-from cueillette.core.decorators import staff_required
+from cueillette.core.decorators import staff_actor, staff_required
 from cueillette.core.errors import ServiceError
 from cueillette.core.permissions import Perm
 from cueillette.core.tenancy import access
@@ -21,12 +20,7 @@ from cueillette.webhooks.models import EVENTS, Delivery, Endpoint
 
 
 def _actor(request: HttpRequest) -> Actor:
-    return Actor.staff(cast(User, request.user))
-
-
-def _role(request: HttpRequest) -> str | None:
-    membership = getattr(request, "membership", None)
-    return membership.role if membership else None
+    return staff_actor(request)
 
 
 def _secret_page(
@@ -58,7 +52,6 @@ def index(request: HttpRequest) -> HttpResponse:
                 url,
                 chosen,
                 actor=_actor(request),
-                role=_role(request),
                 description=request.POST.get("description", ""),
             )
         except ServiceError as exc:
@@ -83,7 +76,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def rotate(request: HttpRequest, pk: int) -> HttpResponse:
     endpoint = access(Endpoint, pk)
-    secret = services.rotate_secret(endpoint, actor=_actor(request), role=_role(request))
+    secret = services.rotate_secret(endpoint, actor=_actor(request))
     endpoint.refresh_from_db()
     return _secret_page(request, endpoint, secret, rotated=True)
 
@@ -93,9 +86,7 @@ def rotate(request: HttpRequest, pk: int) -> HttpResponse:
 def events(request: HttpRequest, pk: int) -> HttpResponse:
     endpoint = access(Endpoint, pk)
     try:
-        services.update_events(
-            endpoint, request.POST.getlist("events"), actor=_actor(request), role=_role(request)
-        )
+        services.update_events(endpoint, request.POST.getlist("events"), actor=_actor(request))
         messages.success(request, _("Events saved."))
     except ServiceError as exc:
         messages.error(request, exc.message)
@@ -107,10 +98,10 @@ def events(request: HttpRequest, pk: int) -> HttpResponse:
 def toggle(request: HttpRequest, pk: int) -> HttpResponse:
     endpoint = access(Endpoint, pk)
     if endpoint.is_paused:
-        n = services.resume(endpoint, actor=_actor(request), role=_role(request))
+        n = services.resume(endpoint, actor=_actor(request))
         messages.success(request, _("Resumed: %(n)d waiting events are being sent.") % {"n": n})
     else:
-        services.pause(endpoint, actor=_actor(request), role=_role(request))
+        services.pause(endpoint, actor=_actor(request))
         messages.success(request, _("Paused: events wait until you resume."))
     return redirect("webhooks:detail", pk=endpoint.pk)
 
@@ -119,7 +110,7 @@ def toggle(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def remove(request: HttpRequest, pk: int) -> HttpResponse:
     endpoint = access(Endpoint, pk)
-    services.remove(endpoint, actor=_actor(request), role=_role(request))
+    services.remove(endpoint, actor=_actor(request))
     messages.success(request, _("The webhook was removed: nothing more is sent to it."))
     return redirect("webhooks:index")
 
@@ -129,6 +120,6 @@ def remove(request: HttpRequest, pk: int) -> HttpResponse:
 def replay(request: HttpRequest, pk: int, delivery_id: int) -> HttpResponse:
     endpoint = access(Endpoint, pk)
     delivery = access(Delivery, delivery_id, endpoint=endpoint)
-    services.replay(delivery, actor=_actor(request), role=_role(request))
+    services.replay(delivery, actor=_actor(request))
     messages.success(request, _("The event is sent again, with the same event id."))
     return redirect("webhooks:detail", pk=endpoint.pk)

@@ -252,7 +252,7 @@ def make_customer() -> Callable[..., Any]:
     def make(org: Organization, **data: Any) -> Any:
         from cueillette.core import tenancy
         from cueillette.core.audit import Actor
-        from cueillette.customers.services import create_customer
+        from cueillette.customers.services import CustomerInput, create_customer
 
         values = {
             "first_name": "Inès",
@@ -264,7 +264,9 @@ def make_customer() -> Callable[..., Any]:
         values.update(data)
         with tenancy.tenant_context(org):
             return create_customer(
-                values, actor=Actor.system("browser test"), consents={"loyalty": True}
+                CustomerInput.of(values),
+                actor=Actor.system("browser test"),
+                consents={"loyalty": True},
             )
 
     return make

@@ -27,10 +27,10 @@ def shop(boss: Any) -> Any:
         simulated_shop(org, n=60)
         services.refresh(actor=Actor.system("browser test"), now=timezone.now())
         change = services.save_change(
-            {
-                "title": "Navette gratuite arrêtée",
-                "occurred_on": (timezone.now() - dt.timedelta(weeks=30)).date(),
-            },
+            services.ChangeInput(
+                title="Navette gratuite arrêtée",
+                occurred_on=(timezone.now() - dt.timedelta(weeks=30)).date(),
+            ),
             actor=Actor.system("browser test"),
         )
         score = CustomerScore.objects.filter(purchases__gt=2).first()

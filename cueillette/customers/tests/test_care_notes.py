@@ -204,6 +204,6 @@ def test_a_merge_keeps_the_notes_with_the_person(
     twin = CustomerFactory(organization=org, first_name="Nadia", email="nadia.p@example.net")
     _add(owner_client, twin, "Asthme léger")
     with tenancy.tenant_context(org):
-        services.merge_customers(patient, twin, actor=Actor.staff(owner))
+        services.merge_customers(patient, twin, actor=Actor.staff(owner, "owner"))
     html = owner_client.get(reverse("customers:detail", args=[patient.pk])).content.decode()
     assert "Asthme léger" in html

@@ -64,7 +64,9 @@ def leonie(org: Organization, django_capture_on_commit_callbacks) -> Customer:
         services.record_consent(
             customer, Purpose.NEWS_EMAIL, True, source="counter", actor=Actor.system("t")
         )
-        services.update_customer(customer, {"postal_code": "13008"}, actor=Actor.system("t"))
+        services.update_customer(
+            customer, services.CustomerInput.of({"postal_code": "13008"}), actor=Actor.system("t")
+        )
     return customer
 
 
@@ -154,13 +156,13 @@ def test_erasure_reaches_merged_records(org: Organization, owner) -> None:
     a = CustomerFactory(organization=org, email="leonie.marchand@example.net", first_name="Léonie")
     b = CustomerFactory(organization=org, phone="+33698765432", last_name="Marchand")
     with tenancy.tenant_context(org):
-        services.merge_customers(a, b, actor=Actor.staff(owner))
-        portal.erase_customer(a, actor=Actor.staff(owner), reason="staff")
+        services.merge_customers(a, b, actor=Actor.staff(owner, "owner"))
+        portal.erase_customer(a, actor=Actor.staff(owner, "owner"), reason="staff")
         b.refresh_from_db()
         assert b.status == CustomerStatus.ERASED and b.phone == "" and b.last_name == ""
         assert AuditEvent.objects.get(action="customer.erased").data["merged_records"] == 1
         # Erasing twice is harmless.
-        portal.erase_customer(a, actor=Actor.staff(owner), reason="staff")
+        portal.erase_customer(a, actor=Actor.staff(owner, "owner"), reason="staff")
         assert AuditEvent.objects.filter(action="customer.erased").count() == 1
     assert_no_personal_data(org)
 
@@ -175,6 +177,8 @@ def test_erased_customer_cannot_be_changed(org: Organization, leonie: Customer) 
                 leonie, Purpose.LOYALTY, True, source="portal", actor=Actor.customer()
             )
         with pytest.raises(ServiceError):
-            services.update_customer(leonie, {"first_name": "X"}, actor=Actor.customer())
+            services.update_customer(
+                leonie, services.CustomerInput.of({"first_name": "X"}), actor=Actor.customer()
+            )
         with pytest.raises(ServiceError):
             portal.erase_customer(leonie, actor=Actor.system(), reason="boredom")

@@ -266,7 +266,7 @@ def test_merge_keeps_both_histories(
     a = CustomerFactory(organization=org, email="same@example.org", notes="")
     b = CustomerFactory(organization=org, email="same@example.org", notes="allergic to lavender")
     with tenancy.tenant_context(org):
-        actor = Actor.staff(manager)
+        actor = Actor.staff(manager, "manager")
         services.record_consent(a, "loyalty", True, source="counter", actor=actor)
         services.record_consent(b, "profiling", True, source="counter", actor=actor)
         services.record_consent(b, "loyalty", False, source="counter", actor=actor)
@@ -340,7 +340,7 @@ def test_wording_change_creates_a_version_and_old_consents_stay_tied(
 ) -> None:
     with tenancy.tenant_context(org):
         old = services.record_consent(
-            customer, "loyalty", True, source="counter", actor=Actor.staff(owner)
+            customer, "loyalty", True, source="counter", actor=Actor.staff(owner, "owner")
         )
     assert isinstance(old, ConsentEvent)
     edit = url("wording_edit", "loyalty", "fr")
@@ -363,10 +363,10 @@ def test_wording_change_creates_a_version_and_old_consents_stay_tied(
     # A new consent is tied to version 2; the ledger still shows the v1 text for the old one.
     with tenancy.tenant_context(org):
         services.record_consent(
-            customer, "loyalty", False, source="counter", actor=Actor.staff(owner)
+            customer, "loyalty", False, source="counter", actor=Actor.staff(owner, "owner")
         )
         new = services.record_consent(
-            customer, "loyalty", True, source="counter", actor=Actor.staff(owner)
+            customer, "loyalty", True, source="counter", actor=Actor.staff(owner, "owner")
         )
     assert isinstance(new, ConsentEvent) and new.wording_id == versions[1].pk
     detail = owner_client.get(url("detail", customer.pk)).content.decode()
@@ -400,7 +400,9 @@ def test_export_neutralises_formulas_and_is_audited(
     evil = CustomerFactory(organization=org, first_name="=cmd()", last_name="@SUM(A1)")
     CustomerFactory(organization=org, first_name="Anne", last_name="Paisible")
     with tenancy.tenant_context(org):
-        services.record_consent(evil, "loyalty", True, source="counter", actor=Actor.staff(manager))
+        services.record_consent(
+            evil, "loyalty", True, source="counter", actor=Actor.staff(manager, "manager")
+        )
     response = manager_client.post(url("export"), {"confirm": "yes"})
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
@@ -450,7 +452,7 @@ def test_export_leaves_out_merged_and_other_organizations(
     b = CustomerFactory(organization=org)
     CustomerFactory(organization=other_org)
     with tenancy.tenant_context(org):
-        services.merge_customers(a, b, actor=Actor.staff(owner))
+        services.merge_customers(a, b, actor=Actor.staff(owner, "owner"))
     rows = read_export(owner_client.post(url("export"), {"confirm": "yes"}))
     assert [r[0] for r in rows[1:]] == [str(a.pk)]
 
@@ -532,9 +534,13 @@ def test_owner_filters_the_audit_log(
     org: Organization, owner_client: Client, owner: User, manager: User, customer: Any
 ) -> None:
     with tenancy.tenant_context(org):
-        services.update_customer(customer, {"postal_code": "13001"}, actor=Actor.staff(manager))
+        services.update_customer(
+            customer,
+            services.CustomerInput.of({"postal_code": "13001"}),
+            actor=Actor.staff(manager, "manager"),
+        )
         services.record_consent(
-            customer, "loyalty", True, source="counter", actor=Actor.staff(owner)
+            customer, "loyalty", True, source="counter", actor=Actor.staff(owner, "owner")
         )
     everything = owner_client.get(url("audit"))
     assert everything.status_code == 200
@@ -559,7 +565,11 @@ def test_audit_rows_on_the_record_are_owner_only(
     manager_client: Client, org: Organization, manager: User, customer: Any
 ) -> None:
     with tenancy.tenant_context(org):
-        services.update_customer(customer, {"postal_code": "13001"}, actor=Actor.staff(manager))
+        services.update_customer(
+            customer,
+            services.CustomerInput.of({"postal_code": "13001"}),
+            actor=Actor.staff(manager, "manager"),
+        )
     page = manager_client.get(url("detail", customer.pk)).content.decode()
     assert "customer.updated" not in page
 
@@ -590,7 +600,8 @@ def test_audit_log_is_paginated_newest_first(
     with tenancy.tenant_context(org):
         for i in range(55):
             services.create_customer(
-                {"last_name": f"Nom{i}", "phone": f"06 11 22 33 {i:02d}"}, actor=Actor.staff(owner)
+                services.CustomerInput(last_name=f"Nom{i}", phone=f"06 11 22 33 {i:02d}"),
+                actor=Actor.staff(owner, "owner"),
             )
         newest = AuditEvent.objects.order_by("-created_at", "-id").first()
         oldest = AuditEvent.objects.order_by("created_at", "id").first()

@@ -57,10 +57,10 @@ def test_export_zip_has_everything_and_no_formula(
     )
     with tenancy.tenant_context(org):
         services.record_consent(
-            customer, Purpose.LOYALTY, True, source="counter", actor=Actor.staff(owner)
+            customer, Purpose.LOYALTY, True, source="counter", actor=Actor.staff(owner, "owner")
         )
         services.record_consent(
-            customer, Purpose.LOYALTY, False, source="counter", actor=Actor.staff(owner)
+            customer, Purpose.LOYALTY, False, source="counter", actor=Actor.staff(owner, "owner")
         )
     open_space(client, org, customer, django_capture_on_commit_callbacks, mailoutbox)
 

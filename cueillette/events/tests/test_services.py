@@ -445,7 +445,9 @@ def test_the_owner_can_switch_the_reminder_off(
 
     owner = MembershipFactory(organization=tenant, role="owner").user
     messaging_services.update_automatic(
-        messaging_services.Staff(Actor.staff(owner), "owner"), "event_reminder", {"enabled": False}
+        messaging_services.Staff(Actor.staff(owner, "owner"), "owner"),
+        "event_reminder",
+        messaging_services.AutomaticInput(enabled=False),
     )
     starts = dt.datetime(2026, 6, 10, 18, 0, tzinfo=dt.UTC)
     session = SessionFactory(organization=tenant, starts_at=starts)

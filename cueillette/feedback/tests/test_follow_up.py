@@ -31,7 +31,7 @@ def detractor(org: Organization, comment: str = "Accueil froid") -> Survey:
 
 def test_transitions_are_audited_with_who_and_when(tenant: Organization, owner: User) -> None:
     survey = detractor(tenant)
-    actor = Actor.staff(owner)
+    actor = Actor.staff(owner, "owner")
     services.update_follow_up(survey, status="contacted", note="Appelée mardi", actor=actor)
     survey.refresh_from_db()
     assert survey.follow_up == FollowUp.CONTACTED and survey.follow_up_note == "Appelée mardi"
@@ -57,7 +57,7 @@ def test_transitions_are_audited_with_who_and_when(tenant: Organization, owner: 
 
 def test_bad_status_and_non_detractors_are_refused(tenant: Organization, owner: User) -> None:
     survey = detractor(tenant)
-    actor = Actor.staff(owner)
+    actor = Actor.staff(owner, "owner")
     for status, code in (("none", "invalid"), ("done", "invalid"), ("", "invalid")):
         with pytest.raises(ServiceError) as err:
             services.update_follow_up(survey, status=status, actor=actor)

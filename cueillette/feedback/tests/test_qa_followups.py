@@ -90,16 +90,22 @@ def test_the_delay_limit_is_quoted_in_the_unit_chosen(
     assert services.get_settings().delay_hours == 60 * 24
     # The service takes the page's delay as well as hours (the API, the tests).
     with translation.override("en"), pytest.raises(ServiceError) as err:
-        services.update_settings({"delay": "1.5", "delay_unit": "days"}, actor=Actor.system("test"))
+        services.update_settings(
+            services.SettingsChange(delay="1.5", delay_unit="days"), actor=Actor.system("test")
+        )
     assert (err.value.field, err.value.message) == (
         "delay",
         "Wait after the purchase or visit: enter a whole number",
     )
     with translation.override("en"), pytest.raises(ServiceError) as err:
-        services.update_settings({"delay_hours": 2000}, actor=Actor.system("test"))
+        services.update_settings(
+            services.SettingsChange(delay_hours=2000), actor=Actor.system("test")
+        )
     assert err.value.field == "delay_hours" and "between 0 and 1440 hours" in err.value.message
     with translation.override("en"), pytest.raises(ServiceError) as err:
-        services.update_settings({"question_fr": "x" * 301}, actor=Actor.system("test"))
+        services.update_settings(
+            services.SettingsChange(question_fr="x" * 301), actor=Actor.system("test")
+        )
     assert err.value.message == "The question in French: 300 characters at most"
 
 
@@ -189,19 +195,26 @@ def test_a_new_note_is_added_and_never_overwrites_the_previous_one(
     survey = _detractor(tenant)
     t0 = timezone.now()
     services.update_follow_up(
-        survey, status="contacted", note="Appelée le 24/11", actor=Actor.staff(owner), now=t0
+        survey,
+        status="contacted",
+        note="Appelée le 24/11",
+        actor=Actor.staff(owner, "owner"),
+        now=t0,
     )
     services.update_follow_up(
         survey,
         status="contacted",
         note="Rappel : bon d'achat envoyé",
-        actor=Actor.staff(manager),
+        actor=Actor.staff(manager, "manager"),
         now=t0 + dt.timedelta(hours=2),
     )
     # A status change alone, an empty note or the latest note again add no note.
-    services.update_follow_up(survey, status="resolved", note="", actor=Actor.staff(owner))
+    services.update_follow_up(survey, status="resolved", note="", actor=Actor.staff(owner, "owner"))
     services.update_follow_up(
-        survey, status="resolved", note="Rappel : bon d'achat envoyé", actor=Actor.staff(owner)
+        survey,
+        status="resolved",
+        note="Rappel : bon d'achat envoyé",
+        actor=Actor.staff(owner, "owner"),
     )
     survey.refresh_from_db()
     assert survey.follow_up == FollowUp.RESOLVED
@@ -252,7 +265,9 @@ def test_erasure_blanks_every_note_and_the_export_lists_them(
 ) -> None:
     survey = _detractor(tenant)
     for text in ("Premier appel", "Second appel"):
-        services.update_follow_up(survey, status="contacted", note=text, actor=Actor.staff(owner))
+        services.update_follow_up(
+            survey, status="contacted", note=text, actor=Actor.staff(owner, "owner")
+        )
     [row] = privacy.export_rows(survey.customer)
     assert [n["note"] for n in row["follow_up_notes"]] == ["Premier appel", "Second appel"]
     portal.erase_customer(survey.customer, actor=Actor.customer("test"), reason="self")

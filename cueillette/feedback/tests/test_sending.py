@@ -113,7 +113,7 @@ def test_never_two_surveys_within_the_interval(
 def test_the_interval_is_configurable(
     tenant: Organization, django_capture_on_commit_callbacks: Any
 ) -> None:
-    services.update_settings({"min_days_between": 30}, actor=ACTOR)
+    services.update_settings(services.SettingsChange(min_days_between=30), actor=ACTOR)
     _customer, card = make_member(tenant)
     start = timezone.now() - dt.timedelta(days=100)
     make_purchase(card, start)
@@ -152,7 +152,7 @@ def test_old_purchases_are_not_surveyed_late(
 def test_disabled_sends_nothing(
     tenant: Organization, django_capture_on_commit_callbacks: Any
 ) -> None:
-    services.update_settings({"enabled": False}, actor=ACTOR)
+    services.update_settings(services.SettingsChange(enabled=False), actor=ACTOR)
     _customer, card = make_member(tenant)
     make_purchase(card, timezone.now() - dt.timedelta(days=2))
     assert _send(timezone.now(), django_capture_on_commit_callbacks).sent == 0
@@ -161,7 +161,7 @@ def test_disabled_sends_nothing(
 def test_sampling_is_deterministic_per_purchase(
     tenant: Organization, django_capture_on_commit_callbacks: Any
 ) -> None:
-    services.update_settings({"sampling_rate": 40}, actor=ACTOR)
+    services.update_settings(services.SettingsChange(sampling_rate=40), actor=ACTOR)
     at = timezone.now() - dt.timedelta(days=2)
     purchases = [make_purchase(make_member(tenant)[1], at) for _i in range(60)]
     expected = {p.pk for p in purchases if services.sampled(tenant.pk, p.pk, 40)}

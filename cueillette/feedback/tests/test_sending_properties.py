@@ -54,11 +54,11 @@ def test_random_timelines_never_break_the_rules(case: dict[str, Any]) -> None:
     base = timezone.now() - dt.timedelta(hours=HOURS + 24 * 11)
     with tenancy.tenant_context(org):
         services.update_settings(
-            {
-                "delay_hours": case["delay_hours"],
-                "sampling_rate": case["rate"],
-                "min_days_between": case["min_days"],
-            },
+            services.SettingsChange(
+                delay_hours=case["delay_hours"],
+                sampling_rate=case["rate"],
+                min_days_between=case["min_days"],
+            ),
             actor=ACTOR,
         )
         purchases = {}

@@ -34,7 +34,7 @@ DAY = dt.timedelta(days=1)
 @pytest.fixture
 def world(org: Any, owner: Any) -> dict[str, Any]:
     with tenant_context(org):
-        staff = Actor.staff(owner)
+        staff = Actor.staff(owner, "owner")
         services.reasons()
         bus_day = (NOW - 120 * DAY).date()
         people = {}
@@ -55,7 +55,7 @@ def world(org: Any, owner: Any) -> dict[str, Any]:
         buy(people["Eloise"], 30, NOW - 10 * DAY)
         services.refresh(actor=staff, now=NOW)
         bus = services.save_change(
-            {"title": "Free bus stopped", "occurred_on": bus_day, "reason": None}, actor=staff
+            services.ChangeInput(title="Free bus stopped", occurred_on=bus_day), actor=staff
         )
         around = {s.customer_id for s in queries.stopped_around(bus)}
         assert around == {people["Aurore"].pk, people["Bastien"].pk}
@@ -131,5 +131,5 @@ def test_link_only_reaches_customers_who_stopped_around_the_change(
         services.link_change(
             BusinessChange.objects.get(pk=world["bus"].pk),
             [world["people"]["Eloise"].pk],
-            actor=Actor.staff(owner),
+            actor=Actor.staff(owner, "owner"),
         )

@@ -59,7 +59,7 @@ def test_refresh_fits_the_models_and_scores_every_buyer(
     org: Any, owner: Any, shop: list[Any]
 ) -> None:
     with tenant_context(org):
-        done = services.refresh(actor=Actor.staff(owner), now=NOW)
+        done = services.refresh(actor=Actor.staff(owner, "owner"), now=NOW)
         run = done.run
         assert run.status == "ok", run.message
         assert done.scores_written == len(shop)
@@ -76,14 +76,14 @@ def test_a_failed_fit_keeps_the_previous_figures_and_says_so(
     org: Any, owner: Any, shop: list[Any], owner_client: Any, monkeypatch: Any
 ) -> None:
     with tenant_context(org):
-        first = services.refresh(actor=Actor.staff(owner), now=NOW).run
+        first = services.refresh(actor=Actor.staff(owner, "owner"), now=NOW).run
         before = sorted(CustomerScore.objects.values_list("customer_id", "p_alive"))
 
         def broken(*args: Any, **kwargs: Any) -> Any:
             raise fitting.FitError("the fit did not converge in 2000 iterations")
 
         monkeypatch.setattr(fitting, "fit_bgnbd", broken)
-        failed = services.refresh(actor=Actor.staff(owner), now=NOW + WEEK).run
+        failed = services.refresh(actor=Actor.staff(owner, "owner"), now=NOW + WEEK).run
         assert failed.status == "failed"
         assert sorted(CustomerScore.objects.values_list("customer_id", "p_alive")) == before
         assert set(CustomerScore.objects.values_list("run_id", flat=True)) == {first.pk}
@@ -101,7 +101,7 @@ def test_too_little_history_gives_segments_and_says_what_is_missing(
             c = customer(org, f"Few{i}", "Zfew")
             buy(c, 20, NOW - 30 * WEEK)
             buy(c, 20, NOW - (20 - i) * WEEK)
-        run = services.refresh(actor=Actor.staff(owner), now=NOW).run
+        run = services.refresh(actor=Actor.staff(owner, "owner"), now=NOW).run
         assert run.status == "not_enough"
         assert (
             run.message == "not enough data yet (need 20 customers with a repeat purchase, have 5)"
@@ -129,7 +129,7 @@ def test_undone_and_fully_refunded_sales_do_not_count(org: Any, owner: Any) -> N
             reason="undo",
         )
         half = buy(c, 50, NOW - 4 * WEEK, refunded_amount=20)
-        services.refresh(actor=Actor.staff(owner), now=NOW)
+        services.refresh(actor=Actor.staff(owner, "owner"), now=NOW)
         score = CustomerScore.objects.get(customer=c)
         assert score.purchases == 2
         assert str(score.total_spend) == "70.00"  # 40 + (50 - 20)
@@ -157,7 +157,7 @@ def test_every_page_renders_with_figures_and_without_nan(
     org: Any, owner: Any, shop: list[Any], owner_client: Any
 ) -> None:
     with tenant_context(org):
-        services.refresh(actor=Actor.staff(owner), now=NOW)
+        services.refresh(actor=Actor.staff(owner, "owner"), now=NOW)
         some = CustomerScore.objects.first()
         assert some is not None
     for url in (*PAGES, f"/app/insights/customer/{some.customer_id}/"):
@@ -189,7 +189,7 @@ def test_model_page_shows_parameters_standard_errors_and_the_holdout_check(
     org: Any, owner: Any, shop: list[Any], owner_client: Any
 ) -> None:
     with tenant_context(org):
-        services.refresh(actor=Actor.staff(owner), now=NOW)
+        services.refresh(actor=Actor.staff(owner, "owner"), now=NOW)
     html = owner_client.get("/app/insights/model/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert 'id="bgnbd-params"' in html and "Standard error" in html
     assert 'id="chart-holdout"' in html and 'id="holdout-table"' in html
@@ -200,7 +200,7 @@ def test_customer_record_shows_the_sentence_that_explains_the_figures(
     org: Any, owner: Any, shop: list[Any], owner_client: Any
 ) -> None:
     with tenant_context(org):
-        services.refresh(actor=Actor.staff(owner), now=NOW)
+        services.refresh(actor=Actor.staff(owner, "owner"), now=NOW)
         score = CustomerScore.objects.filter(purchases__gt=2).first()
         assert score is not None
     html = owner_client.get(
@@ -214,7 +214,7 @@ def test_api_gives_a_customers_scores_and_the_segments(
     org: Any, owner: Any, shop: list[Any], client: Any
 ) -> None:
     with tenant_context(org):
-        services.refresh(actor=Actor.staff(owner), now=NOW)
+        services.refresh(actor=Actor.staff(owner, "owner"), now=NOW)
         _key, raw = create_api_key("till", "read", actor=Actor.system("test"))
         score = CustomerScore.objects.filter(purchases__gt=1).first()
         assert score is not None
@@ -237,9 +237,9 @@ def test_call_list_and_csv_offer_only_customers_who_agreed(
         for c in (yes, no):
             buy(c, 10, NOW - 80 * WEEK)
         customer_services.record_consent(
-            yes, "news_sms", True, source="counter", actor=Actor.staff(owner)
+            yes, "news_sms", True, source="counter", actor=Actor.staff(owner, "owner")
         )
-        services.refresh(actor=Actor.staff(owner), now=NOW)
+        services.refresh(actor=Actor.staff(owner, "owner"), now=NOW)
         segment = CustomerScore.objects.get(customer=yes).segment
     listing = owner_client.get(f"/app/insights/segments/{segment}/call-list/").content.decode()
     assert "Agreed" in listing and "+33611111111" in listing
@@ -254,13 +254,13 @@ def test_exit_survey_needs_the_feedback_consent_and_records_one_answer(
     with tenant_context(org):
         c = customer(org, "Quitte", "Zexit", email="quitte.exit@example.net")
         buy(c, 30, NOW - 40 * WEEK)
-        services.refresh(actor=Actor.staff(owner), now=NOW)
+        services.refresh(actor=Actor.staff(owner, "owner"), now=NOW)
     refused = owner_client.post(f"/app/insights/customer/{c.pk}/exit-survey/")
     assert refused.status_code == 409  # the customer's choice, not a staff right
     assert b"not agreed to be asked" in refused.content or "accepté".encode() in refused.content
     with tenant_context(org):
         customer_services.record_consent(
-            c, "feedback", True, source="counter", actor=Actor.staff(owner)
+            c, "feedback", True, source="counter", actor=Actor.staff(owner, "owner")
         )
     with django_capture_on_commit_callbacks(execute=True):
         sent = owner_client.post(f"/app/insights/customer/{c.pk}/exit-survey/")
@@ -367,7 +367,7 @@ def test_an_insight_segment_becomes_a_messaging_audience(
     from cueillette.messaging.models import Segment
 
     with tenant_context(org):
-        services.refresh(actor=Actor.staff(owner), now=NOW)
+        services.refresh(actor=Actor.staff(owner, "owner"), now=NOW)
         by_segment: dict[str, set[int]] = {}
         for s in CustomerScore.objects.all():
             by_segment.setdefault(s.segment, set()).add(s.customer_id)

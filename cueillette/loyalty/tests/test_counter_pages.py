@@ -53,7 +53,7 @@ def member(tenant: Any, owner: Any) -> Card:
         notes="Prefers oat milk",
         tags=["coffee"],
     )
-    return services.join_program(customer, actor=Actor.staff(owner))
+    return services.join_program(customer, actor=Actor.staff(owner, "owner"))
 
 
 @pytest.fixture
@@ -165,7 +165,9 @@ def test_member_screen_shows_what_the_counter_needs(
 ) -> None:
     Tier.objects.create(code="silver", name="Silver", threshold=100)
     Tier.objects.create(code="gold", name="Gold", threshold=500)
-    services.record_purchase(member, amount="42.50", actor=Actor.staff(owner), receipt_id="R1")
+    services.record_purchase(
+        member, amount="42.50", actor=Actor.staff(owner, "owner"), receipt_id="R1"
+    )
     Reward.objects.create(name="Big basket", cost=500)
     with django_assert_max_num_queries(16):
         response = counter_client.get(url("counter_card", member.pk))
@@ -189,7 +191,9 @@ def test_member_screen_of_a_customer_with_many_entries_stays_light(
     counter_client: Any, member: Card, owner: Any, django_assert_max_num_queries: Any
 ) -> None:
     for i in range(30):
-        services.record_purchase(member, amount="3", actor=Actor.staff(owner), receipt_id=f"M{i}")
+        services.record_purchase(
+            member, amount="3", actor=Actor.staff(owner, "owner"), receipt_id=f"M{i}"
+        )
     counter_client.post(url("counter_purchase", member.pk), {"amount": "5", "receipt_id": "own"})
     # Session, user, membership, then the screen: card, customer with consents, program,
     # tiers, ledger (once), rewards, visits, the undoable operation and what it names.
@@ -289,7 +293,9 @@ def test_confirm_with_a_tampered_amount_is_refused(counter_client: Any, member: 
 
 
 def test_redeem_a_reward(counter_client: Any, member: Card, reward: Reward, owner: Any) -> None:
-    services.record_purchase(member, amount="30", actor=Actor.staff(owner), receipt_id="R1")
+    services.record_purchase(
+        member, amount="30", actor=Actor.staff(owner, "owner"), receipt_id="R1"
+    )
     response = counter_client.post(url("counter_redeem", member.pk), {"reward": reward.pk})
     assert response.status_code == 302
     assert balance(member) == 10
@@ -455,7 +461,7 @@ def test_two_simultaneous_confirms_credit_once(
 
     with tenancy.tenant_context(org):
         customer = CustomerFactory(organization=org)
-        card = services.join_program(customer, actor=Actor.staff(owner))
+        card = services.join_program(customer, actor=Actor.staff(owner, "owner"))
     clients = [client_for(counter), client_for(counter)]  # sessions exist before the copy
 
     def tap(client: Any) -> Any:

@@ -158,7 +158,7 @@ def apply(op: Op, card: Card, clock: Clock, staff: Actor, rewards: list[Reward])
 )
 @given(sequence=sequences)
 def test_ledger_never_lies(tenant: Any, owner: Any, sequence: list[Op]) -> None:
-    staff = Actor.staff(owner)
+    staff = Actor.staff(owner, "owner")
     clock = Clock()
     with mock.patch.object(timezone, "now", clock), transaction.atomic():
         program = services.get_program()

@@ -192,7 +192,9 @@ def test_earn_rules_have_the_last_word(tenant, owner):
     data = {k: v for k, v in VALID.items() if not k.startswith(("weekday_", "category_"))}
     data["weekday_multipliers"] = {"9": "2"}
     with pytest.raises(ServiceError) as err:
-        settings_services.update_program(data, actor=Actor.staff(owner))
+        settings_services.update_program(
+            settings_services.ProgramInput(**data), actor=Actor.staff(owner, "owner")
+        )
     assert err.value.field == "weekday_multipliers"
 
 
@@ -235,9 +237,9 @@ def test_reward_create_edit_withdraw_delete(org, owner, owner_client):
         reward.active = True
         reward.save()
         customer = CustomerFactory(organization=org)
-        card = services.join_program(customer, actor=Actor.staff(owner))
-        services.adjust(card, 100, reason="test", actor=Actor.staff(owner))
-        services.redeem(card, reward, actor=Actor.staff(owner))
+        card = services.join_program(customer, actor=Actor.staff(owner, "owner"))
+        services.adjust(card, 100, reason="test", actor=Actor.staff(owner, "owner"))
+        services.redeem(card, reward, actor=Actor.staff(owner, "owner"))
     listing = owner_client.get(reverse("loyalty:program_rewards")).content.decode()
     assert reverse("loyalty:program_reward_delete", args=[reward.pk]) not in listing
     response = owner_client.post(reverse("loyalty:program_reward_delete", args=[reward.pk]))

@@ -38,7 +38,7 @@ def paris(*args: int) -> dt.datetime:
 
 @pytest.fixture
 def staff(owner: Any) -> Actor:
-    return Actor.staff(owner)
+    return Actor.staff(owner, "owner")
 
 
 @pytest.fixture
@@ -270,7 +270,7 @@ def test_undo_own_last_operation_within_five_minutes(
     clock = Clock(monkeypatch, timezone.now())
     services.record_purchase(card, amount="30", actor=staff, receipt_id="A")
     clock.advance(minutes=4, seconds=59)
-    other = Actor.staff(manager)
+    other = Actor.staff(manager, "manager")
     assert services.last_undoable(card, other) is None  # not theirs
     with pytest.raises(ServiceError) as err:
         services.undo_last(card, actor=other)

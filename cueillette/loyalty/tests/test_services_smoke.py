@@ -11,7 +11,7 @@ from cueillette.loyalty.models import Card, PointsEntry, Reward
 
 @pytest.fixture
 def staff(owner):
-    return Actor.staff(owner)
+    return Actor.staff(owner, "owner")
 
 
 def balance_matches(card):

@@ -21,7 +21,7 @@ DAY = dt.timedelta(days=1)
 
 @pytest.fixture
 def staff(owner):
-    return Actor.staff(owner)
+    return Actor.staff(owner, "owner")
 
 
 def set_program(org, **fields):

@@ -73,15 +73,17 @@ def test_the_owner_switches_off_and_rewrites(
     services.update_automatic(
         staff(owner),
         "welcome",
-        {
-            "enabled": True,
-            "subject_fr": "Coucou {first_name}",
-            "body_fr": "Bienvenue chez {business}.",
-        },
+        services.AutomaticInput(
+            enabled=True,
+            subject_fr="Coucou {first_name}",
+            body_fr="Bienvenue chez {business}.",
+        ),
     )
     with pytest.raises(services.ServiceError) as exc:
         services.update_automatic(
-            staff(owner), "welcome", {"enabled": True, "body_fr": "![x](https://t.example/p.gif)"}
+            staff(owner),
+            "welcome",
+            services.AutomaticInput(enabled=True, body_fr="![x](https://t.example/p.gif)"),
         )
     assert exc.value.field == "body_fr"
     with django_capture_on_commit_callbacks(execute=True):
@@ -92,7 +94,7 @@ def test_the_owner_switches_off_and_rewrites(
             source="counter",
         )
     assert mailoutbox[0].subject == "Coucou Jules"
-    services.update_automatic(staff(owner), "welcome", {"enabled": False})
+    services.update_automatic(staff(owner), "welcome", services.AutomaticInput(enabled=False))
     other = CustomerFactory(organization=tenant)
     consent(other, "loyalty", at=YESTERDAY)
     with django_capture_on_commit_callbacks(execute=True):
@@ -203,15 +205,19 @@ def test_end_to_end_through_the_real_actions(
     from cueillette.core.audit import Actor
     from cueillette.customers import services as customer_services
 
-    services.update_automatic(staff(owner), "welcome", {"enabled": True})
+    services.update_automatic(staff(owner), "welcome", services.AutomaticInput(enabled=True))
     with django_capture_on_commit_callbacks(execute=True):
         member = customer_services.create_customer(
-            {"first_name": "Rose", "last_name": "Vidal", "email": "rose.vidal@example.net"},
-            actor=Actor.staff(owner),
+            customer_services.CustomerInput.of(
+                {"first_name": "Rose", "last_name": "Vidal", "email": "rose.vidal@example.net"}
+            ),
+            actor=Actor.staff(owner, "owner"),
             consents={"loyalty": True},
         )
         customer_services.create_customer(
-            {"first_name": "Imported", "last_name": "Row", "email": "imported@example.net"},
+            customer_services.CustomerInput.of(
+                {"first_name": "Imported", "last_name": "Row", "email": "imported@example.net"}
+            ),
             actor=Actor.system("import"),
             source="import",
             consents={"loyalty": True},

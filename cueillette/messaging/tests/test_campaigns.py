@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from cueillette.accounts.models import User
 from cueillette.core.audit import Actor
+from cueillette.core.errors import Forbidden
 from cueillette.core.models import Organization
 from cueillette.core.tests.factories import CustomerFactory
 from cueillette.messaging import audience, delivery, services, tasks
@@ -33,7 +34,7 @@ YESTERDAY = timezone.now() - dt.timedelta(days=1)
 
 
 def staff(user: User, role: str = "owner") -> services.Staff:
-    return services.Staff(actor=Actor.staff(user), role=role)
+    return services.Staff(actor=Actor.staff(user, role), role=role)
 
 
 def people(org: Organization) -> dict[str, Any]:
@@ -237,7 +238,7 @@ def test_test_send_goes_to_me_in_both_languages(
 
 def test_counter_staff_cannot_send(tenant: Organization, owner: User, counter: User) -> None:
     c = draft(owner)
-    with pytest.raises(services.Forbidden):
+    with pytest.raises(Forbidden):
         services.send_campaign(staff(counter, "counter"), c)
 
 

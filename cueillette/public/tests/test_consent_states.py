@@ -104,7 +104,11 @@ def test_who_recorded_a_consent_is_worded_for_a_person(
     customer = joined(client, org, django_capture_on_commit_callbacks, consent_loyalty="on")
     with tenancy.tenant_context(org):
         services.record_consent(
-            customer, Purpose.FEEDBACK, True, source="api", actor=Actor.api("Caisse 1")
+            customer,
+            Purpose.FEEDBACK,
+            True,
+            source="api",
+            actor=Actor.api("Caisse 1", ["consents:write"]),
         )
     html = owner_client.get(
         f"/app/customers/{customer.pk}/", HTTP_ACCEPT_LANGUAGE="en"

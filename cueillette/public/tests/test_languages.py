@@ -87,7 +87,7 @@ def test_counter_messages_count_points_in_french(
 ) -> None:
     with tenancy.tenant_context(org):
         customer = CustomerFactory(organization=org)
-        card = loyalty_services.join_program(customer, actor=Actor.staff(owner))
+        card = loyalty_services.join_program(customer, actor=Actor.staff(owner, "owner"))
     # 0,40 € earns no point: "+0 point ... Solde : 0 point." (French: singular for 0 and 1).
     preview = counter_client.post(
         f"/app/loyalty/card/{card.pk}/preview/",
@@ -116,8 +116,8 @@ def test_a_one_point_reward_is_offered_in_the_singular(
 
     with tenancy.tenant_context(org):
         customer = CustomerFactory(organization=org)
-        card = loyalty_services.join_program(customer, actor=Actor.staff(owner))
-        loyalty_services.adjust(card, 1, reason="test", actor=Actor.staff(owner))
+        card = loyalty_services.join_program(customer, actor=Actor.staff(owner, "owner"))
+        loyalty_services.adjust(card, 1, reason="test", actor=Actor.staff(owner, "owner"))
         Reward.objects.create(name="Sucre d'orge", cost=1, stock=5)
     html = counter_client.get(
         f"/app/loyalty/card/{card.pk}/", HTTP_ACCEPT_LANGUAGE="fr"

@@ -15,7 +15,7 @@ from cueillette.referrals.models import ReferralProgram
 
 @pytest.fixture
 def staff(owner: Any) -> Actor:
-    return Actor.staff(owner)
+    return Actor.staff(owner, "owner")
 
 
 @pytest.fixture

@@ -41,7 +41,7 @@ def receiver(settings: Any) -> Iterator[Receiver]:
 def hooked(org: Any, owner: Any, receiver: Receiver) -> Iterator[tuple[Endpoint, Receiver]]:
     with tenancy.tenant_context(org):
         endpoint, secret = services.create_endpoint(
-            receiver.url, ["customer.joined", "consent.changed"], actor=Actor.staff(owner)
+            receiver.url, ["customer.joined", "consent.changed"], actor=Actor.staff(owner, "owner")
         )
         receiver.secret = secret
         yield endpoint, receiver
@@ -151,7 +151,7 @@ def test_gives_up_after_a_day_and_pauses_with_a_notice(
     assert len(receiver.received) == sent
     receiver.fail_next = 0
     with tenancy.tenant_context(org), django_capture_on_commit_callbacks(execute=True):
-        waiting = services.resume(endpoint, actor=Actor.staff(owner))
+        waiting = services.resume(endpoint, actor=Actor.staff(owner, "owner"))
     assert waiting >= 1 and len(receiver.ok) >= 1
 
 
@@ -162,10 +162,10 @@ def test_replay_and_rotation(
     fire_joined(org, django_capture_on_commit_callbacks)
     old = receiver.secret
     with tenancy.tenant_context(org):
-        new = services.rotate_secret(endpoint, actor=Actor.staff(owner))
+        new = services.rotate_secret(endpoint, actor=Actor.staff(owner, "owner"))
         original = Delivery.objects.get()
         with django_capture_on_commit_callbacks(execute=True):
-            services.replay(original, actor=Actor.staff(owner))
+            services.replay(original, actor=Actor.staff(owner, "owner"))
     last = receiver.received[-1]
     assert last.headers["Cueillette-Event-Id"] == str(original.event_id)
     # During the grace period both secrets verify.
@@ -176,7 +176,7 @@ def test_replay_and_rotation(
             previous_secret_expires_at=timezone.now() - dt.timedelta(seconds=1)
         )
         with django_capture_on_commit_callbacks(execute=True):
-            services.replay(original, actor=Actor.staff(owner))
+            services.replay(original, actor=Actor.staff(owner, "owner"))
     last = receiver.received[-1]
     assert signing.verify(new, last.headers["Cueillette-Signature"], last.body)
     assert not signing.verify(old, last.headers["Cueillette-Signature"], last.body)
@@ -199,7 +199,7 @@ def test_private_and_loopback_targets_are_refused(
 ) -> None:
     settings.WEBHOOKS_ALLOW_PRIVATE = False
     with tenancy.tenant_context(org), pytest.raises(ServiceError) as info:
-        services.create_endpoint(url, ["customer.joined"], actor=Actor.staff(owner))
+        services.create_endpoint(url, ["customer.joined"], actor=Actor.staff(owner, "owner"))
     assert info.value.field == "url"
 
 
@@ -235,8 +235,8 @@ def test_real_actions_are_heard_counter_and_import(
     _endpoint, receiver = hooked
     with tenancy.tenant_context(org), django_capture_on_commit_callbacks(execute=True):
         customers.create_customer(
-            {"first_name": "Noé", "email": "noe@example.org"},
-            actor=Actor.staff(owner),
+            customers.CustomerInput.of({"first_name": "Noé", "email": "noe@example.org"}),
+            actor=Actor.staff(owner, "owner"),
             consents={"loyalty": True},
         )
     types = [r.json["type"] for r in receiver.ok]
@@ -245,9 +245,11 @@ def test_real_actions_are_heard_counter_and_import(
     path.write_text("Prénom;Courriel;consent_loyalty\nLou;lou@example.org;oui\n", encoding="utf-8")
     with tenancy.tenant_context(org), django_capture_on_commit_callbacks(execute=True):
         imp = imports.register_file(
-            path, filename="clients.csv", kind="customers", actor=Actor.staff(owner)
+            path, filename="clients.csv", kind="customers", actor=Actor.staff(owner, "owner")
         )
-        imports.configure(imp, actor=Actor.staff(owner), consent_basis={"consent_loyalty": "paper"})
+        imports.configure(
+            imp, actor=Actor.staff(owner, "owner"), consent_basis={"consent_loyalty": "paper"}
+        )
         imports.process(imp.pk, dry_run=False)
     joined = [r.json for r in receiver.ok if r.json["type"] == "customer.joined"]
     assert joined[-1]["data"]["customer"]["email"] == "lou@example.org"
