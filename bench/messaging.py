@@ -325,6 +325,30 @@ def wipe(org: Any) -> None:
         Organization.objects.filter(pk=org.pk).delete()
 
 
+def unsend(org: Any, consent_mark: int) -> None:
+    """Undo the send phase (its campaigns, deliveries, consent entries and postal codes) so the
+    kept organization decides the same audience next time."""
+    from django.db import connection, transaction
+
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute(
+            "DELETE FROM messaging_delivery WHERE organization_id = %s AND campaign_id IN "
+            "(SELECT id FROM messaging_campaign WHERE organization_id = %s)",
+            [org.pk, org.pk],
+        )
+        cur.execute("DELETE FROM messaging_campaign WHERE organization_id = %s", [org.pk])
+        cur.execute("DELETE FROM messaging_segment WHERE organization_id = %s", [org.pk])
+        cur.execute(
+            "DELETE FROM customers_consentevent WHERE organization_id = %s AND id > %s",
+            [org.pk, consent_mark],
+        )
+        cur.execute(
+            "UPDATE customers_customer SET postal_code = '75011' WHERE organization_id = %s "
+            "AND postal_code = '99999'",
+            [org.pk],
+        )
+
+
 class Sink:
     def __init__(self) -> None:
         self.count = 0
@@ -347,6 +371,17 @@ def main() -> None:
         default=os.cpu_count() or 1,
         help="db_worker processes serving the queue (production runs one per core)",
     )
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="keep the generated organization between runs (generated once, reused while the "
+        "customer count matches); only the send phase's own rows are removed afterwards",
+    )
+    parser.add_argument(
+        "--profile-dir",
+        default="",
+        help="run each db_worker under cProfile, writing worker<i>.prof there",
+    )
     args = parser.parse_args()
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith("postgres"):
@@ -363,13 +398,43 @@ def main() -> None:
 
     rng = random.Random(args.seed)
     now = timezone.now()
-    for old in Organization.objects.filter(slug="bench-messaging"):
-        wipe(old)
-    org = OrganizationFactory(name="Bench messaging", slug="bench-messaging")
-    try:
+    from cueillette.customers.models import Customer
+
+    org = None
+    if args.reuse:
+        org = Organization.objects.filter(slug="bench-messaging").first()
+        if org is not None:
+            with tenant_context(org):
+                have = Customer.objects.count()
+            if have != args.customers:
+                print(f"reuse: the kept organization has {have:,} customers, generating again")
+                org = None
+            else:
+                print(f"reuse: the kept organization's {have:,} customers")
+                # Its data were generated at an earlier "now": decide at that time.
+                with connection.cursor() as cur:
+                    cur.execute(
+                        "SELECT max(recorded_at) FROM customers_consentevent "
+                        "WHERE organization_id = %s AND actor_label = 'bench'",
+                        [org.pk],
+                    )
+                    now = cur.fetchone()[0] or now
+    if org is None:
+        for old in Organization.objects.filter(slug="bench-messaging"):
+            wipe(old)
+        org = OrganizationFactory(name="Bench messaging", slug="bench-messaging")
         with tenant_context(org):
             PressureSettings.objects.create(per_second=1000)
         generate(org, args.customers, now, rng)
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT coalesce(max(id), 0) FROM customers_consentevent WHERE organization_id = %s",
+            [org.pk],
+        )
+        consent_mark = int(cur.fetchone()[0])
+    with tenant_context(org):
+        PressureSettings.objects.update(quiet_start=dt.time(21), quiet_end=dt.time(8))
+    try:
         with tenant_context(org):
             everyone = Segment.objects.create(name="all", filters={})
             campaign = Campaign.objects.create(
@@ -425,8 +490,6 @@ def main() -> None:
                     [org.pk, args.send * 3],
                 )
                 pool = [r[0] for r in cur.fetchall()]
-            from cueillette.customers.models import Customer
-
             Customer.objects.filter(pk__in=pool[: args.send]).update(postal_code="99999")
             from cueillette.core.audit import Actor
             from cueillette.customers import services as customer_services
@@ -472,8 +535,16 @@ def main() -> None:
                 "--interval",
                 "0.05",
             ]
+            def worker(i: int) -> list[str]:
+                if not args.profile_dir:
+                    return command
+                os.makedirs(args.profile_dir, exist_ok=True)
+                prof = os.path.join(args.profile_dir, f"worker{i}.prof")
+                return [sys.executable, "-m", "cProfile", "-o", prof, *command[1:]]
+
             workers = [
-                subprocess.Popen(command, cwd=ROOT, env=env) for _ in range(max(args.workers, 1))
+                subprocess.Popen(worker(i), cwd=ROOT, env=env)
+                for i in range(max(args.workers, 1))
             ]
             # The workers serve the queue until the campaign is decided and nothing of it is
             # left to hand over; the time is the last message's arrival in the sink.
@@ -494,6 +565,17 @@ def main() -> None:
                 w.wait(timeout=60)
             controller.stop()
             per_s = sink.count / send_s if send_s else 0.0
+            from django.db.models import Count
+
+            outcome = {
+                f"{status}/{reason}": n
+                for status, reason, n in Delivery.objects.filter(campaign=send_campaign)
+                .order_by()
+                .values("status", "reason")
+                .annotate(n=Count("id"))
+                .values_list("status", "reason", "n")
+            }
+            print(f"  send campaign decisions: {dict(sorted(outcome.items()))}")
             print(
                 f"sent {sink.count:,} of {args.send:,} into the sink in {send_s:.1f} s "
                 f"by {len(workers)} worker(s): {per_s / len(workers):.0f}/s per worker"
@@ -508,8 +590,11 @@ def main() -> None:
             f"send_per_s={per_s:.0f} workers={args.workers}"
         )
     finally:
-        # Printed first: deleting a million rows takes minutes (foreign keys checked at commit).
-        wipe(org)
+        if args.reuse:
+            unsend(org, consent_mark)
+        else:
+            # Printed first: deleting a million rows takes minutes (foreign keys checked at commit).
+            wipe(org)
 
 
 if __name__ == "__main__":
