@@ -255,7 +255,9 @@ def generate(org: Any, n: int, now: dt.datetime, rng: random.Random) -> None:
             log,
         )
         raw.commit()
-        cur.execute("ANALYZE")
+        # A database in use has been vacuumed by autovacuum (insert thresholds): the
+        # visibility map the index-only scans rely on is set, as after this.
+        cur.execute("VACUUM ANALYZE")
         print(
             f"generated {n:,} customers, {len(events):,} consent entries, "
             f"{len(suppressions):,} suppressions, {len(prefs):,} preferences, "
