@@ -16,7 +16,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.conf import settings
@@ -254,10 +254,10 @@ def _connections(count: int) -> int:
 def _send_lane(
     items: Sequence[tuple[Delivery, Any]],
     throttle: _Throttle,
-    results: queue.SimpleQueue[tuple[Delivery, Exception | None] | None],
+    report: Callable[[Delivery, Exception | None], None],
 ) -> None:
-    """Send ``items`` over one connection, reporting each outcome; no database here (the
-    rows are marked by the calling thread)."""
+    """Send ``items`` over one connection, reporting each outcome as it comes (from a lane's
+    thread, ``report`` only queues it: the rows are written by the task's own thread)."""
     connection = get_connection()
     reported = 0
     try:
@@ -267,21 +267,18 @@ def _send_lane(
             try:
                 connection.send_messages([email])
             except Exception as exc:  # any SMTP/socket error: retry later
-                results.put((d, exc))
+                report(d, exc)
                 reported += 1
                 connection.close()
                 connection = get_connection()
                 continue
-            results.put((d, None))
+            report(d, None)
             reported += 1
     except Exception as exc:  # no connection to the server: the rest is retried later
         for d, _ in items[reported:]:
-            results.put((d, exc))
+            report(d, exc)
     finally:
-        try:
-            connection.close()
-        finally:
-            results.put(None)
+        connection.close()
 
 
 def _send_emails(
@@ -292,7 +289,8 @@ def _send_emails(
     now: dt.datetime,
 ) -> None:
     """Build each email (bytes prepared once per shape for the SMTP backend), then hand them
-    over through one or a few connections; outcomes are written here as they come in."""
+    over through one or a few connections; outcomes are written as they come in (marked
+    sent :data:`MARK_EVERY` at a time, failures queued for a retry)."""
     sender = _Sender()
     shapes = wire.Shapes() if _is_smtp() else None
     built: list[tuple[Delivery, Any]] = []
@@ -306,27 +304,8 @@ def _send_emails(
             counts["failed"] += 1
     if not built:
         return
-    lanes = _connections(len(built))
-    results: queue.SimpleQueue[tuple[Delivery, Exception | None] | None] = queue.SimpleQueue()
-    if lanes == 1:
-        _send_lane(built, throttle, results)
-        finished = 0
-    else:
-        threads = [
-            threading.Thread(
-                target=_send_lane, args=(built[i::lanes], throttle, results), daemon=True
-            )
-            for i in range(lanes)
-        ]
-        for t in threads:
-            t.start()
-        finished = 0
-    while finished < lanes:
-        item = results.get()
-        if item is None:
-            finished += 1
-            continue
-        d, exc = item
+
+    def record(d: Delivery, exc: Exception | None) -> None:
         if exc is None:
             done.add(d.pk)
             counts["sent"] += 1
@@ -334,6 +313,37 @@ def _send_emails(
             log.warning("delivery %s failed: %s", d.pk, exc)
             _failed(d, exc, now)
             counts["failed"] += 1
+
+    # Several connections for Django's SMTP backend only (the one that waits on a network);
+    # any other backend (locmem in tests, console, file) gets the messages in order, inline.
+    lanes = _connections(len(built)) if shapes is not None else 1
+    if lanes == 1:
+        _send_lane(built, throttle, record)
+        return
+    results: queue.SimpleQueue[tuple[Delivery, Exception | None] | None] = queue.SimpleQueue()
+
+    def lane(items: Sequence[tuple[Delivery, Any]]) -> None:
+        try:
+            _send_lane(items, throttle, lambda d, exc: results.put((d, exc)))
+        finally:
+            results.put(None)
+
+    threads = [
+        threading.Thread(target=lane, args=(built[i::lanes],), daemon=True) for i in range(lanes)
+    ]
+    for t in threads:
+        t.start()
+    try:
+        finished = 0
+        while finished < lanes:
+            item = results.get()
+            if item is None:
+                finished += 1
+            else:
+                record(*item)
+    finally:
+        for t in threads:
+            t.join()
 
 
 def _is_smtp() -> bool:

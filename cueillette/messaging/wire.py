@@ -76,7 +76,7 @@ class WireEmail(EmailMultiAlternatives):
 
     wire: bytes = b""
 
-    def message(self) -> Any:
+    def message(self, *, policy: Any = None) -> Any:
         return _Wire(self.wire)
 
 
@@ -84,7 +84,7 @@ class _Prototype:
     def __init__(self, email: EmailMessage, names: tuple[str, ...]) -> None:
         html = _html_of(email)
         # A pure-ASCII part is declared 7bit, any other 8bit: the stand-in is alike.
-        text_slot = _TEXT_SLOT + ("" if email.body.isascii() else "\u00e9")
+        text_slot = _TEXT_SLOT + ("" if str(email.body).isascii() else "\u00e9")
         html_slot = _HTML_SLOT + ("" if html is None or html.isascii() else "\u00e9")
         proto = EmailMultiAlternatives(
             subject=email.subject,
@@ -96,7 +96,8 @@ class _Prototype:
         )
         if html is not None:
             proto.attach_alternative(html_slot, "text/html")
-        data: bytes = proto.message().as_bytes(linesep="\r\n")
+        built: Any = proto.message()  # Django's SafeMIME classes take a linesep
+        data: bytes = built.as_bytes(linesep="\r\n")
         found = re.search(rb'boundary="([^"]+)"', data.split(b"\r\n\r\n", 1)[0])
         self.boundary = found.group(1) if found else b""
         self.has_html = html is not None
@@ -124,7 +125,7 @@ class _Prototype:
 
     def fill(self, email: EmailMessage) -> bytes | None:
         to = ", ".join(str(v) for v in email.to)
-        text = _body(email.body, self.boundary)
+        text = _body(str(email.body), self.boundary)
         html = _html_of(email)
         html_bytes = _body(html, self.boundary) if html is not None else b""
         if text is None or html_bytes is None:
@@ -196,7 +197,7 @@ class Shapes:
             tuple(str(r) for r in email.reply_to),
             names,
             html is not None,
-            email.body.isascii(),
+            str(email.body).isascii(),
             html is None or html.isascii(),
         )
         if key not in self._protos:
