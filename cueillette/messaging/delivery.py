@@ -30,13 +30,15 @@ from cueillette.core import scheduling
 from cueillette.core.mail import build_message, reply_to_for, sender_for
 from cueillette.core.tenancy import current_org, tenant_context
 from cueillette.messaging import gate, rules, sms, wire
-from cueillette.messaging.models import Channel, Delivery, Reason, Status
+from cueillette.messaging.models import Channel, Delivery, PressureSettings, Reason, Status
 
 log = logging.getLogger(__name__)
 
 STALE_CLAIM = dt.timedelta(minutes=15)
 BATCH = 100
-MARK_EVERY = 20
+# Sent messages are marked this many at a time (half a batch: one UPDATE per 50 messages; a
+# worker killed in between leaves at most that many to hand over again, same Message-ID).
+MARK_EVERY = 50
 # SMTP connections per batch (setting MESSAGING_SMTP_CONNECTIONS), each with at least
 # LANE_MIN messages: the exchange is mostly waiting for the server's replies.
 SMTP_CONNECTIONS = 3
@@ -105,7 +107,9 @@ def deliver_task(org_id: int, ids: list[int]) -> dict[str, int]:
         return deliver(ids)
 
 
-def _claim(ids: Sequence[int], now: dt.datetime) -> list[Delivery]:
+def _claim(
+    ids: Sequence[int], now: dt.datetime, settings_row: PressureSettings | None = None
+) -> list[Delivery]:
     """Decide again and claim a batch of deliveries for sending; returns those that must go now.
 
     One transaction: the customers locked in key order (as every decision locks them), the
@@ -114,20 +118,13 @@ def _claim(ids: Sequence[int], now: dt.datetime) -> list[Delivery]:
     from cueillette.customers.models import Customer
 
     with transaction.atomic():
-        customers = sorted(
-            {
-                c
-                for c in Delivery.objects.filter(pk__in=ids).values_list("customer_id", flat=True)
-                if c is not None
-            }
+        # One statement: the batch's customers, locked in key order.
+        list(
+            Customer.objects.select_for_update()
+            .filter(pk__in=Delivery.objects.filter(pk__in=ids).values("customer_id"))
+            .order_by("pk")
+            .values("pk")
         )
-        if customers:
-            list(
-                Customer.objects.select_for_update()
-                .filter(pk__in=customers)
-                .order_by("pk")
-                .values("pk")
-            )
         rows = list(
             Delivery.objects.select_for_update(of=("self",))
             .select_related("customer")
@@ -135,7 +132,7 @@ def _claim(ids: Sequence[int], now: dt.datetime) -> list[Delivery]:
             .order_by("pk")
         )
         due = [d for d in rows if d.send_after is None or d.send_after <= now]
-        decisions = gate.recheck_many(due, now)
+        decisions = gate.recheck_many(due, now, settings_row=settings_row)
         going: list[Delivery] = []
         before: list[tuple[str, int | None]] = []
         refused: dict[str, list[int]] = {}
@@ -355,11 +352,12 @@ def _is_smtp() -> bool:
 def deliver(ids: Sequence[int], *, now: dt.datetime | None = None) -> dict[str, int]:
     """Send what may go among ``ids`` (a few connections per batch); returns counts."""
     now = now or timezone.now()
-    claimed = _claim(ids, now)
+    settings_row = gate.pressure()
+    claimed = _claim(ids, now, settings_row)
     counts = {"sent": 0, "failed": 0, "skipped": len(ids) - len(claimed)}
     if not claimed:
         return counts
-    throttle = _Throttle(gate.pressure().per_second)
+    throttle = _Throttle(settings_row.per_second)
     done = _Done(now)
     emails = [d for d in claimed if d.channel == Channel.EMAIL]
     texts = [d for d in claimed if d.channel == Channel.SMS]
