@@ -327,6 +327,35 @@ def wipe(org: Any) -> None:
         Organization.objects.filter(pk=org.pk).delete()
 
 
+def _proc_cpu(pid: int) -> float:
+    """User + system CPU seconds of a live process (Linux /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _cpu(url: str) -> dict[str, float]:
+    """CPU seconds so far of this process and of the PostgreSQL backends serving this
+    benchmark's database (their process titles name it)."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    dbname = url.rsplit("/", 1)[-1].split("?")[0]
+    pg = 0.0
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            title = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if title.startswith("postgres:") and f" {dbname} " in f"{title} ":
+            pg += _proc_cpu(int(proc.name))
+    return {"self": usage.ru_utime + usage.ru_stime, "postgres": pg}
+
+
 def unsend(org: Any, consent_mark: int) -> None:
     """Undo the send phase (its campaigns, deliveries, consent entries and postal codes) so the
     kept organization decides the same audience next time."""
@@ -560,6 +589,7 @@ def main() -> None:
             ]
             if args.cold_workers:
                 t0 = time.perf_counter()
+                cpu0 = _cpu(url)
                 tasks.dispatch_campaign.enqueue(org.pk, send_campaign.pk)
             workers = [
                 subprocess.Popen(worker(i), cwd=ROOT, env=env, stdout=log, stderr=log)
@@ -572,6 +602,7 @@ def main() -> None:
                 ):
                     time.sleep(0.1)
                 t0 = time.perf_counter()
+                cpu0 = _cpu(url)
                 tasks.dispatch_campaign.enqueue(org.pk, send_campaign.pk)
             # The workers serve the queue until the campaign is decided and nothing of it is
             # left to hand over; the time is the last message's arrival in the sink.
@@ -587,6 +618,10 @@ def main() -> None:
                 if send_campaign.status == CampaignStatus.SENT and not pending:
                     break
             send_s = (sink.last or time.perf_counter()) - t0
+            cpu1 = _cpu(url)
+            pg_cpu = cpu1["postgres"] - cpu0["postgres"]
+            worker_cpu = sum(_proc_cpu(w.pid) for w in workers)
+            own_cpu = cpu1["self"] - cpu0["self"]
             for w in workers:
                 w.terminate()
                 w.wait(timeout=60)
@@ -608,6 +643,13 @@ def main() -> None:
                 .values_list("status", "reason", "n")
             }
             print(f"  send campaign decisions: {dict(sorted(outcome.items()))}")
+            n = max(sink.count, 1)
+            print(
+                f"  cpu during the send: workers {worker_cpu:.1f} s, postgres (this database) "
+                f"{pg_cpu:.1f} s, bench + sink {own_cpu:.1f} s = "
+                f"{1000 * (worker_cpu + pg_cpu + own_cpu) / n:.2f} ms a message "
+                "(load-independent, unlike the rate)"
+            )
             print(
                 f"sent {sink.count:,} of {args.send:,} into the sink in {send_s:.1f} s "
                 f"by {len(workers)} worker(s): {per_s / len(workers):.0f}/s per worker"
