@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import queue
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.conf import settings
@@ -27,14 +29,20 @@ from django_tasks import task
 from cueillette.core import scheduling
 from cueillette.core.mail import build_message, reply_to_for, sender_for
 from cueillette.core.tenancy import current_org, tenant_context
-from cueillette.messaging import gate, rules, sms
-from cueillette.messaging.models import Channel, Delivery, Reason, Status
+from cueillette.messaging import gate, rules, sms, wire
+from cueillette.messaging.models import Channel, Delivery, PressureSettings, Reason, Status
 
 log = logging.getLogger(__name__)
 
 STALE_CLAIM = dt.timedelta(minutes=15)
 BATCH = 100
-MARK_EVERY = 20
+# Sent messages are marked this many at a time (half a batch: one UPDATE per 50 messages; a
+# worker killed in between leaves at most that many to hand over again, same Message-ID).
+MARK_EVERY = 50
+# SMTP connections per batch (setting MESSAGING_SMTP_CONNECTIONS), each with at least
+# LANE_MIN messages: the exchange is mostly waiting for the server's replies.
+SMTP_CONNECTIONS = 3
+LANE_MIN = 10
 
 
 def deliver_on_commit(ids: Sequence[int], *, run_after: dt.datetime | None = None) -> None:
@@ -99,7 +107,9 @@ def deliver_task(org_id: int, ids: list[int]) -> dict[str, int]:
         return deliver(ids)
 
 
-def _claim(ids: Sequence[int], now: dt.datetime) -> list[Delivery]:
+def _claim(
+    ids: Sequence[int], now: dt.datetime, settings_row: PressureSettings | None = None
+) -> list[Delivery]:
     """Decide again and claim a batch of deliveries for sending; returns those that must go now.
 
     One transaction: the customers locked in key order (as every decision locks them), the
@@ -108,20 +118,13 @@ def _claim(ids: Sequence[int], now: dt.datetime) -> list[Delivery]:
     from cueillette.customers.models import Customer
 
     with transaction.atomic():
-        customers = sorted(
-            {
-                c
-                for c in Delivery.objects.filter(pk__in=ids).values_list("customer_id", flat=True)
-                if c is not None
-            }
+        # One statement: the batch's customers, locked in key order.
+        list(
+            Customer.objects.select_for_update()
+            .filter(pk__in=Delivery.objects.filter(pk__in=ids).values("customer_id"))
+            .order_by("pk")
+            .values("pk")
         )
-        if customers:
-            list(
-                Customer.objects.select_for_update()
-                .filter(pk__in=customers)
-                .order_by("pk")
-                .values("pk")
-            )
         rows = list(
             Delivery.objects.select_for_update(of=("self",))
             .select_related("customer")
@@ -129,7 +132,7 @@ def _claim(ids: Sequence[int], now: dt.datetime) -> list[Delivery]:
             .order_by("pk")
         )
         due = [d for d in rows if d.send_after is None or d.send_after <= now]
-        decisions = gate.recheck_many(due, now)
+        decisions = gate.recheck_many(due, now, settings_row=settings_row)
         going: list[Delivery] = []
         before: list[tuple[str, int | None]] = []
         refused: dict[str, list[int]] = {}
@@ -168,17 +171,29 @@ def _claim(ids: Sequence[int], now: dt.datetime) -> list[Delivery]:
 
 def message_id(d: Delivery) -> str:
     """Stable across retries: a receiving server can drop a duplicate after a crash."""
+    return f"<cueillette.{d.organization_id}.{d.pk}@{_domain()}>"
+
+
+def _domain() -> str:
     sender = str(settings.DEFAULT_FROM_EMAIL)
-    domain = sender.rsplit("@", 1)[-1].strip(" >") if "@" in sender else "localhost"
-    return f"<cueillette.{d.organization_id}.{d.pk}@{domain}>"
+    return sender.rsplit("@", 1)[-1].strip(" >") if "@" in sender else "localhost"
 
 
-def _email(d: Delivery) -> Any:
+class _Sender:
+    """What every message of a batch shares: who it comes from, where answers go (read once)."""
+
+    def __init__(self) -> None:
+        org = current_org()
+        self.reply_to = reply_to_for(org, None)
+        self.from_email = sender_for(org)
+
+
+def _email(d: Delivery, sender: _Sender | None = None) -> Any:
     p = d.payload or {}
     text, html, headers = gate.outgoing(d)
     headers["Message-ID"] = message_id(d)
     # A message about a business comes from it (core.mail.sender_for), answers reach it.
-    org = current_org()
+    sender = sender or _Sender()
     extra = p.get("extra") or {}
     return build_message(
         to=[d.address],
@@ -186,8 +201,8 @@ def _email(d: Delivery) -> Any:
         text=text,
         html=html,
         headers=headers,
-        reply_to=p.get("reply_to") or ([r] if (r := reply_to_for(org, None)) else None),
-        from_email=extra.get("from_email") or sender_for(org),
+        reply_to=p.get("reply_to") or ([sender.reply_to] if sender.reply_to else None),
+        from_email=extra.get("from_email") or sender.from_email,
     )
 
 
@@ -211,47 +226,145 @@ def _failed(d: Delivery, error: Exception, now: dt.datetime) -> None:
 
 
 class _Throttle:
+    """At most ``per_second`` hand-overs a second, shared by the connections of a batch."""
+
     def __init__(self, per_second: int) -> None:
         self.interval = 1.0 / max(per_second, 1)
         self.last = 0.0
+        self.lock = threading.Lock()
 
     def wait(self) -> None:
-        gap = self.last + self.interval - time.monotonic()
-        if gap > 0:
-            time.sleep(gap)
-        self.last = time.monotonic()
+        with self.lock:
+            gap = self.last + self.interval - time.monotonic()
+            if gap > 0:
+                time.sleep(gap)
+            self.last = time.monotonic()
+
+
+def _connections(count: int) -> int:
+    """SMTP connections a batch of ``count`` emails is spread over (each in its own thread:
+    the exchange with the server is waiting, not work)."""
+    lanes = int(getattr(settings, "MESSAGING_SMTP_CONNECTIONS", SMTP_CONNECTIONS) or 1)
+    return max(1, min(lanes, count // LANE_MIN))
+
+
+def _send_lane(
+    items: Sequence[tuple[Delivery, Any]],
+    throttle: _Throttle,
+    report: Callable[[Delivery, Exception | None], None],
+) -> None:
+    """Send ``items`` over one connection, reporting each outcome as it comes (from a lane's
+    thread, ``report`` only queues it: the rows are written by the task's own thread)."""
+    connection = get_connection()
+    reported = 0
+    try:
+        connection.open()
+        for d, email in items:
+            throttle.wait()
+            try:
+                connection.send_messages([email])
+            except Exception as exc:  # any SMTP/socket error: retry later
+                report(d, exc)
+                reported += 1
+                connection.close()
+                connection = get_connection()
+                continue
+            report(d, None)
+            reported += 1
+    except Exception as exc:  # no connection to the server: the rest is retried later
+        for d, _ in items[reported:]:
+            report(d, exc)
+    finally:
+        connection.close()
+
+
+def _send_emails(
+    emails: Sequence[Delivery],
+    throttle: _Throttle,
+    done: _Done,
+    counts: dict[str, int],
+    now: dt.datetime,
+) -> None:
+    """Build each email (bytes prepared once per shape for the SMTP backend), then hand them
+    over through one or a few connections; outcomes are written as they come in (marked
+    sent :data:`MARK_EVERY` at a time, failures queued for a retry)."""
+    sender = _Sender()
+    shapes = wire.Shapes() if _is_smtp() else None
+    built: list[tuple[Delivery, Any]] = []
+    for d in emails:
+        try:
+            email = _email(d, sender)
+            built.append((d, shapes.prepare(email) if shapes is not None else email))
+        except Exception as exc:  # a message that cannot be built: retried like a failure
+            log.warning("delivery %s failed: %s", d.pk, exc)
+            _failed(d, exc, now)
+            counts["failed"] += 1
+    if not built:
+        return
+
+    def record(d: Delivery, exc: Exception | None) -> None:
+        if exc is None:
+            done.add(d.pk)
+            counts["sent"] += 1
+        else:
+            log.warning("delivery %s failed: %s", d.pk, exc)
+            _failed(d, exc, now)
+            counts["failed"] += 1
+
+    # Several connections for Django's SMTP backend only (the one that waits on a network);
+    # any other backend (locmem in tests, console, file) gets the messages in order, inline.
+    lanes = _connections(len(built)) if shapes is not None else 1
+    if lanes == 1:
+        _send_lane(built, throttle, record)
+        return
+    results: queue.SimpleQueue[tuple[Delivery, Exception | None] | None] = queue.SimpleQueue()
+
+    def lane(items: Sequence[tuple[Delivery, Any]]) -> None:
+        try:
+            _send_lane(items, throttle, lambda d, exc: results.put((d, exc)))
+        finally:
+            results.put(None)
+
+    threads = [
+        threading.Thread(target=lane, args=(built[i::lanes],), daemon=True) for i in range(lanes)
+    ]
+    for t in threads:
+        t.start()
+    try:
+        finished = 0
+        while finished < lanes:
+            item = results.get()
+            if item is None:
+                finished += 1
+            else:
+                record(*item)
+    finally:
+        for t in threads:
+            t.join()
+
+
+def _is_smtp() -> bool:
+    from django.core.mail.backends.smtp import EmailBackend
+
+    return isinstance(get_connection(), EmailBackend)
 
 
 def deliver(ids: Sequence[int], *, now: dt.datetime | None = None) -> dict[str, int]:
-    """Send what may go among ``ids`` (one connection per batch); returns counts."""
+    """Send what may go among ``ids`` (a few connections per batch); returns counts."""
     now = now or timezone.now()
-    claimed = _claim(ids, now)
+    settings_row = gate.pressure()
+    claimed = _claim(ids, now, settings_row)
     counts = {"sent": 0, "failed": 0, "skipped": len(ids) - len(claimed)}
     if not claimed:
         return counts
-    throttle = _Throttle(gate.pressure().per_second)
+    throttle = _Throttle(settings_row.per_second)
     done = _Done(now)
     emails = [d for d in claimed if d.channel == Channel.EMAIL]
     texts = [d for d in claimed if d.channel == Channel.SMS]
     if emails:
-        connection = get_connection()
         try:
-            connection.open()
-            for d in emails:
-                throttle.wait()
-                try:
-                    connection.send_messages([_email(d)])
-                except Exception as exc:  # any SMTP/socket error: retry later
-                    log.warning("delivery %s failed: %s", d.pk, exc)
-                    _failed(d, exc, now)
-                    counts["failed"] += 1
-                    connection.close()
-                    connection = get_connection()
-                    continue
-                done.add(d.pk)
-                counts["sent"] += 1
+            _send_emails(emails, throttle, done, counts, now)
         finally:
-            connection.close()
             done.flush()
     if texts:
         backend = sms.get_backend()

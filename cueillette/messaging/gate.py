@@ -480,9 +480,15 @@ def recheck(delivery: Delivery, now: dt.datetime) -> rules.Decision:
     return recheck_many([delivery], now)[0]
 
 
-def recheck_many(deliveries: Sequence[Delivery], now: dt.datetime) -> list[rules.Decision]:
+def recheck_many(
+    deliveries: Sequence[Delivery],
+    now: dt.datetime,
+    *,
+    settings_row: PressureSettings | None = None,
+) -> list[rules.Decision]:
     """:func:`recheck` for a batch (under the customers' locks), in order: a message claimed
-    earlier in the batch counts towards the cap of the next one to the same customer."""
+    earlier in the batch counts towards the cap of the next one to the same customer.
+    ``settings_row``: the organization's :func:`pressure` if the caller has read it."""
     decisions: dict[int, rules.Decision | rules.Facts] = {}
     groups: dict[tuple[Any, ...], list[Delivery]] = {}
     for d in deliveries:
@@ -495,7 +501,8 @@ def recheck_many(deliveries: Sequence[Delivery], now: dt.datetime) -> list[rules
         purposes = tuple(payload.get("purposes") or ([d.purpose] if d.purpose else []))
         also = tuple(payload.get("also") or ())
         groups.setdefault((d.klass, d.channel, d.kind, purposes, also), []).append(d)
-    settings_row = pressure() if groups else None
+    if groups and settings_row is None:
+        settings_row = pressure()
     for (klass, channel, kind, purposes, also), group in groups.items():
         assert settings_row is not None
         facts = facts_for_many(
