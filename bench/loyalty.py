@@ -382,7 +382,11 @@ def queries_per_purchase(org: Any, numbers: list[str]) -> int:
     with tenancy.tenant_context(org), CaptureQueriesContext(connection) as ctx:
         card = services.find_card(numbers[0])
         services.record_purchase(
-            card, amount="12.30", actor=Actor.api("bench"), source="api", receipt_id="Q-1"
+            card,
+            amount="12.30",
+            actor=Actor.api("bench", ["loyalty:write"]),
+            source="api",
+            receipt_id="Q-1",
         )
     return len(ctx.captured_queries)
 
