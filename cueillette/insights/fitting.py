@@ -373,6 +373,17 @@ def _newton_polish(
     return None
 
 
+def _quasi_newton(
+    value_grad: Any, start: Array, *, max_iter: int
+) -> tuple[Array, Array, int, float]:
+    """The fit on the full data with L-BFGS-B (small data, or a polish that did not settle):
+    the optimum, the Hessian there, the iterations and the log-likelihood — what
+    :func:`_newton_polish` returns."""
+    theta, nit = _maximise(value_grad, start, max_iter=max_iter)
+    ll, grad = value_grad(theta)
+    return theta, _numeric_hessian(lambda th: value_grad(th)[1], theta, grad), nit, ll
+
+
 def fit_bgnbd(
     frequency: Any,
     recency: Any,
@@ -407,13 +418,8 @@ def fit_bgnbd(
         polished = _newton_polish(
             full, start, lambda th: _bg_value_grad(th, sample), len(x) / sample.wsum
         )
-    if polished is not None:
-        theta, hess, nit, ll_scaled = polished
-    else:
-        theta, nit = _maximise(full, start, max_iter=max_iter)
-        # The Hessian in the scaled unit, carried back: alpha's row and column scale with time.
-        ll_scaled, grad_scaled = full(theta)
-        hess = _numeric_hessian(lambda th: full(th)[1], theta, grad_scaled)
+    # The Hessian in the scaled unit, carried back: alpha's row and column scale with time.
+    theta, hess, nit, ll_scaled = polished or _quasi_newton(full, start, max_iter=max_iter)
     unscale = np.array([1.0, 1.0 / scale, 1.0, 1.0])
     hess = hess * np.outer(unscale, unscale)
     theta[1] *= scale
@@ -640,12 +646,7 @@ def fit_gammagamma(
 
         start, _ = _maximise(sample, start, max_iter=max_iter)
         polished = _newton_polish(full, start, sample, len(x) / len(xs))
-    if polished is not None:
-        theta, hess, nit, ll_scaled = polished
-    else:
-        theta, nit = _maximise(full, start, max_iter=max_iter)
-        ll_scaled, grad_scaled = full(theta)
-        hess = _numeric_hessian(lambda th: full(th)[1], theta, grad_scaled)
+    theta, hess, nit, ll_scaled = polished or _quasi_newton(full, start, max_iter=max_iter)
     unscale = np.array([1.0, 1.0, 1.0 / scale])
     hess = hess * np.outer(unscale, unscale)
     theta[2] *= scale
