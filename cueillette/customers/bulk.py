@@ -645,12 +645,14 @@ class RowInserter:
             self.chunk = 5000
             # Binary COPY for the rows themselves (see _copy): the types of the columns as
             # psycopg names them ("varchar(100)" -> "varchar"), and the id sequence.
-            self.copy_types = [f.db_type(self.connection).split("(")[0].strip() for f in self.fields]
+            self.copy_types = [
+                str(f.db_type(self.connection)).split("(")[0].strip() for f in self.fields
+            ]
             # JSON columns with an encoder of their own (None: psycopg's json.dumps).
             self.json_columns = [
-                (i, functools.partial(json.dumps, cls=f.encoder))
+                (i, functools.partial(json.dumps, cls=getattr(f, "encoder", None)))
                 for i, f in enumerate(self.fields)
-                if f.get_internal_type() == "JSONField" and f.encoder is not None
+                if f.get_internal_type() == "JSONField" and getattr(f, "encoder", None) is not None
             ]
             self.copy_sql = "COPY {table} ({pk}, {cols}) FROM STDIN (FORMAT BINARY)".format(
                 table=qn(model._meta.db_table),

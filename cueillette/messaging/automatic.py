@@ -224,10 +224,11 @@ NO_WELCOME_SOURCES = frozenset({"import", "merge", "system"})
 
 
 def on_joined(fired: Fired) -> None:
-    customer = fired["customer"]
-    # An import or a merge is not someone joining today: no welcome for a whole file.
+    # An import or a merge is not someone joining today: no welcome for a whole file (and
+    # the customer is not even read: an import's instances are made only when read).
     if str(fired.get("source", "")) in NO_WELCOME_SOURCES:
         return
+    customer = fired["customer"]
     org = _org_of(fired)
     if org is None or not customer.email:
         return
