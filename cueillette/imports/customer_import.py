@@ -402,7 +402,8 @@ class CustomerImporter:
             changed = self._fill(target, cleaned)
             # A new tag that reads like health data: kept, with the same warning as the
             # other doors (the customers service decides what looks like health data).
-            for warning in health_tag_warnings(cleaned.get("tags") or [], known=known):
+            new_tags = cleaned.get("tags") or []
+            for warning in health_tag_warnings(new_tags, known=known) if new_tags else ():
                 self._warn(
                     result,
                     rec.line,
