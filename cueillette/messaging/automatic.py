@@ -10,6 +10,8 @@ templates and ask the gate with their kind, so the owner's switch applies to the
 from __future__ import annotations
 
 import datetime as dt
+import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +25,8 @@ from cueillette.core import consequences
 from cueillette.core.consequences import Consequence, Fired, Phase
 from cueillette.core.tenancy import current_org, tenant_context
 from cueillette.messaging.models import AutomaticMessage, Delivery, MessageClass
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -236,6 +240,18 @@ def on_joined(fired: Fired) -> None:
         send("welcome", customer, dedupe_key=f"welcome:{customer.pk}")
 
 
+def on_joined_many(fireds: Sequence[Fired]) -> None:
+    """:func:`on_joined` for a batch (an import: nothing to send, nothing read), each one on
+    its own (a failure is logged and does not stop the others)."""
+    for fired in fireds:
+        if str(fired.get("source", "")) in NO_WELCOME_SOURCES:
+            continue
+        try:
+            on_joined(fired)
+        except Exception:
+            log.exception("welcome message after %s failed", fired.name)
+
+
 def on_reward_available(fired: Fired) -> None:
     card, reward = fired["card"], fired["reward"]
     org = _org_of(fired)
@@ -257,7 +273,9 @@ def notify_reward(card: Any, reward: Any, now: dt.datetime | None = None) -> Del
 
 
 def register() -> None:
-    consequences.subscribe(Consequence.CUSTOMER_JOINED, on_joined, phase=Phase.AFTER_COMMIT)
+    consequences.subscribe(
+        Consequence.CUSTOMER_JOINED, on_joined, phase=Phase.AFTER_COMMIT, many=on_joined_many
+    )
     consequences.subscribe(
         Consequence.REWARD_AVAILABLE, on_reward_available, phase=Phase.AFTER_COMMIT
     )
