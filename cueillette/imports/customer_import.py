@@ -63,6 +63,7 @@ from cueillette.imports.models import (
     Suppression,
     SuppressionReason,
 )
+from cueillette.imports.sale_import import _values_in
 
 BASES = frozenset(ConsentBasis.values)
 PURPOSE_LABELS = {p.value: p.label for p in Purpose}
@@ -165,9 +166,12 @@ class CustomerImporter:
         qn = connection.ops.quote_name
         postgres = connection.vendor == "postgresql"
         out: dict[str, tuple[int, dt.datetime]] = {}
+        # PostgreSQL takes the whole batch as one array; SQLite's IN lists stay under its
+        # parameter limit.
+        step = len(values) if postgres else 500
         with connection.cursor() as cursor:
-            for i in range(0, len(values), 500):
-                part = values[i : i + 500]
+            for i in range(0, len(values), step):
+                part = values[i : i + step]
                 # Identifiers are constants; values are bound parameters.
                 sql = "SELECT {col}, id, created_at FROM {table} WHERE organization_id = %s AND status = %s AND {col} {m} ORDER BY id".format(  # noqa: S608, E501
                     col=qn(column),
@@ -506,11 +510,9 @@ class CustomerImporter:
             ):
                 latest.setdefault((cid, purpose), granted)
         emails = [t.values["email"] for t in targets if t.values.get("email")]
-        suppressed = (
-            set(Suppression.objects.filter(email__in=emails).values_list("email", flat=True))
-            if emails
-            else set()
-        )
+        # One array parameter on PostgreSQL (the ORM builds an IN list of the whole batch);
+        # the organization is in the SQL.
+        suppressed = set(_values_in(Suppression, "email", "email", emails, self.org_id))
         events: list[dict[str, Any]] = []
         suppressions: list[dict[str, Any]] = []
         fired: list[tuple[Target, str, bool]] = []
