@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -87,6 +88,33 @@ class Fired:
 
     def get(self, key: str, default: Any = None) -> Any:
         return self.payload.get(key, default)
+
+
+class LazyPayload(Mapping[str, Any]):
+    """A payload whose costly values (model instances) are made when a subscriber first reads
+    them: an import fires once per row, and most subscribers only look at plain values (the
+    purpose, the source) or nothing at all (webhooks without endpoints). ``lazy`` maps a key
+    to a function of no argument; its result is kept."""
+
+    __slots__ = ("_lazy", "_values")
+
+    def __init__(self, values: Mapping[str, Any], lazy: Mapping[str, Callable[[], Any]]) -> None:
+        self._values = dict(values)
+        self._lazy = dict(lazy)
+
+    def __getitem__(self, key: str) -> Any:
+        if key in self._lazy:
+            self._values[key] = self._lazy.pop(key)()
+        return self._values[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([*self._values, *self._lazy])
+
+    def __len__(self) -> int:
+        return len(self._values) + len(self._lazy)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._values or key in self._lazy
 
 
 Handler = Callable[[Fired], None]
@@ -162,7 +190,20 @@ def fire_many(
     Each subscriber hears every one: its ``many`` handler once with the list, else its handler
     once per item, in the same phases as :func:`fire`.
     """
-    fireds = [Fired(name=str(name), organization_id=organization_id, payload=p) for p in payloads]
+    now = timezone.now()  # one action, one moment (each event keeps its own id)
+    payloads = list(payloads)
+    # uuid4() reads 16 random bytes per call: the batch's ids are read at once.
+    noise = os.urandom(16 * len(payloads))
+    fireds = [
+        Fired(
+            name=str(name),
+            organization_id=organization_id,
+            payload=p,
+            occurred_at=now,
+            id=uuid.UUID(bytes=noise[16 * i : 16 * i + 16], version=4),
+        )
+        for i, p in enumerate(payloads)
+    ]
     if not fireds:
         return fireds
     for phase, handler in subscribers(name):

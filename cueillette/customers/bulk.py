@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -625,6 +626,7 @@ class RowInserter:
         self.chunk = max(1, min(1000, 30_000 // len(self.fields)))
         self._empty: dict[str, Any] = {}
         self.postgres = self.connection.vendor == "postgresql"
+        self.copy = False
         if self.postgres:
             # PostgreSQL: one array parameter per column, unnested in order. psycopg parses
             # the placeholders of a query on the client, which costs more than the INSERT
@@ -641,6 +643,30 @@ class RowInserter:
                 arrays=arrays,
             )
             self.chunk = 5000
+            # Binary COPY for the rows themselves (see _copy): the types of the columns as
+            # psycopg names them ("varchar(100)" -> "varchar"), and the id sequence.
+            self.copy_types = [
+                str(f.db_type(self.connection)).split("(")[0].strip() for f in self.fields
+            ]
+            # JSON columns with an encoder of their own (None: psycopg's json.dumps).
+            self.json_columns = [
+                (i, functools.partial(json.dumps, cls=getattr(f, "encoder", None)))
+                for i, f in enumerate(self.fields)
+                if f.get_internal_type() == "JSONField" and getattr(f, "encoder", None) is not None
+            ]
+            self.copy_sql = "COPY {table} ({pk}, {cols}) FROM STDIN (FORMAT BINARY)".format(
+                table=qn(model._meta.db_table),
+                pk=qn(str(pk.column)),
+                cols=", ".join(qn(str(f.column)) for f in self.fields),
+            )
+            self.nextval = (
+                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)"
+            )
+            self.seq_args = [model._meta.db_table, str(pk.column)]
+            self.pk_type = pk.db_type(self.connection)
+            self.copy_constants = [fixed[f.attname] for f in constant]
+            # Only a sequence-backed id can be drawn beforehand.
+            self.copy = isinstance(pk, models.AutoField)
 
     def _prep(self, field: Any, value: Any) -> Any:
         if value is not None and self.sqlite and field.get_internal_type() == "JSONField":
@@ -665,7 +691,42 @@ class RowInserter:
         out.extend(self.constants)
         return out
 
+    def copy_values(self, row: Mapping[str, Any]) -> list[Any]:
+        """A row's values for binary COPY: Python values as they are (psycopg's binary
+        dumpers of the column types write dates, Decimals, booleans, JSON)."""
+        get = row.get
+        out = [get(attname, default) for attname, default in self.plain]
+        out.extend(get(attname, default) for attname, default, _f in self.prepared)
+        out.extend(self.copy_constants)
+        return out
+
+    def _copy(self, rows: list[dict[str, Any]], returning: bool) -> list[int]:
+        """PostgreSQL: ids drawn from the table's sequence first (no RETURNING needed), then
+        the rows in one binary ``COPY ... FROM STDIN``: the driver writes each value once, with
+        no query text to parse and no array to build."""
+        from psycopg.types.json import Jsonb
+
+        n = len(rows)
+        with self.connection.wrap_database_errors, self.connection.cursor() as django_cursor:
+            cursor = django_cursor.cursor  # psycopg's own cursor, in Django's transaction
+            cursor.execute(self.nextval, [*self.seq_args, n])
+            ids = sorted(r[0] for r in cursor.fetchall())
+            json_columns = self.json_columns
+            with cursor.copy(self.copy_sql) as copy:
+                copy.set_types([self.pk_type, *self.copy_types])
+                write = copy.write_row
+                for pk, row in zip(ids, rows, strict=True):
+                    values = self.copy_values(row)
+                    for i, dumps in json_columns:
+                        values[i] = Jsonb(values[i], dumps=dumps)
+                    write([pk, *values])
+        return ids if returning else []
+
     def insert(self, rows: list[dict[str, Any]], *, returning: bool = False) -> list[int]:
+        if not rows:
+            return []
+        if self.postgres and self.copy:
+            return self._copy(rows, returning)
         ids: list[int] = []
         with self.connection.cursor() as cursor:
             for i in range(0, len(rows), self.chunk):

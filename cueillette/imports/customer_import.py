@@ -23,6 +23,7 @@ What it guarantees, for every layout:
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,7 +33,7 @@ from django.utils.translation import gettext as _
 
 from cueillette.core import audit, consequences
 from cueillette.core.audit import Actor
-from cueillette.core.consequences import Consequence
+from cueillette.core.consequences import Consequence, LazyPayload
 from cueillette.core.errors import ServiceError
 from cueillette.customers.bulk import RowInserter, _search_phone
 from cueillette.customers.models import (
@@ -62,6 +63,7 @@ from cueillette.imports.models import (
     Suppression,
     SuppressionReason,
 )
+from cueillette.imports.sale_import import _values_in
 
 BASES = frozenset(ConsentBasis.values)
 PURPOSE_LABELS = {p.value: p.label for p in Purpose}
@@ -164,9 +166,12 @@ class CustomerImporter:
         qn = connection.ops.quote_name
         postgres = connection.vendor == "postgresql"
         out: dict[str, tuple[int, dt.datetime]] = {}
+        # PostgreSQL takes the whole batch as one array; SQLite's IN lists stay under its
+        # parameter limit.
+        step = len(values) if postgres else 500
         with connection.cursor() as cursor:
-            for i in range(0, len(values), 500):
-                part = values[i : i + 500]
+            for i in range(0, len(values), step):
+                part = values[i : i + step]
                 # Identifiers are constants; values are bound parameters.
                 sql = "SELECT {col}, id, created_at FROM {table} WHERE organization_id = %s AND status = %s AND {col} {m} ORDER BY id".format(  # noqa: S608, E501
                     col=qn(column),
@@ -401,7 +406,8 @@ class CustomerImporter:
             changed = self._fill(target, cleaned)
             # A new tag that reads like health data: kept, with the same warning as the
             # other doors (the customers service decides what looks like health data).
-            for warning in health_tag_warnings(cleaned.get("tags") or [], known=known):
+            new_tags = cleaned.get("tags") or []
+            for warning in health_tag_warnings(new_tags, known=known) if new_tags else ():
                 self._warn(
                     result,
                     rec.line,
@@ -504,11 +510,9 @@ class CustomerImporter:
             ):
                 latest.setdefault((cid, purpose), granted)
         emails = [t.values["email"] for t in targets if t.values.get("email")]
-        suppressed = (
-            set(Suppression.objects.filter(email__in=emails).values_list("email", flat=True))
-            if emails
-            else set()
-        )
+        # One array parameter on PostgreSQL (the ORM builds an IN list of the whole batch);
+        # the organization is in the SQL.
+        suppressed = set(_values_in(Suppression, "email", "email", emails, self.org_id))
         events: list[dict[str, Any]] = []
         suppressions: list[dict[str, Any]] = []
         fired: list[tuple[Target, str, bool]] = []
@@ -610,17 +614,11 @@ class CustomerImporter:
                 changed_consent = False
         if self.dry_run:
             return
-        entries: list[ConsentEvent] = []
+        entry_ids: list[int] = []
         if events:
-            ids = RowInserter(ConsentEvent, {"recorded_at": self.started_at}).insert(
+            entry_ids = RowInserter(ConsentEvent, {"recorded_at": self.started_at}).insert(
                 events, returning=True
             )
-            wordings = {w.pk: w for w in self.wordings.values()}
-            # The entries as instances, for the consequences (loyalty reads the wording).
-            for row, pk in zip(events, ids, strict=True):
-                entry = ConsentEvent(id=pk, **row)
-                entry.wording = wordings[row["wording_id"]]
-                entries.append(entry)
         for s in suppressions:
             Suppression.objects.create(
                 email=s["email"],
@@ -667,26 +665,31 @@ class CustomerImporter:
             object_id=self.imp.pk,
             **{k: v for k, v in result.counts.items() if v},
         )
-        self._fire(new, fired, entries)
+        self._fire(new, fired, events, entry_ids)
 
     def _fire(
-        self, new: list[Target], fired: list[tuple[Target, str, bool]], entries: list[ConsentEvent]
+        self,
+        new: list[Target],
+        fired: list[tuple[Target, str, bool]],
+        events: list[dict[str, Any]],
+        entry_ids: list[int],
     ) -> None:
-        """Consequences of the batch, for the apps that listen (webhooks, messaging...)."""
+        """Consequences of the batch, for the apps that listen (webhooks, messaging...): every
+        subscriber hears every customer created and every ledger entry, each list once (a
+        subscriber with a batch handler in one call). The customer and entry instances are
+        made only when a subscriber reads them (``LazyPayload``): loyalty reads those of its
+        own purpose, webhooks those of organizations with endpoints."""
         joined = consequences.subscribers(Consequence.CUSTOMER_JOINED)
         changed = consequences.subscribers(Consequence.CONSENT_CHANGED)
         if not joined and not changed:
             return
         instances: dict[int, Customer] = {}
+        keep = {*FILL_FIELDS, "notes", "tags", "language"}
 
         def instance(t: Target) -> Customer:
             assert t.id is not None
             if t.id not in instances:
-                fields = {
-                    k: v
-                    for k, v in t.values.items()
-                    if k in {*FILL_FIELDS, "notes", "tags", "language"}
-                }
+                fields = {k: v for k, v in t.values.items() if k in keep}
                 instances[t.id] = Customer(
                     id=t.id,
                     organization_id=self.org_id,
@@ -696,28 +699,40 @@ class CustomerImporter:
                 )
             return instances[t.id]
 
-        if joined:
-            for t in new:
-                consequences.fire(
-                    Consequence.CUSTOMER_JOINED,
-                    organization_id=self.org_id,
-                    customer=instance(t),
-                    source=Source.IMPORT,
-                    actor=self.actor,
-                )
-        if changed:
-            # ``fired`` and ``entries`` are in the same order: one entry per decision recorded.
-            for (t, purpose, granted), entry in zip(fired, entries, strict=True):
-                consequences.fire(
-                    Consequence.CONSENT_CHANGED,
-                    organization_id=self.org_id,
-                    customer=instance(t),
-                    purpose=purpose,
-                    granted=granted,
-                    event=entry,
-                    source=Source.IMPORT,
-                    actor=self.actor,
-                )
+        wordings = {w.pk: w for w in self.wordings.values()}
+
+        def entry(t: Target, row: dict[str, Any], pk: int) -> ConsentEvent:
+            made = ConsentEvent(id=pk, **row)
+            made.wording = wordings[row["wording_id"]]  # loyalty reads the wording
+            made.customer = instance(t)
+            return made
+
+        plain = {"source": Source.IMPORT, "actor": self.actor}
+        if joined and new:
+            consequences.fire_many(
+                Consequence.CUSTOMER_JOINED,
+                organization_id=self.org_id,
+                payloads=[
+                    LazyPayload(plain, {"customer": functools.partial(instance, t)}) for t in new
+                ],
+            )
+        if changed and events:
+            # ``fired``, ``events`` and ``entry_ids`` are in the same order: one entry per
+            # decision recorded.
+            consequences.fire_many(
+                Consequence.CONSENT_CHANGED,
+                organization_id=self.org_id,
+                payloads=[
+                    LazyPayload(
+                        {**plain, "purpose": purpose, "granted": granted},
+                        {
+                            "customer": functools.partial(instance, t),
+                            "event": functools.partial(entry, t, row, pk),
+                        },
+                    )
+                    for (t, purpose, granted), row, pk in zip(fired, events, entry_ids, strict=True)
+                ],
+            )
 
     def column_notes(self) -> list[Issue]:
         """Column-level notes, once per import: consents not recorded for want of a basis."""

@@ -207,7 +207,7 @@ class CustomerRecord:
 
     @property
     def bad(self) -> bool:
-        return any(i.error for i in self.issues)
+        return bool(self.issues) and any(i.error for i in self.issues)
 
 
 def _cells(
@@ -456,6 +456,7 @@ class CsvLayout(CustomerLayout):
         super().__init__(header, options)
         mapping = self.options.get("mapping") or guess_customer_mapping(header)
         self.mapping = {h: mapping.get(h, IGNORE) for h in header}
+        self.mapped = [(h, f) for h, f in self.mapping.items() if f]
         self.day_first = not self.options.get("month_first", False)
         purposes = set(Purpose.values)
         self._consents = [
@@ -472,9 +473,11 @@ class CsvLayout(CustomerLayout):
 
     def fill(self, rec: CustomerRecord, cells: Mapping[str, str]) -> None:
         by_field: dict[str, tuple[str, str]] = {}
-        for h, f in self.mapping.items():
-            if f and cells.get(h, "").strip() and f not in by_field:
-                by_field[f] = (h, cells[h].strip())
+        for h, f in self.mapped:
+            if f not in by_field:
+                text = cells.get(h, "").strip()
+                if text:
+                    by_field[f] = (h, text)
         country = by_field.get("country", ("", ""))[1]
         rec.region = (country or "FR").upper()[:2]
         for name, (column, _value) in by_field.items():
@@ -543,7 +546,7 @@ class SaleRecord:
 
     @property
     def bad(self) -> bool:
-        return any(i.error for i in self.issues)
+        return bool(self.issues) and any(i.error for i in self.issues)
 
 
 def _tz(name: str) -> dt.tzinfo:
@@ -668,6 +671,9 @@ class SquareLayout(SalesLayout):
         rec.description = (g(cells, "description")[1] or g(cells, "details")[1])[:300]
 
 
+_NOT_DIGIT = re.compile(r"\D")
+
+
 class CsvSalesLayout(SalesLayout):
     system = "csv"
 
@@ -675,6 +681,8 @@ class CsvSalesLayout(SalesLayout):
         super().__init__(header, options)
         mapping = self.options.get("mapping") or guess_sales_mapping(header)
         self.mapping = {h: mapping.get(h, IGNORE) for h in header}
+        # The mapped columns, in the header's order (the first non-empty one of a field wins).
+        self.mapped = [(h, f) for h, f in self.mapping.items() if f]
         self.tz = _tz("")
 
     def ignored(self) -> list[str]:
@@ -682,36 +690,44 @@ class CsvSalesLayout(SalesLayout):
 
     def fill(self, rec: SaleRecord, cells: Mapping[str, str]) -> None:
         by: dict[str, tuple[str, str]] = {}
-        for h, f in self.mapping.items():
-            if f and cells.get(h, "").strip() and f not in by:
-                by[f] = (h, cells[h].strip())
+        for h, f in self.mapped:
+            if f not in by:
+                text = cells.get(h, "").strip()
+                if text:
+                    by[f] = (h, text)
+        none = ("", "")
         column, day = by.get("date", ("date", ""))
-        self._when(rec, column, day, by.get("time", ("", ""))[1], self.tz, month_first=False)
+        self._when(rec, column, day, by.get("time", none)[1], self.tz, month_first=False)
         column, text = by.get("amount", ("amount", ""))
         amount = self._amount(rec, column, text) if text else None
         if amount is None:
             if not text:
                 rec.issues.append(Issue(column, Code.REQUIRED, _("the amount is missing")))
             return
-        kind_text = by.get("kind", ("", ""))[1]
+        kind_text = by.get("kind", none)[1]
         kind = fold(kind_text) if kind_text else ""
         rec.kind = (
             "refund" if amount < 0 or kind in ("refund", "remboursement", "avoir") else "sale"
         )
         rec.amount = abs(amount)
-        rec.currency = (by.get("currency", ("", ""))[1] or self.currency)[:3].upper()
-        rec.transaction_id = by.get("receipt_id", ("", ""))[1][:100]
-        if rec.transaction_id:
-            rec.row_key = f"csv:{rec.transaction_id}:{rec.kind}"[:120]
-        rec.email = by.get("email", ("", ""))[1]
-        rec.phone = by.get("phone", ("", ""))[1]
-        rec.card_number = re.sub(r"\D", "", by.get("card_number", ("", ""))[1])[:20]
-        external = by.get("external_id", ("", ""))[1]
-        if external:
-            rec.external = (self.options.get("system") or "csv", external[:100])
-        rec.customer_name = by.get("customer_name", ("", ""))[1][:100]
-        rec.location = by.get("location", ("", ""))[1][:100]
-        rec.description = by.get("description", ("", ""))[1][:300]
+        currency = by.get("currency")
+        rec.currency = (currency[1] or self.currency)[:3].upper() if currency else self.currency
+        if "receipt_id" in by:
+            rec.transaction_id = by["receipt_id"][1][:100]
+            if rec.transaction_id:
+                rec.row_key = f"csv:{rec.transaction_id}:{rec.kind}"[:120]
+        rec.email = by.get("email", none)[1]
+        rec.phone = by.get("phone", none)[1]
+        if "card_number" in by:
+            rec.card_number = _NOT_DIGIT.sub("", by["card_number"][1])[:20]
+        if "external_id" in by:
+            rec.external = (self.options.get("system") or "csv", by["external_id"][1][:100])
+        if "customer_name" in by:
+            rec.customer_name = by["customer_name"][1][:100]
+        if "location" in by:
+            rec.location = by["location"][1][:100]
+        if "description" in by:
+            rec.description = by["description"][1][:300]
 
 
 def sales_layout(layout: str, header: Sequence[str], options: Mapping[str, Any]) -> SalesLayout:

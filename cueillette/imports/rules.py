@@ -50,10 +50,11 @@ def parse_date(text: str, *, month_first: bool = False) -> dt.date | None:
     value = (text or "").strip()
     if not value:
         return None
-    try:
-        return dt.date.fromisoformat(value[:10])
-    except ValueError:
-        pass
+    if "/" not in value:  # never ISO: skip the exception of a failed attempt
+        try:
+            return dt.date.fromisoformat(value[:10])
+        except ValueError:
+            pass
     m = _MONTH_DAY.match(value)
     if m:
         a, b = int(m.group(1)), int(m.group(2))

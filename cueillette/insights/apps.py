@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.apps import AppConfig
 
@@ -12,6 +12,14 @@ def _on_customer_erased(fired: Fired) -> None:
     from cueillette.insights import privacy
 
     privacy.erase_customer(fired["customer"])
+
+
+def _load_demo(org: Any, customers: Any, rng: Any, now: Any) -> None:
+    # The demo story needs the fitting engine (numpy, scipy): imported when a demo is
+    # loaded, not by every process that starts Django (scipy alone takes ~0.7 s to import).
+    from cueillette.insights import demo
+
+    demo.load(org, customers, rng, now)
 
 
 class InsightsConfig(AppConfig):
@@ -26,11 +34,11 @@ class InsightsConfig(AppConfig):
         from cueillette.core import demo as core_demo
         from cueillette.core.consequences import Consequence, Phase
         from cueillette.customers import portal
-        from cueillette.insights import demo, privacy
+        from cueillette.insights import privacy
 
         # Segments, churn risk and customer value, refitted nightly; the shop's demo story.
         scheduling.register_job("cueillette.insights.tasks")
-        core_demo.register(demo.load)
+        core_demo.register(_load_demo)
         portal.register_exporter(privacy.export_files)
         consequences.subscribe(
             Consequence.CUSTOMER_ERASED, _on_customer_erased, phase=Phase.IN_TRANSACTION

@@ -10,6 +10,8 @@ templates and ask the gate with their kind, so the owner's switch applies to the
 from __future__ import annotations
 
 import datetime as dt
+import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +25,8 @@ from cueillette.core import consequences
 from cueillette.core.consequences import Consequence, Fired, Phase
 from cueillette.core.tenancy import current_org, tenant_context
 from cueillette.messaging.models import AutomaticMessage, Delivery, MessageClass
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -224,15 +228,28 @@ NO_WELCOME_SOURCES = frozenset({"import", "merge", "system"})
 
 
 def on_joined(fired: Fired) -> None:
-    customer = fired["customer"]
-    # An import or a merge is not someone joining today: no welcome for a whole file.
+    # An import or a merge is not someone joining today: no welcome for a whole file (and
+    # the customer is not even read: an import's instances are made only when read).
     if str(fired.get("source", "")) in NO_WELCOME_SOURCES:
         return
+    customer = fired["customer"]
     org = _org_of(fired)
     if org is None or not customer.email:
         return
     with tenant_context(org):
         send("welcome", customer, dedupe_key=f"welcome:{customer.pk}")
+
+
+def on_joined_many(fireds: Sequence[Fired]) -> None:
+    """:func:`on_joined` for a batch (an import: nothing to send, nothing read), each one on
+    its own (a failure is logged and does not stop the others)."""
+    for fired in fireds:
+        if str(fired.get("source", "")) in NO_WELCOME_SOURCES:
+            continue
+        try:
+            on_joined(fired)
+        except Exception:
+            log.exception("welcome message after %s failed", fired.name)
 
 
 def on_reward_available(fired: Fired) -> None:
@@ -256,7 +273,9 @@ def notify_reward(card: Any, reward: Any, now: dt.datetime | None = None) -> Del
 
 
 def register() -> None:
-    consequences.subscribe(Consequence.CUSTOMER_JOINED, on_joined, phase=Phase.AFTER_COMMIT)
+    consequences.subscribe(
+        Consequence.CUSTOMER_JOINED, on_joined, phase=Phase.AFTER_COMMIT, many=on_joined_many
+    )
     consequences.subscribe(
         Consequence.REWARD_AVAILABLE, on_reward_available, phase=Phase.AFTER_COMMIT
     )

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 import uuid
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -130,6 +131,19 @@ def record(fired: Fired) -> None:
     transaction.on_commit(lambda: _enqueue(ids, org_id), robust=True)
 
 
+def record_many(fireds: Sequence[Fired]) -> None:
+    """:func:`record` for a batch (an import): the fireds of one ``fire_many`` share their
+    event and organization, so the cache is asked once; each one is recorded when something
+    may listen."""
+    if not fireds or fireds[0].organization_id is None:
+        return
+    name = fireds[0].name
+    if not any(name in events for _pk, events in _endpoints(fireds[0].organization_id)):
+        return
+    for fired in fireds:
+        record(fired)
+
+
 def _enqueue(ids: list[int], org_id: int) -> None:
     from cueillette.webhooks import tasks
 
@@ -141,4 +155,4 @@ def _enqueue(ids: list[int], org_id: int) -> None:
 
 def subscribe_all() -> None:
     for name in EVENTS:
-        consequences.subscribe(name, record, phase=Phase.IN_TRANSACTION)
+        consequences.subscribe(name, record, phase=Phase.IN_TRANSACTION, many=record_many)

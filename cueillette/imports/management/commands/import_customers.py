@@ -30,6 +30,10 @@ from cueillette.imports.services import consent_columns
 
 class Command(BaseCommand):
     help = "Import customers (and their consents) from another tool's export into one organization."
+    # The system checks import every URL configuration and view (the insights pages pull in
+    # numpy and scipy): about a second of start-up an import does not need; ``manage.py
+    # check`` and the test suite run them.
+    requires_system_checks: list[str] = []
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("organization", help="the organization's slug (public address)")

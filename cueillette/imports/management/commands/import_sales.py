@@ -15,6 +15,10 @@ from cueillette.imports.models import Kind
 
 class Command(BaseCommand):
     help = "Import past sales (Square transactions or a sales CSV) into one organization."
+    # The system checks import every URL configuration and view (the insights pages pull in
+    # numpy and scipy): about a second of start-up an import does not need; ``manage.py
+    # check`` and the test suite run them.
+    requires_system_checks: list[str] = []
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("organization", help="the organization's slug (public address)")
