@@ -125,7 +125,6 @@ def send_notice(
             "when": when(session, reg.language),
             "online": session.mode == Mode.ONLINE,
             "video_url": session.video_url if show_video and reg.holds_seat else "",
-            "manage_url": manage_url(reg) if reg.status != "pending" else "",
             "footer": footer,
         }
         delivery = send_templated(
