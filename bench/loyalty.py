@@ -31,7 +31,7 @@ p99 < 20 ms. The last line is ``RESULT bench=loyalty ratio=<x> key=value ...``. 
 stopped and the scratch database dropped at the end, whatever happens. The machine's load
 average is printed at the start and the end (figures are noisy on a shared machine).
 
-Usage: ``python bench/loyalty.py [--seconds 20] [--connections 8] [--profile]``.
+Usage: ``python bench/loyalty.py [--seconds 20] [--connections 8] [--profile N [--profile-only]]``.
 """
 
 from __future__ import annotations
@@ -391,6 +391,56 @@ def queries_per_purchase(org: Any, numbers: list[str]) -> int:
     return len(ctx.captured_queries)
 
 
+def profile_purchases(org: Any, numbers: list[str], raw_key: str, count: int, top: int) -> None:
+    """``--profile``: ``count`` purchases through Django's test client (the whole request:
+    middleware, key authentication, ninja, the action), CPU ms each, and the functions that
+    cost most under cProfile (by own time, then by cumulative time)."""
+    import cProfile
+    import io
+    import pstats
+
+    from django.db import connection
+    from django.test import Client
+
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {raw_key}", HTTP_HOST="127.0.0.1")
+    rng = random.Random(5)
+
+    def one(i: int) -> None:
+        body = {"card_number": rng.choice(numbers), "amount": "18.40", "receipt_id": f"P-{i}"}
+        response = client.post(
+            "/api/v1/purchases",
+            data=json.dumps(body),
+            content_type="application/json",
+            HTTP_IDEMPOTENCY_KEY=f"prof-{i}-{uuid.uuid4().hex[:8]}",
+        )
+        assert response.status_code == 201, response.content
+
+    for i in range(50):  # warm: imports, caches, prepared rules
+        one(i)
+    t0 = time.process_time()
+    for i in range(50, 50 + count):
+        one(i)
+    cpu_ms = (time.process_time() - t0) * 1000 / count
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ctx:
+        one(50 + 2 * count)
+    print(f"profile: one HTTP purchase, {len(ctx.captured_queries)} statements:")
+    for q in ctx.captured_queries:
+        print("   ", q["sql"][:160].replace("\n", " "))
+    profiler = cProfile.Profile(time.process_time)  # CPU, not waits on the database
+    profiler.enable()
+    for i in range(50 + count, 50 + 2 * count):
+        one(i)
+    profiler.disable()
+    connection.close()
+    print(f"profile: {count} purchases in process, {cpu_ms:.2f} CPU ms each (no profiler)")
+    for order in ("tottime", "cumulative"):
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats(order).print_stats(top)
+        print(out.getvalue())
+
+
 def gunicorn_cpu_ms(master_pid: int) -> float:
     """CPU time (user + system) of gunicorn's master and workers so far, in ms."""
     clk = os.sysconf("SC_CLK_TCK")
@@ -603,6 +653,10 @@ def main(args: argparse.Namespace) -> None:
         nqueries = queries_per_purchase(org, numbers)
         print(f"one purchase through the service (in process): {nqueries} SQL statements")
         connection.close()
+        if args.profile:
+            profile_purchases(org, numbers, raw_key, args.profile, args.profile_top)
+            if args.profile_only:
+                return
 
         port = free_port()
         gunicorn = subprocess.Popen(
@@ -755,6 +809,17 @@ if __name__ == "__main__":
     parser.add_argument("--retry-every", type=int, default=50)
     parser.add_argument("--db-prefix", default="cueillette_bench_till")
     parser.add_argument("--mode", default="purchase", choices=["purchase", "floor", "hot"])
+    parser.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        metavar="N",
+        help="profile N purchases in process (cProfile) before the load",
+    )
+    parser.add_argument("--profile-top", type=int, default=40)
+    parser.add_argument(
+        "--profile-only", action="store_true", help="stop after the profile (no load phases)"
+    )
     parser.add_argument("--load", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--key", help=argparse.SUPPRESS)

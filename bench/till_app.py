@@ -68,6 +68,8 @@ def floor_purchase(request: HttpRequest) -> HttpResponse:
     token = tenancy.activate(None)
     try:
         request._cueillette_required_scope = ApiScope.LOYALTY_WRITE.value  # type: ignore[attr-defined]
+        # The floor relies on the record's unique index alone: no record looked up with the key.
+        request._cueillette_pending = None  # type: ignore[attr-defined]
         try:
             key = _auth(request)
         except ApiError as exc:

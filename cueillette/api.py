@@ -54,10 +54,10 @@ from ninja.openapi.docs import DocsBase
 from ninja.security.base import AuthBase
 
 from cueillette import api_openapi
-from cueillette.core import tenancy
+from cueillette.core import rawsql, tenancy, transactions
 from cueillette.core.audit import Actor
 from cueillette.core.errors import ServiceError
-from cueillette.core.models import ApiKey, IdempotencyRecord
+from cueillette.core.models import ApiKey, IdempotencyRecord, Organization
 from cueillette.core.permissions import ApiScope
 from cueillette.core.tokens import hash_token
 
@@ -254,21 +254,54 @@ def _raw_key(request: HttpRequest) -> str:
     return request.headers.get("X-Api-Key", "").strip()
 
 
-def authenticate_key(raw: str) -> ApiKey:
-    """The active key matching ``raw`` (any organization), or a 401 ApiError."""
+@functools.cache
+def _key_sql(with_record: bool) -> str:
+    r = rawsql  # identifiers of the models' metadata only; values are parameters
+    sql = (
+        f"SELECT {r.select_list(ApiKey, 'k')}, {r.select_list(Organization, 'o')}"  # noqa: S608
+        + (f", {r.select_list(IdempotencyRecord, 'i')}" if with_record else "")
+        + f" FROM {r.table(ApiKey)} k JOIN {r.table(Organization)} o"
+        f" ON o.{r.q('id')} = k.{r.q('organization_id')}"
+    )
+    if with_record:
+        sql += (
+            f" LEFT JOIN {r.table(IdempotencyRecord)} i"
+            f" ON i.{r.q('organization_id')} = k.{r.q('organization_id')}"
+            f" AND i.{r.q('scope')} = %s AND i.{r.q('key')} = %s"
+        )
+    return sql + f" WHERE k.{r.q('prefix')} = %s"
+
+
+def authenticate_key(
+    raw: str, idempotency: tuple[str, str] | None = None
+) -> tuple[ApiKey, IdempotencyRecord | None]:
+    """The active key matching ``raw`` (any organization), or a 401 ApiError.
+
+    With ``idempotency`` (scope, key), the same statement brings that key's record in the
+    key's organization, if any (a write asks for it anyway: one round trip for both)."""
     invalid = ApiError("unauthorized", _("this API key is not valid"), status=401)
     parts = raw.split("_", 2)
     if len(parts) != 3 or parts[0] != KEY_PREFIX or not parts[1] or not parts[2]:
         raise invalid
     # A key is looked up before any organization is known: the key decides the organization,
     # so this is the one place where API keys are read across organizations.
-    key = ApiKey.objects.unscoped().select_related("organization").filter(prefix=parts[1]).first()
+    params = [*idempotency, parts[1]] if idempotency else [parts[1]]
+    with connection.cursor() as cursor:
+        cursor.execute(_key_sql(idempotency is not None), params)
+        row = cursor.fetchone()
+    key = record = None
+    if row is not None:
+        k, o = rawsql.width(ApiKey), rawsql.width(Organization)
+        key = rawsql.instance(ApiKey, row[:k])
+        key.organization = rawsql.instance(Organization, row[k : k + o])
+        if idempotency is not None and row[k + o] is not None:
+            record = rawsql.instance(IdempotencyRecord, row[k + o :])
     expected = key.hashed_key if key is not None else hash_token("no such key")
     if not hmac.compare_digest(hash_token(raw), expected) or key is None:
         raise invalid
     if key.revoked_at is not None:
         raise ApiError("unauthorized", _("this API key has been revoked"), status=401)
-    return key
+    return key, record
 
 
 def check_rate_limit(key: ApiKey) -> int:
@@ -313,7 +346,10 @@ class ApiKeyAuth(AuthBase):
                 _("an API key is required: send the header Authorization: Bearer <key>"),
                 status=401,
             )
-        key = authenticate_key(raw)
+        pending = _idempotency_of(request)
+        key, record = authenticate_key(raw, (pending.scope, pending.key) if pending else None)
+        if pending is not None:
+            request._cueillette_idem_prefetch = (pending, record)  # type: ignore[attr-defined]
         # Reset by _operation_wrapper when the operation ends.
         tenancy.activate(key.organization)
         speak_for(key)
@@ -441,12 +477,10 @@ def request_hash(request: HttpRequest) -> str:
 
 @functools.cache
 def _find_record_sql() -> str:
-    q = connection.ops.quote_name
-    fields = IdempotencyRecord._meta.concrete_fields
+    r = rawsql
     return (
-        f"SELECT {', '.join(q(str(f.column)) for f in fields)} "  # noqa: S608 (names, not values)
-        f"FROM {q(IdempotencyRecord._meta.db_table)} WHERE {q('organization_id')} = %s "
-        f"AND {q('scope')} = %s AND {q('key')} = %s"
+        f"SELECT {r.select_list(IdempotencyRecord, 'i')} FROM {r.table(IdempotencyRecord)} i "  # noqa: S608
+        f"WHERE i.{r.q('organization_id')} = %s AND i.{r.q('scope')} = %s AND i.{r.q('key')} = %s"
     )
 
 
@@ -456,24 +490,7 @@ def _find_record(scope: str, key: str) -> IdempotencyRecord | None:
     with connection.cursor() as cursor:
         cursor.execute(_find_record_sql(), [tenancy.current_org().pk, scope, key])
         row = cursor.fetchone()
-    if row is None:
-        return None
-    fields = IdempotencyRecord._meta.concrete_fields
-    values = []
-    for f, value in zip(fields, row, strict=True):
-        col, converters = _converters(f)
-        for convert in converters:
-            value = convert(value, col, connection)
-        values.append(value)
-    return IdempotencyRecord.from_db(connection.alias, [f.attname for f in fields], values)
-
-
-@functools.cache
-def _converters(field: Any) -> tuple[Any, tuple[Any, ...]]:
-    """A column's expression and the backend's and field's converters for raw rows."""
-    col = field.get_col(IdempotencyRecord._meta.db_table)
-    converters = tuple(connection.ops.get_db_converters(col))
-    return col, converters + tuple(field.get_db_converters(connection))
+    return None if row is None else rawsql.instance(IdempotencyRecord, row)
 
 
 def _replay(request: HttpRequest, record: IdempotencyRecord, wanted_hash: str) -> HttpResponse:
@@ -516,8 +533,9 @@ def idempotency_check(view_func: Callable[..., Any]) -> Callable[..., Any]:
                     % {"n": IDEMPOTENCY_KEY_MAX},
                     field=IDEMPOTENCY_HEADER,
                 )
-            pending = _Pending(key, f"{request.method} {request.path}"[:200], request_hash(request))
-            record = _find_record(pending.scope, pending.key)
+            pending = _idempotency_of(request)
+            assert pending is not None
+            record = _first_lookup(request, pending)
             if record is not None:
                 request._cueillette_idempotency_hash = pending.request_hash  # type: ignore[attr-defined]
                 raise _Replay(record)
@@ -525,6 +543,34 @@ def idempotency_check(view_func: Callable[..., Any]) -> Callable[..., Any]:
         return view_func(request, *args, **kwargs)
 
     return inner
+
+
+def _idempotency_of(request: HttpRequest) -> _Pending | None:
+    """The request's Idempotency-Key as a pending record (a valid key on a write), else None."""
+    cached: _Pending | bool | None = getattr(request, "_cueillette_pending", False)
+    if cached is not False:
+        return cached if isinstance(cached, _Pending) else None
+    key = request.headers.get(IDEMPOTENCY_HEADER, "")
+    pending = None
+    if (
+        request.method in IDEMPOTENT_METHODS
+        and key
+        and len(key) <= IDEMPOTENCY_KEY_MAX
+        and key.isprintable()
+    ):
+        pending = _Pending(key, f"{request.method} {request.path}"[:200], request_hash(request))
+    request._cueillette_pending = pending  # type: ignore[attr-defined]
+    return pending
+
+
+def _first_lookup(request: HttpRequest, pending: _Pending) -> IdempotencyRecord | None:
+    """The key's record as the authentication's statement brought it, else read now."""
+    prefetched: tuple[_Pending, IdempotencyRecord | None] | None = getattr(
+        request, "_cueillette_idem_prefetch", None
+    )
+    if prefetched is not None and prefetched[0] == pending:
+        return prefetched[1]
+    return _find_record(pending.scope, pending.key)
 
 
 def _replay_handler(request: HttpRequest, exc: _Replay) -> HttpResponse:
@@ -539,7 +585,7 @@ def _run_idempotent(
     # requests with the same key may both run; the unique (organization, scope, key) lets only
     # one commit, the other rolls back everything it did and replays the winner's answer.
     try:
-        with transaction.atomic():
+        with transactions.all_or_nothing():  # the write's action needs no savepoint
             response = run(request, *args, **kwargs)
             pending = _pending_idempotency(request)
             if pending is None:
@@ -547,12 +593,18 @@ def _run_idempotent(
             if 200 <= response.status_code < 300 and isinstance(response, HttpResponse):
                 # No savepoint of its own: a duplicate key leaves the whole block (IntegrityError
                 # below), which rolls back everything anyway.
-                IdempotencyRecord.objects.create(
-                    key=pending.key,
-                    scope=pending.scope,
-                    request_hash=pending.request_hash,
-                    status_code=response.status_code,
-                    response_body=response.content.decode("utf-8"),
+                rawsql.insert_rows(
+                    IdempotencyRecord,
+                    [
+                        {
+                            "organization_id": tenancy.current_org().pk,
+                            "key": pending.key,
+                            "scope": pending.scope,
+                            "request_hash": pending.request_hash,
+                            "status_code": response.status_code,
+                            "response_body": response.content.decode("utf-8"),
+                        }
+                    ],
                 )
             else:
                 # Errors are not recorded (a corrected retry may reuse the key) and nothing

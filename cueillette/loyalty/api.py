@@ -88,17 +88,12 @@ def _money(value: Decimal) -> str:
     return api_amount(value)
 
 
-def _card_by_number(number: str, field: str, *, with_customer: bool = True) -> Card:
-    """The card with this number in the key's organization, or a 404 on ``field``.
-
-    ``with_customer=False`` (a purchase: the service locks and re-reads the card anyway): one
-    typed statement (``hotpath``), no queryset built on the till's hot path."""
+def _card_by_number(number: str, field: str) -> Card:
+    """The card with this number in the key's organization, or a 404 on ``field``."""
     digits = rules.normalize_card_number(number or "")
     card: Card | None = None
-    if digits and with_customer:
+    if digits:
         card = Card.objects.select_related("customer").filter(number=digits).first()
-    elif digits:
-        card = hotpath.card_by_number(digits, current_org().pk)
     if card is None:
         raise NotFound(
             "not_found" if field == "number" else Code.CARD_NOT_FOUND,
@@ -115,7 +110,7 @@ def _customer(customer_id: int, field: str = "customer_id") -> Customer:
     return customer
 
 
-def _card_of(ref: CardRef, *, with_customer: bool = True) -> Card:
+def _card_of(ref: CardRef) -> Card:
     """The open card named by ``card_number`` or by ``customer_id`` (exactly one of them)."""
     if ref.card_number and ref.customer_id is not None:
         raise ServiceError(
@@ -124,7 +119,7 @@ def _card_of(ref: CardRef, *, with_customer: bool = True) -> Card:
             field="customer_id",
         )
     if ref.card_number:
-        return _card_by_number(ref.card_number, "card_number", with_customer=with_customer)
+        return _card_by_number(ref.card_number, "card_number")
     if ref.customer_id is None:
         raise ServiceError(
             "required", _("card_number or customer_id is required"), field="card_number"
@@ -137,6 +132,14 @@ def _card_of(ref: CardRef, *, with_customer: bool = True) -> Card:
             field="customer_id",
         )
     return card
+
+
+def _purchase_card(ref: CardRef) -> Card | hotpath.CardNumber:
+    """:func:`_card_of` for a purchase: a card number goes to the service as it is, which
+    finds and locks the card in one statement (a 404 on ``card_number`` when there is none)."""
+    if ref.card_number and ref.customer_id is None:
+        return hotpath.CardNumber(rules.normalize_card_number(ref.card_number))
+    return _card_of(ref)
 
 
 def _tier(code: str) -> dict[str, Any] | None:
@@ -213,7 +216,7 @@ def record_purchase(request: HttpRequest, payload: PurchaseIn) -> Status[dict[st
     answers 200 with the first purchase (nothing credited again); with other details, 409
     ``receipt_conflict``. Requires an ``Idempotency-Key``."""
     _require_idempotency_key(request)
-    card = _card_of(payload, with_customer=False)
+    card = _purchase_card(payload)
     # The service locks the card before looking for the receipt: whether it was already
     # recorded is exact even when a till's retries race each other.
     result = services.record_purchase_result(

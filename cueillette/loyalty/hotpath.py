@@ -5,20 +5,25 @@
 
 ``services.record_purchase_result`` is the one action; this module only gives it statements
 that cost one round trip each and no per-request ORM query building (which cost more CPU than
-the database spent answering). Everything here is portable SQL (PostgreSQL and SQLite): column
-names come from the models' ``_meta``, values go through the fields' own ``get_db_prep_save``
-and come back through the backend's and the fields' converters, so a row written here is the
-row the ORM would have written, and a field added later with a default is written too.
+the database spent answering). Column names come from the models' ``_meta``, values go through
+the fields' own ``get_db_prep_save`` and come back through the backend's and the fields'
+converters (``core.rawsql``), so a row written here is the row the ORM would have written.
 
-* :func:`lock_card`: ``SELECT ... FOR UPDATE OF card`` bringing the card, the customer's
-  birthday, the program's rule columns and every tier in one statement (PostgreSQL locks the
-  card row only; SQLite's IMMEDIATE transaction already serialises writers);
-* :func:`after_lock`: after the lock (a new snapshot under READ COMMITTED, so a parallel retry
-  that held the lock is seen): the receipt already recorded, whether a batch is newly due to
-  expire, what was earned today (only with a daily cap), the profiling consent (only when a
-  birthday gift could be due), in one statement;
-* :func:`qualifying_rows`: the card's qualifying entries of the last 13 months (tiers);
-* :func:`insert_rows`: one multi-row ``INSERT ... RETURNING id``.
+A purchase is two statements on the card:
+
+* :func:`lock_for_purchase`: ``SELECT ... FOR UPDATE OF card`` (by id, or by the number a
+  till sends) bringing the card, the customer's birthday, the program's rule columns, every
+  tier, and the ledger's answers: the receipt already recorded, a batch newly due to expire,
+  today's points (only with a daily cap), the birthday consent (only when a gift could be
+  due), an upper bound of the qualifying points (tiers). On PostgreSQL those answers come from
+  the statement's snapshot; when a writer on the card committed while the statement waited
+  for the lock, :func:`after_lock` reads them again (READ COMMITTED: a new snapshot);
+* :func:`write_purchase`: the purchase, its entries, the card, the customer's last activity and
+  the audit rows, one statement of data-modifying CTEs on PostgreSQL.
+
+:func:`qualifying_rows` reads the card's qualifying entries of the last 13 months only when
+the bound says a tier could be reached; :func:`card_after` re-reads the card only when a
+consequence wrote something.
 
 Program rules are cached per process keyed by the rule columns themselves: a changed program
 (or tier) is a new key, so nothing needs invalidating and no worker ever uses stale rules.
@@ -37,6 +42,8 @@ from typing import Any
 from django.db import connection, models
 from django.utils import timezone
 
+from cueillette.core import rawsql
+from cueillette.core.models import AuditEvent
 from cueillette.customers.models import ConsentEvent, Customer
 from cueillette.loyalty import rules
 from cueillette.loyalty.models import QUALIFYING_KINDS, Card, EntryKind, PointsEntry, Purchase
@@ -116,6 +123,20 @@ class ProgramRules:
 
 
 @dataclass(frozen=True)
+class AfterLock:
+    """What the ledger says under the lock: the receipt already recorded, a batch newly due to
+    expire, today's qualifying points (only with a daily cap), the profiling consent (only
+    when a birthday gift could be due), and an upper bound of the card's qualifying points of
+    the last 13 months (positive entries only: the tier can only rise past it)."""
+
+    existing_purchase_id: int | None
+    expiry_due: bool
+    earned_today: int
+    profiling_consent: bool
+    qualifying_bound: int
+
+
+@dataclass(frozen=True)
 class Locked:
     """What the purchase needs, read under the card's lock in one statement."""
 
@@ -123,10 +144,90 @@ class Locked:
     birthday: dt.date | None
     program: ProgramRules
     tiers: tuple[rules.Tier, ...]  # by threshold
+    found: AfterLock
+
+
+@dataclass(frozen=True)
+class CardNumber:
+    """A card named by its (normalised) number, as a till sends it: the purchase locks it by
+    number, with no read before (``field`` names the input in a 404)."""
+
+    digits: str
+    field: str = "card_number"
+
+
+def _ledger_parts(card_id_sql: str, checked_sql: str) -> list[str]:
+    """The ledger reads of :class:`AfterLock` as scalar subqueries on one card.
+
+    ``card_id_sql`` is the card's id as SQL (``%s``, or a subquery on its number): the parts on
+    the ledger are uncorrelated, so each runs once per statement whatever the rows (one per
+    tier). ``checked_sql`` is the card's expiry checkpoint (its column, or ``%s``). The
+    conditional parts (daily cap, birthday consent, tiers) are ``CASE``s on the program's, the
+    customer's and the tier's columns of the same statement, evaluated only when they apply;
+    the parameters are :func:`_ledger_params`'s, in order."""
+    e, pu, ce = _table(PointsEntry), _table(Purchase), _table(ConsentEvent)
+    org, kind, at, pts = _q("organization_id"), _q("kind"), _q("occurred_at"), _q("points")
+    card = f"{_q('card_id')} = {card_id_sql}"
+    kinds = ", ".join("%s" for _k in QUALIFYING_KINDS)
+    parts = [
+        f"(SELECT {_q('id')} FROM {pu} WHERE {org} = %s AND {_q('receipt_id')} = %s)",
+        f"CASE WHEN EXISTS (SELECT 1 FROM {e} WHERE {org} = %s AND {card} AND {pts} > 0"
+        f" AND {_q('expires_at')} <= %s AND ({_q('expires_at')} > {checked_sql}"
+        f" OR {checked_sql} IS NULL)) THEN 1 ELSE 0 END",
+        f"CASE WHEN p.{_q('daily_cap')} IS NULL THEN 0 ELSE (SELECT COALESCE(SUM({pts}), 0)"
+        f" FROM {e} WHERE {org} = %s AND {card} AND {kind} IN ({kinds})"
+        f" AND {at} >= %s AND {at} < %s) END",
+        f"CASE WHEN p.{_q('birthday_bonus')} > 0 AND cu.{_q('birthday')} IS NOT NULL THEN"
+        f" (SELECT {_q('granted')} FROM {ce} WHERE {org} = %s AND {_q('customer_id')} ="
+        f" cu.{_q('id')} AND {_q('purpose')} = %s"
+        f" ORDER BY {_q('occurred_at')} DESC, {_q('id')} DESC LIMIT 1) END",
+        f"CASE WHEN t.{_q('code')} IS NULL THEN 0 ELSE (SELECT COALESCE(SUM({pts}), 0)"
+        f" FROM {e} WHERE {org} = %s AND {card} AND {kind} IN ({kinds}) AND {pts} > 0"
+        f" AND {at} >= %s) END",
+    ]
+    return parts
+
+
+def _ledger_params(
+    org_id: int,
+    card_params: Sequence[Any],
+    *,
+    receipt: str,
+    now: dt.datetime,
+    checked: Sequence[Any],
+    day: tuple[dt.datetime, dt.datetime],
+    since: dt.datetime,
+    consent_purpose: str,
+) -> list[Any]:
+    """``checked``: the checkpoint's parameters (none when ``checked_sql`` is the column)."""
+    kinds = sorted(QUALIFYING_KINDS)
+    return [
+        org_id,
+        receipt,
+        org_id,
+        *card_params,
+        _dt(now),
+        *checked,
+        *checked,
+        org_id,
+        *card_params,
+        *kinds,
+        _dt(day[0]),
+        _dt(day[1]),
+        org_id,
+        consent_purpose,
+        org_id,
+        *card_params,
+        *kinds,
+        _dt(since),
+    ]
+
+
+_LEDGER_WIDTH = 5
 
 
 @functools.cache
-def _lock_sql(for_update: bool) -> str:
+def _lock_sql(for_update: bool, by_number: bool, vendor: str) -> str:
     card_cols = ", ".join(f"c.{_col(f)}" for f in Card._meta.concrete_fields)
     program_cols = ", ".join(
         f"CAST(p.{_q(name)} AS TEXT)" if name in _JSON_COLUMNS else f"p.{_q(name)}"
@@ -135,13 +236,33 @@ def _lock_sql(for_update: bool) -> str:
     tier_cols = ", ".join(f"t.{_q(name)}" for name in _TIER_COLUMNS)
     from cueillette.loyalty.models import Program, Tier
 
+    which = _q("number") if by_number else _q("id")
+    card_id_sql = (
+        f"(SELECT {_q('id')} FROM {_table(Card)} WHERE {_q('organization_id')} = %s"
+        f" AND {_q('number')} = %s)"
+        if by_number
+        else "%s"
+    )
+    ledger = _ledger_parts(card_id_sql, f"c.{_q('expiries_checked_at')}")
+    if vendor == "postgresql":
+        # The subqueries read the statement's snapshot, taken before the lock was granted; the
+        # card's columns are its latest version. If a writer committed on this card while this
+        # statement waited for the lock, the two versions differ (every write to a card's
+        # ledger updates the card: balance), and the ledger reads are redone after the lock.
+        fresh = (
+            f"CASE WHEN CAST(c.xmin AS TEXT) = (SELECT CAST(xmin AS TEXT) FROM {_table(Card)}"
+            f" WHERE {_q('id')} = {card_id_sql}) THEN 1 ELSE 0 END"
+        )
+    else:
+        fresh = "1"  # SQLite: the write transaction already holds the database
     sql = (
-        f"SELECT {card_cols}, cu.{_q('birthday')}, {program_cols}, {tier_cols} "
+        f"SELECT {card_cols}, cu.{_q('birthday')}, {program_cols}, {tier_cols}, {fresh}, "
+        f"{', '.join(ledger)} "
         f"FROM {_table(Card)} c "
         f"JOIN {_table(Customer)} cu ON cu.{_q('id')} = c.{_q('customer_id')} "
         f"JOIN {_table(Program)} p ON p.{_q('organization_id')} = c.{_q('organization_id')} "
         f"LEFT JOIN {_table(Tier)} t ON t.{_q('organization_id')} = c.{_q('organization_id')} "
-        f"WHERE c.{_q('id')} = %s AND c.{_q('organization_id')} = %s "
+        f"WHERE c.{which} = %s AND c.{_q('organization_id')} = %s "
         f"ORDER BY t.{_q('threshold')}"
     )
     return sql + (" FOR UPDATE OF c" if for_update else "")
@@ -181,64 +302,88 @@ def _tier_rules(rows: tuple[tuple[Any, ...], ...]) -> tuple[rules.Tier, ...]:
     )
 
 
-def lock_card(card_id: int, organization_id: int) -> Locked | None:
-    """Lock the card and read what a purchase needs; None when the program does not exist."""
-    fields = Card._meta.concrete_fields
+def _found(row: Sequence[Any]) -> AfterLock:
+    existing, due_flag, today, granted, bound = row
+    return AfterLock(
+        existing_purchase_id=None if existing is None else int(existing),
+        expiry_due=bool(due_flag),
+        earned_today=int(today or 0),
+        profiling_consent=bool(granted),
+        qualifying_bound=int(bound or 0),
+    )
+
+
+def lock_for_purchase(
+    ref: int | CardNumber,
+    organization_id: int,
+    *,
+    receipt: str,
+    now: dt.datetime,
+    day: tuple[dt.datetime, dt.datetime],
+    since: dt.datetime,
+    consent_purpose: str,
+) -> Locked | None:
+    """Lock the card (by id, or by number) and read, in one statement, what a purchase needs:
+    the card, the customer's birthday, the program's rules, every tier, and the ledger reads
+    of :class:`AfterLock` (the receipt, expiries due, today's points for a daily cap, the
+    birthday consent, the tier's bound). None when there is no such card or no program yet.
+
+    On PostgreSQL, when another writer on the card committed while this statement waited for
+    the lock, the ledger reads are redone in a second statement (a new snapshot under READ
+    COMMITTED sees what the other wrote: a till's parallel retry finds its receipt)."""
+    by_number = isinstance(ref, CardNumber)
+    card_params: list[Any] = [organization_id, ref.digits] if isinstance(ref, CardNumber) else [ref]
+    ledger_params = _ledger_params(
+        organization_id,
+        card_params,
+        receipt=receipt,
+        now=now,
+        checked=(),  # the locked card's own column
+        day=day,
+        since=since,
+        consent_purpose=consent_purpose,
+    )
+    sql = _lock_sql(connection.features.has_select_for_update, by_number, connection.vendor)
+    fresh_params = card_params if connection.vendor == "postgresql" else []
+    where = [ref.digits if isinstance(ref, CardNumber) else ref, organization_id]
     with connection.cursor() as cursor:
-        cursor.execute(
-            _lock_sql(connection.features.has_select_for_update), [card_id, organization_id]
-        )
+        cursor.execute(sql, [*fresh_params, *ledger_params, *where])
         rows = cursor.fetchall()
     if not rows:
         return None
+    fields = Card._meta.concrete_fields
     first = rows[0]
     n = len(fields)
-    card = Card.from_db(
-        connection.alias,
-        [f.attname for f in fields],
-        [_from_db(Card, f.name, v) for f, v in zip(fields, first[:n], strict=True)],
-    )
+    card = rawsql.instance(Card, first[:n])
     birthday = _from_db(Customer, "birthday", first[n])
     program_row = tuple(first[n + 1 : n + 1 + len(_PROGRAM_COLUMNS)])
     tiers_at = n + 1 + len(_PROGRAM_COLUMNS)
-    tier_rows = tuple(tuple(r[tiers_at:]) for r in rows if r[tiers_at] is not None)
-    return Locked(card, birthday, _program_rules(program_row), _tier_rules(tier_rows))
-
-
-@functools.cache
-def _card_by_number_sql() -> str:
-    card_cols = ", ".join(_col(f) for f in Card._meta.concrete_fields)
-    return (
-        f"SELECT {card_cols} FROM {_table(Card)} "
-        f"WHERE {_q('organization_id')} = %s AND {_q('number')} = %s LIMIT 1"
-    )
-
-
-def card_by_number(digits: str, organization_id: int) -> Card | None:
-    """The organization's card with this (normalised) number, open or closed, without its
-    customer (loaded on first use); one typed statement, no queryset built per request."""
-    fields = Card._meta.concrete_fields
-    with connection.cursor() as cursor:
-        cursor.execute(_card_by_number_sql(), [organization_id, digits])
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    return Card.from_db(
-        connection.alias,
-        [f.attname for f in fields],
-        [_from_db(Card, f.name, v) for f, v in zip(fields, row, strict=True)],
-    )
+    fresh_at = tiers_at + len(_TIER_COLUMNS)
+    tier_rows = tuple(tuple(r[tiers_at:fresh_at]) for r in rows if r[tiers_at] is not None)
+    found = _found(first[fresh_at + 1 : fresh_at + 1 + _LEDGER_WIDTH])
+    if not first[fresh_at]:
+        found = after_lock(
+            card, receipt=receipt, now=now, day=day, since=since, consent_purpose=consent_purpose
+        )
+    return Locked(card, birthday, _program_rules(program_row), _tier_rules(tier_rows), found)
 
 
 # --------------------------------------------------------------------------- after the lock
 
 
-@dataclass(frozen=True)
-class AfterLock:
-    existing_purchase_id: int | None
-    expiry_due: bool
-    earned_today: int
-    profiling_consent: bool
+@functools.cache
+def _after_lock_sql() -> str:
+    from cueillette.loyalty.models import Program, Tier
+
+    ledger = _ledger_parts("%s", "%s")
+    return (
+        f"SELECT {', '.join(ledger)} FROM {_table(Card)} c "
+        f"JOIN {_table(Customer)} cu ON cu.{_q('id')} = c.{_q('customer_id')} "
+        f"JOIN {_table(Program)} p ON p.{_q('organization_id')} = c.{_q('organization_id')} "
+        f"LEFT JOIN {_table(Tier)} t ON t.{_q('organization_id')} = c.{_q('organization_id')} "
+        f"WHERE c.{_q('id')} = %s AND c.{_q('organization_id')} = %s "
+        f"ORDER BY t.{_q('threshold')} LIMIT 1"
+    )
 
 
 def after_lock(
@@ -246,54 +391,26 @@ def after_lock(
     *,
     receipt: str,
     now: dt.datetime,
-    day: tuple[dt.datetime, dt.datetime] | None,
-    consent_purpose: str | None,
+    day: tuple[dt.datetime, dt.datetime],
+    since: dt.datetime,
+    consent_purpose: str,
 ) -> AfterLock:
-    """One statement: the receipt already recorded, a newly due batch, today's qualifying
-    points (``day`` given: the program has a daily cap), the latest consent for
-    ``consent_purpose`` (given: a birthday gift could be due)."""
-    org, card_id = card.organization_id, card.pk
-    e, pu, ce = _table(PointsEntry), _table(Purchase), _table(ConsentEvent)
-    parts = [f"(SELECT {_q('id')} FROM {pu} WHERE {_q('organization_id')} = %s"]
-    parts[0] += f" AND {_q('receipt_id')} = %s)"
-    params: list[Any] = [org, receipt]
-    due = (
-        f"SELECT 1 FROM {e} WHERE {_q('organization_id')} = %s AND {_q('card_id')} = %s "
-        f"AND {_q('points')} > 0 AND {_q('expires_at')} <= %s"
+    """The ledger reads of :class:`AfterLock` again, in a statement of their own (after the
+    lock: its snapshot sees what a writer that held the lock committed)."""
+    org = card.organization_id
+    params = _ledger_params(
+        org,
+        [card.pk],
+        receipt=receipt,
+        now=now,
+        checked=[_dt(card.expiries_checked_at)],
+        day=day,
+        since=since,
+        consent_purpose=consent_purpose,
     )
-    params += [org, card_id, _dt(now)]
-    if card.expiries_checked_at is not None:
-        due += f" AND {_q('expires_at')} > %s"
-        params.append(_dt(card.expiries_checked_at))
-    parts.append(f"CASE WHEN EXISTS ({due}) THEN 1 ELSE 0 END")
-    if day is not None:
-        kinds = ", ".join("%s" for _k in QUALIFYING_KINDS)
-        parts.append(
-            f"(SELECT COALESCE(SUM({_q('points')}), 0) FROM {e} WHERE {_q('organization_id')} = %s"
-            f" AND {_q('card_id')} = %s AND {_q('kind')} IN ({kinds})"
-            f" AND {_q('occurred_at')} >= %s AND {_q('occurred_at')} < %s)"
-        )
-        params += [org, card_id, *sorted(QUALIFYING_KINDS), _dt(day[0]), _dt(day[1])]
-    else:
-        parts.append("0")
-    if consent_purpose is not None:
-        parts.append(
-            f"(SELECT {_q('granted')} FROM {ce} WHERE {_q('organization_id')} = %s"
-            f" AND {_q('customer_id')} = %s AND {_q('purpose')} = %s"
-            f" ORDER BY {_q('occurred_at')} DESC, {_q('id')} DESC LIMIT 1)"
-        )
-        params += [org, card.customer_id, consent_purpose]
-    else:
-        parts.append("NULL")
     with connection.cursor() as cursor:
-        cursor.execute("SELECT " + ", ".join(parts), params)
-        existing, due_flag, today, granted = cursor.fetchone()
-    return AfterLock(
-        existing_purchase_id=None if existing is None else int(existing),
-        expiry_due=bool(due_flag),
-        earned_today=int(today or 0),
-        profiling_consent=bool(granted),
-    )
+        cursor.execute(_after_lock_sql(), [*params, card.pk, org])
+        return _found(cursor.fetchone())
 
 
 def qualifying_rows(card: Card, since: dt.datetime) -> list[rules.QualifyingPoints]:
@@ -333,59 +450,124 @@ def qualifying_rows(card: Card, since: dt.datetime) -> list[rules.QualifyingPoin
 # --------------------------------------------------------------------------- writes
 
 
-@functools.cache
-def _insert_fields(model: type[models.Model]) -> tuple[models.Field[Any, Any], ...]:
-    return tuple(f for f in model._meta.concrete_fields if not f.primary_key)
+class _PurchaseId:
+    """The new purchase's id before it exists: an entry's ``purchase_id``, a value in an
+    audit row's ``data`` (see :func:`write_purchase`)."""
+
+    def __repr__(self) -> str:
+        return "PURCHASE_ID"
 
 
-@functools.cache
-def _insert_sql(model: type[models.Model], count: int, returning: bool) -> str:
-    fields = _insert_fields(model)
-    columns = ", ".join(_col(f) for f in fields)
-    row = "(" + ", ".join("%s" for _f in fields) + ")"
-    sql = f"INSERT INTO {_table(model)} ({columns}) VALUES " + ", ".join([row] * count)
-    return sql + (f" RETURNING {_q('id')}" if returning else "")
+PURCHASE_ID: Any = _PurchaseId()
 
 
-def _value(field: models.Field[Any, Any], row: Mapping[str, Any], now: dt.datetime) -> Any:
-    if field.attname in row:
-        return row[field.attname]
-    if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
-        return now
-    return field.get_default()
+def _with_id(row: Mapping[str, Any], purchase_id: int) -> dict[str, Any]:
+    out = dict(row)
+    for name, value in row.items():
+        if value is PURCHASE_ID:
+            out[name] = purchase_id
+        elif isinstance(value, dict) and PURCHASE_ID in value.values():
+            out[name] = {k: purchase_id if v is PURCHASE_ID else v for k, v in value.items()}
+    return out
 
 
-def insert_rows(
-    model: type[models.Model], rows: Sequence[Mapping[str, Any]], *, returning: bool = False
-) -> list[int]:
-    """One multi-row INSERT of ``rows`` (attribute names -> values; defaults for the rest, as
-    ``Model.objects.create`` would give them). Returns the new ids when ``returning``."""
-    if not rows:
-        return []
+def _insert_select(
+    model: type[models.Model], row: Mapping[str, Any], now: dt.datetime
+) -> tuple[str, list[Any]]:
+    """``INSERT INTO model (...) SELECT ... FROM p``: the row's values as parameters, the
+    placeholder :data:`PURCHASE_ID` as ``p.id`` (in a JSON value: ``jsonb_set``)."""
+    values, params = [], []
+    for f in rawsql.insert_fields(model):
+        value = row[f.attname] if f.attname in row else rawsql.default(f, now)
+        if value is PURCHASE_ID:
+            values.append("p.id")
+        elif isinstance(value, dict) and PURCHASE_ID in value.values():
+            keys = [k for k, v in value.items() if v is PURCHASE_ID]
+            rest = {k: v for k, v in value.items() if v is not PURCHASE_ID}
+            expr = "%s"
+            for _k in keys:
+                expr = f"jsonb_set({expr}, %s, to_jsonb(p.id))"
+            values.append(expr)
+            params.append(f.get_db_prep_save(rest, connection))
+            params += [[k] for k in keys]  # text[] paths
+        else:
+            values.append("%s")
+            params.append(f.get_db_prep_save(value, connection))
+    columns = ", ".join(_col(f) for f in rawsql.insert_fields(model))
+    return f"INSERT INTO {_table(model)} ({columns}) SELECT {', '.join(values)} FROM p", params
+
+
+def _card_sets(card_values: Mapping[str, Any]) -> tuple[str, list[Any]]:
+    sets = [f"{_q('balance')} = {_q('balance')} + %s"]
+    params: list[Any] = []
+    for name, value in card_values.items():
+        field = _field(Card, name)
+        sets.append(f"{_col(field)} = %s")
+        params.append(field.get_db_prep_save(value, connection))
+    return ", ".join(sets), params
+
+
+def write_purchase(
+    purchase: Mapping[str, Any],
+    entries: Sequence[Mapping[str, Any]],
+    card: Card,
+    balance_delta: int,
+    card_values: Mapping[str, Any],
+    audits: Sequence[Mapping[str, Any]],
+    touched_at: dt.datetime,
+) -> tuple[int, int]:
+    """Every write of a purchase: its row, its ledger entries, the card (``balance + delta``
+    and ``card_values``), the customer's last activity, the audit rows. Entries and audit
+    rows name the purchase's id with :data:`PURCHASE_ID`. Returns (purchase id, new balance).
+
+    PostgreSQL: one statement of data-modifying CTEs (one round trip, all or nothing);
+    SQLite (in process, no round trips): the same writes one after the other. An
+    ``IntegrityError`` (the receipt recorded on another card in parallel) leaves before any
+    other write of this purchase is kept."""
+    org = card.organization_id
+    if connection.vendor != "postgresql":
+        (purchase_id,) = rawsql.insert_rows(Purchase, [purchase], returning=True)
+        rawsql.insert_rows(PointsEntry, [_with_id(e, purchase_id) for e in entries])
+        balance = update_card(card, balance_delta, card_values)
+        touch_customer(card.customer_id, org, touched_at)
+        rawsql.insert_rows(AuditEvent, [_with_id(a, purchase_id) for a in audits])
+        return purchase_id, balance
     now = timezone.now()
-    fields = _insert_fields(model)
-    params = [f.get_db_prep_save(_value(f, row, now), connection) for row in rows for f in fields]
+    ctes = [f"p AS ({rawsql.insert_sql(Purchase, 1, True)})"]
+    params = rawsql.insert_params(Purchase, [purchase])
+    for i, row in enumerate(entries):
+        sql, more = _insert_select(PointsEntry, row, now)
+        ctes.append(f"e{i} AS ({sql})")
+        params += more
+    sets, more = _card_sets(card_values)
+    ctes.append(
+        f"c AS (UPDATE {_table(Card)} SET {sets} WHERE {_q('id')} = %s"
+        f" AND {_q('organization_id')} = %s RETURNING {_q('balance')})"
+    )
+    params += [balance_delta, *more, card.pk, org]
+    ctes.append(
+        f"u AS (UPDATE {_table(Customer)} SET {_q('last_activity_at')} = %s"
+        f" WHERE {_q('id')} = %s AND {_q('organization_id')} = %s)"
+    )
+    params += [_dt(touched_at), card.customer_id, org]
+    for i, row in enumerate(audits):
+        sql, more = _insert_select(AuditEvent, row, now)
+        ctes.append(f"a{i} AS ({sql})")
+        params += more
     with connection.cursor() as cursor:
-        cursor.execute(_insert_sql(model, len(rows), returning), params)
-        if returning:
-            return [int(r[0]) for r in cursor.fetchall()]
-    return []
+        cursor.execute(f"WITH {', '.join(ctes)} SELECT p.id, c.{_q('balance')} FROM p, c", params)
+        purchase_id, balance = cursor.fetchone()
+    return int(purchase_id), int(balance)
 
 
 def update_card(card: Card, balance_delta: int, values: Mapping[str, Any]) -> int:
     """``balance = balance + delta`` and the other columns in one UPDATE; the new balance."""
-    sets = [f"{_q('balance')} = {_q('balance')} + %s"]
-    params: list[Any] = [balance_delta]
-    for name, value in values.items():
-        field = _field(Card, name)
-        sets.append(f"{_col(field)} = %s")
-        params.append(field.get_db_prep_save(value, connection))
-    params += [card.pk, card.organization_id]
+    sets, params = _card_sets(values)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {_table(Card)} SET {', '.join(sets)} "
-            f"WHERE {_q('id')} = %s AND {_q('organization_id')} = %s RETURNING {_q('balance')}",
-            params,
+            f"UPDATE {_table(Card)} SET {sets} WHERE {_q('id')} = %s"
+            f" AND {_q('organization_id')} = %s RETURNING {_q('balance')}",
+            [balance_delta, *params, card.pk, card.organization_id],
         )
         return int(cursor.fetchone()[0])
 

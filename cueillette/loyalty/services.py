@@ -10,6 +10,7 @@ Due expiries are always written before any other debit, so expired points are ne
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -20,7 +21,7 @@ from django.db.models import F, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cueillette.core import audit, consequences, permissions
+from cueillette.core import audit, consequences, permissions, rawsql, transactions
 from cueillette.core.audit import Actor
 from cueillette.core.consequences import Consequence
 from cueillette.core.errors import Conflict, NotFound, ServiceError
@@ -625,9 +626,9 @@ def record_purchase(card: Card, **kwargs: Any) -> Purchase:
     return record_purchase_result(card, **kwargs).purchase
 
 
-@transaction.atomic
+@transactions.action_atomic
 def record_purchase_result(
-    card: Card,
+    card: Card | hotpath.CardNumber,
     *,
     amount: Any,
     actor: Actor,
@@ -638,7 +639,10 @@ def record_purchase_result(
     occurred_at: dt.datetime | None = None,
 ) -> PurchaseResult:
     """Credit a purchase. The same receipt id again returns the first purchase (a till retry,
-    ``created=False``); the same receipt id with another amount or lines is a 409 conflict."""
+    ``created=False``); the same receipt id with another amount or lines is a 409 conflict.
+
+    ``card`` may be a :class:`hotpath.CardNumber` (a till's API call): the card is then found
+    and locked in one statement, a 404 on ``card_number`` when the organization has none."""
     permissions.require(actor, Perm.SERVE_CUSTOMERS)
     amount_d = parse_amount(amount)
     parsed_lines = parse_lines(lines)
@@ -654,29 +658,34 @@ def record_purchase_result(
         raise ServiceError(Code.INVALID, _("occurred_at is in the future"), field="occurred_at")
     # Lock first, then look for the receipt: a parallel retry of the same sale waits for the
     # first one and then finds its purchase (READ COMMITTED sees the committed row). The lock
-    # brings the program's rules and the tiers in the same statement (hotpath.lock_card).
+    # brings the program's rules, the tiers and the ledger's answers in the same statement
+    # (hotpath.lock_for_purchase).
     org = current_org()
-    locked = hotpath.lock_card(card.pk, org.pk)
-    if locked is None:  # the program's first use: create it, then lock
+    ref = card if isinstance(card, hotpath.CardNumber) else card.pk
+    lock = functools.partial(
+        hotpath.lock_for_purchase,
+        ref,
+        org.pk,
+        receipt=receipt,
+        now=now,
+        day=rules.local_day_bounds(at, org.tz),
+        since=now - dt.timedelta(days=rules.TIER_WINDOW_MONTHS * 31 + 31),
+        consent_purpose=Purpose.PROFILING,
+    )
+    locked = lock()
+    if locked is None:  # no such card, or the program's first use: create it, then lock
         get_program()
-        locked = hotpath.lock_card(card.pk, org.pk)
+        locked = lock()
         if locked is None:
-            raise NotFound(Code.CARD_NOT_FOUND, _("no card with this number"), field="card")
-    if card._state.fields_cache.get("customer") is not None:
+            field = card.field if isinstance(card, hotpath.CardNumber) else "card"
+            raise NotFound(Code.CARD_NOT_FOUND, _("no card with this number"), field=field)
+    if isinstance(card, Card) and card._state.fields_cache.get("customer") is not None:
         locked.card.customer = card.customer  # already read by the caller: no second read
-    card, program = locked.card, locked.program
+    card, program, found = locked.card, locked.program, locked.found
     receipt_conflict = Conflict(
         Code.RECEIPT_CONFLICT,
         _("receipt_id %(r)s was already recorded with other details") % {"r": receipt},
         field="receipt_id",
-    )
-    could_get_gift = bool(program.birthday_bonus and locked.birthday)
-    found = hotpath.after_lock(
-        card,
-        receipt=receipt,
-        now=now,
-        day=rules.local_day_bounds(at, org.tz) if program.daily_cap is not None else None,
-        consent_purpose=Purpose.PROFILING if could_get_gift else None,
     )
     if receipt and found.existing_purchase_id is not None:
         existing = Purchase.objects.get(pk=found.existing_purchase_id)
@@ -689,12 +698,13 @@ def record_purchase_result(
     if found.expiry_due:  # rare: replay the ledger and write the expiries (ORM path)
         _write_due_expiries(card, now, actor)
     tier = next((t for t in locked.tiers if t.code == card.tier_code), None)
+    could_get_gift = bool(program.birthday_bonus and locked.birthday)
     earning = rules.points_for_purchase(
         program.earn,
         rules.Purchase(amount=amount_d, at=at, lines=parsed_lines),
         org.tz,
         tier=tier,
-        earned_today=found.earned_today,
+        earned_today=found.earned_today if program.daily_cap is not None else 0,
         welcome_due=False,
         birthday=rules.BirthdayContext(
             birth_date=locked.birthday,
@@ -718,16 +728,6 @@ def record_purchase_result(
         "created_by_id": actor.user.pk if actor.user is not None else None,
         "explanation": earning.steps_as_dicts(),
     }
-    try:
-        (purchase_id,) = hotpath.insert_rows(Purchase, [purchase_fields], returning=True)
-    except IntegrityError as exc:
-        # The same receipt on another card, in parallel: the unique constraint decided. No
-        # query runs after the error: the Conflict leaves this atomic block, which rolls back.
-        raise receipt_conflict from exc
-    purchase = Purchase(id=purchase_id, **purchase_fields)
-    purchase._state.adding = False
-    purchase._state.db = connection.alias
-    purchase.card = card
     expires_at = _expiry_from(program.expiry_months, at, org)
     entry_base = {
         "organization_id": org.pk,
@@ -735,7 +735,7 @@ def record_purchase_result(
         "occurred_at": at,
         "actor_kind": actor.kind,
         "actor_user_id": actor.user.pk if actor.user is not None else None,
-        "purchase_id": purchase_id,
+        "purchase_id": hotpath.PURCHASE_ID,
         "expires_at": expires_at,
     }
     entries: list[dict[str, Any]] = []
@@ -751,7 +751,6 @@ def record_purchase_result(
                 "birthday_year": earning.birthday_year,
             }
         )
-    hotpath.insert_rows(PointsEntry, entries)
     credited = earning.points + earning.birthday_points
     card_values: dict[str, Any] = {"last_visit_at": at}
     if earning.birthday_points > 0:
@@ -766,7 +765,16 @@ def record_purchase_result(
     if checked != card.expiries_checked_at:
         card_values["expiries_checked_at"] = checked
     audits: list[dict[str, Any]] = []
-    new_tier = _tier_after_earn(card, locked.tiers, now, org)
+    qualifying_new = sum(e["points"] for e in entries if e["kind"] in QUALIFYING_KINDS)
+    new_tier = _tier_after_earn(
+        card,
+        locked.tiers,
+        now,
+        org,
+        bound=found.qualifying_bound + qualifying_new,
+        at=at,
+        new_points=qualifying_new,
+    )
     if new_tier is not None:
         new_code, total = new_tier
         card_values["tier_code"] = new_code
@@ -782,30 +790,42 @@ def record_purchase_result(
                 trigger=str(rules.TierTrigger.EARN),
             )
         )
-    card.balance = hotpath.update_card(card, credited, card_values)
-    for name, value in card_values.items():
-        setattr(card, name, value)
-    hotpath.touch_customer(card.customer_id, org.pk, at)
     audits.append(
         _audit_row(
             actor,
             "loyalty.purchase",
             card.customer_id,
             card=card.pk,
-            purchase=purchase_id,
+            purchase=hotpath.PURCHASE_ID,
             amount=str(amount_d),
             points=credited,
         )
     )
-    hotpath.insert_rows(AuditEvent, audits)
-    consequences.fire(
-        Consequence.PURCHASE_RECORDED,
-        organization_id=card.organization_id,
-        purchase=purchase,
-        card=card,
-        points=credited,
-        actor=actor,
-    )
+    try:
+        purchase_id, card.balance = hotpath.write_purchase(
+            purchase_fields, entries, card, credited, card_values, audits, touched_at=at
+        )
+    except IntegrityError as exc:
+        # The same receipt on another card, in parallel: the unique constraint decided. No
+        # query runs after the error: the Conflict leaves this atomic block, which rolls back.
+        raise receipt_conflict from exc
+    purchase = Purchase(id=purchase_id, **purchase_fields)
+    purchase._state.adding = False
+    purchase._state.db = connection.alias
+    purchase.card = card
+    for name, value in card_values.items():
+        setattr(card, name, value)
+    with rawsql.writes_watched() as watched:
+        consequences.fire(
+            Consequence.PURCHASE_RECORDED,
+            organization_id=card.organization_id,
+            purchase=purchase,
+            card=card,
+            points=credited,
+            actor=actor,
+        )
+    if not watched.wrote:  # nothing moved the card: it is as written
+        return PurchaseResult(purchase, card, created=True, points_earned=credited)
     # A subscriber (a referral's welcome bonus) may have moved the card: read it once.
     balance, tier_code, last_visit, year, points_earned = hotpath.card_after(card, purchase_id)
     card.balance, card.tier_code, card.last_visit_at = balance, tier_code, last_visit
@@ -821,17 +841,38 @@ def _expiry_from(months: int | None, at: dt.datetime, org: Any) -> dt.datetime |
 
 
 def _tier_after_earn(
-    card: Card, tiers: Sequence[rules.Tier], now: dt.datetime, org: Any
+    card: Card,
+    tiers: Sequence[rules.Tier],
+    now: dt.datetime,
+    org: Any,
+    *,
+    bound: int | None = None,
+    at: dt.datetime | None = None,
+    new_points: int = 0,
 ) -> tuple[str, int] | None:
-    """:func:`_reevaluate_tier` after an earn (its entry already written): the new tier code
-    and the rolling total when the tier changes, else None."""
+    """:func:`_reevaluate_tier` after an earn: the new tier code and the rolling total when
+    the tier changes, else None.
+
+    ``bound``: an upper bound of the card's qualifying points (the positive qualifying entries
+    of the last 13 months, this purchase's included). Earning only upgrades, so when the bound
+    is below every tier above the card's, nothing can change and the ledger is not read. When
+    the entries are read and the purchase's own (``new_points`` at ``at``) are not written yet,
+    they are counted here."""
     if not tiers:
         return None
-    top = max(tiers, key=lambda t: t.threshold)
-    if card.tier_code == top.code:
+    ordered = rules.sort_tiers(tiers)
+    codes = [t.code for t in ordered]
+    if card.tier_code and card.tier_code not in codes:
+        bound = None  # a tier that no longer exists counts as none: decide from the ledger
+    above = ordered[codes.index(card.tier_code) + 1 :] if card.tier_code in codes else ordered
+    if not above:
         return None  # earning only upgrades: nothing above the top tier
+    if bound is not None and bound < min(t.threshold for t in above):
+        return None
     since = now - dt.timedelta(days=rules.TIER_WINDOW_MONTHS * 31 + 31)
-    entries = hotpath.qualifying_rows(card, since)  # the purchase's own entry included
+    entries = hotpath.qualifying_rows(card, since)
+    if new_points > 0 and at is not None:
+        entries.append(rules.QualifyingPoints(new_points, at))
     decision = rules.evaluate_tier(
         tiers, card.tier_code or None, entries, now, org.tz, trigger=rules.TierTrigger.EARN
     )

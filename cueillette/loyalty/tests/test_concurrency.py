@@ -262,3 +262,70 @@ def test_same_receipt_through_the_api_with_new_keys_credits_once(
         assert len({a[1]["id"] for a in answers}) == 1
         assert all(a[1]["balance"] == 35 for a in answers)
         assert check_ledger(org, card) == 35
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_purchase_that_waited_for_the_lock_reads_what_the_holder_wrote(
+    member: tuple[Organization, Card], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The locked read answers from its snapshot; when the holder of the card's lock committed
+    meanwhile, what it wrote must still be seen: its receipt (a till's retry is a replay, not
+    a second credit) and its points (the tier the two purchases reach together)."""
+    from django.db import transaction
+
+    from cueillette.loyalty import hotpath
+    from cueillette.loyalty.models import Tier
+
+    org, card = member
+    with tenancy.tenant_context(org):
+        Tier.objects.create(code="silver", name="Argent", threshold=50, multiplier="1")
+    reread = {"n": 0}
+    real_after_lock = hotpath.after_lock
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        reread["n"] += 1
+        return real_after_lock(*args, **kwargs)
+
+    monkeypatch.setattr(hotpath, "after_lock", counting)
+    holding, waiting = threading.Event(), threading.Event()
+
+    def holder() -> Purchase:
+        with transaction.atomic():
+            first = services.record_purchase(card, amount="25", actor=ACTOR, receipt_id="R-1")
+            holding.set()
+            waiting.wait(timeout=30)
+            threading.Event().wait(0.5)  # the other purchase is now queued on the lock
+        return first
+
+    def retry() -> Purchase:
+        holding.wait(timeout=30)
+        waiting.set()
+        return services.record_purchase(card, amount="25", actor=ACTOR, receipt_id="R-1")
+
+    def next_sale() -> Purchase:
+        holding.wait(timeout=30)
+        return services.record_purchase(card, amount="20", actor=ACTOR, receipt_id="R-2")
+
+    with race_database():
+        results = run_parallel(org, [holder, retry])
+        assert all(kind == "ok" for kind, _r in results), results
+        assert results[0][1].pk == results[1][1].pk  # the retry found the first purchase
+        assert check_ledger(org, card) == 10 + 25
+        if connection.vendor == "postgresql":
+            assert reread["n"] >= 1  # the waiting read was redone after the lock
+
+        holding.clear()
+        waiting.clear()
+
+        def holder2() -> Purchase:
+            with transaction.atomic():
+                p = services.record_purchase(card, amount="20", actor=ACTOR, receipt_id="R-3")
+                holding.set()
+                threading.Event().wait(0.5)
+            return p
+
+        results = run_parallel(org, [holder2, next_sale])
+        assert all(kind == "ok" for kind, _r in results), results
+        # 25 + 20 + 20 qualifying points: silver (50) is reached by whichever purchase is last.
+        assert count(org, lambda: Card.objects.get(pk=card.pk).tier_code) == "silver"
+        assert check_ledger(org, card) == 10 + 25 + 20 + 20
