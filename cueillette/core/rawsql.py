@@ -126,14 +126,47 @@ def default(field: models.Field[Any, Any], now: dt.datetime) -> Any:
     return field.get_default()
 
 
+# Fields whose ``get_db_prep_save`` returns these Python types unchanged on every backend.
+_PLAIN: dict[str, tuple[type, ...]] = {
+    "CharField": (str,),
+    "TextField": (str,),
+    "SlugField": (str,),
+    "EmailField": (str,),
+    "IntegerField": (int,),
+    "SmallIntegerField": (int,),
+    "BigIntegerField": (int,),
+    "PositiveIntegerField": (int,),
+    "PositiveSmallIntegerField": (int,),
+    "PositiveBigIntegerField": (int,),
+    "ForeignKey": (int,),
+    "BooleanField": (bool,),
+}
+
+
+@functools.cache
+def _plain_types(field: models.Field[Any, Any]) -> tuple[type, ...]:
+    plain = _PLAIN.get(field.get_internal_type(), ())
+    return (*plain, type(None)) if plain and field.null else plain
+
+
+def prep(field: models.Field[Any, Any], value: Any) -> Any:
+    """``field.get_db_prep_save(value)``, skipped where it returns the value unchanged (a str
+    for a text column, an int for an integer or a key, None where NULL is allowed): the
+    hot paths prepare a few dozen values per request."""
+    if type(value) in _plain_types(field):
+        return value
+    return field.get_db_prep_save(value, connection)
+
+
 def insert_params(model: type[models.Model], rows: Sequence[Mapping[str, Any]]) -> list[Any]:
     """The parameters of :func:`insert_sql` for ``rows`` (attribute names -> values; the
     defaults ``objects.create`` would give for the rest)."""
     now = timezone.now()
+    fields = insert_fields(model)
     return [
-        f.get_db_prep_save(row[f.attname] if f.attname in row else default(f, now), connection)
+        prep(f, row[f.attname] if f.attname in row else default(f, now))
         for row in rows
-        for f in insert_fields(model)
+        for f in fields
     ]
 
 

@@ -471,40 +471,90 @@ def _with_id(row: Mapping[str, Any], purchase_id: int) -> dict[str, Any]:
     return out
 
 
-def _insert_select(
-    model: type[models.Model], row: Mapping[str, Any], now: dt.datetime
-) -> tuple[str, list[Any]]:
-    """``INSERT INTO model (...) SELECT ... FROM p``: the row's values as parameters, the
-    placeholder :data:`PURCHASE_ID` as ``p.id`` (in a JSON value: ``jsonb_set``)."""
-    values, params = [], []
-    for f in rawsql.insert_fields(model):
-        value = row[f.attname] if f.attname in row else rawsql.default(f, now)
+def _marks(row: Mapping[str, Any]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Where ``row`` names the purchase's id: (field, ()) for the field itself, (field, keys)
+    for keys of a JSON value (the shape a statement is cached for)."""
+    out = []
+    for name, value in row.items():
         if value is PURCHASE_ID:
-            values.append("p.id")
+            out.append((name, ()))
         elif isinstance(value, dict) and PURCHASE_ID in value.values():
-            keys = [k for k, v in value.items() if v is PURCHASE_ID]
-            rest = {k: v for k, v in value.items() if v is not PURCHASE_ID}
+            out.append((name, tuple(k for k, v in value.items() if v is PURCHASE_ID)))
+    return tuple(out)
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_select_sql(
+    model: type[models.Model], marks: tuple[tuple[str, tuple[str, ...]], ...]
+) -> str:
+    """``INSERT INTO model (...) SELECT ... FROM p``: values as parameters, the placeholder
+    :data:`PURCHASE_ID` as ``p.id`` (in a JSON value: ``jsonb_set``)."""
+    marked = dict(marks)
+    values = []
+    for f in rawsql.insert_fields(model):
+        keys = marked.get(f.attname)
+        if keys is None:
+            values.append("%s")
+        elif not keys:
+            values.append("p.id")
+        else:
             expr = "%s"
             for _k in keys:
                 expr = f"jsonb_set({expr}, %s, to_jsonb(p.id))"
             values.append(expr)
-            params.append(f.get_db_prep_save(rest, connection))
+    columns = ", ".join(_col(f) for f in rawsql.insert_fields(model))
+    return f"INSERT INTO {_table(model)} ({columns}) SELECT {', '.join(values)} FROM p"
+
+
+def _insert_select_params(
+    model: type[models.Model], row: Mapping[str, Any], now: dt.datetime
+) -> list[Any]:
+    params: list[Any] = []
+    for f in rawsql.insert_fields(model):
+        value = row[f.attname] if f.attname in row else rawsql.default(f, now)
+        if value is PURCHASE_ID:
+            continue
+        if isinstance(value, dict) and PURCHASE_ID in value.values():
+            keys = [k for k, v in value.items() if v is PURCHASE_ID]
+            rest = {k: v for k, v in value.items() if v is not PURCHASE_ID}
+            params.append(rawsql.prep(f, rest))
             params += [[k] for k in keys]  # text[] paths
         else:
-            values.append("%s")
-            params.append(f.get_db_prep_save(value, connection))
-    columns = ", ".join(_col(f) for f in rawsql.insert_fields(model))
-    return f"INSERT INTO {_table(model)} ({columns}) SELECT {', '.join(values)} FROM p", params
+            params.append(rawsql.prep(f, value))
+    return params
 
 
-def _card_sets(card_values: Mapping[str, Any]) -> tuple[str, list[Any]]:
+@functools.lru_cache(maxsize=64)
+def _write_sql(
+    entry_marks: tuple[tuple[tuple[str, tuple[str, ...]], ...], ...],
+    card_columns: tuple[str, ...],
+    audit_marks: tuple[tuple[tuple[str, tuple[str, ...]], ...], ...],
+) -> str:
+    ctes = [f"p AS ({rawsql.insert_sql(Purchase, 1, True)})"]
+    ctes += [f"e{i} AS ({_insert_select_sql(PointsEntry, m)})" for i, m in enumerate(entry_marks)]
+    ctes.append(
+        f"c AS (UPDATE {_table(Card)} SET {_card_sets_sql(card_columns)} WHERE {_q('id')} = %s"
+        f" AND {_q('organization_id')} = %s RETURNING {_q('balance')})"
+    )
+    ctes.append(
+        f"u AS (UPDATE {_table(Customer)} SET {_q('last_activity_at')} = %s"
+        f" WHERE {_q('id')} = %s AND {_q('organization_id')} = %s)"
+    )
+    ctes += [f"a{i} AS ({_insert_select_sql(AuditEvent, m)})" for i, m in enumerate(audit_marks)]
+    return f"WITH {', '.join(ctes)} SELECT p.id, c.{_q('balance')} FROM p, c"
+
+
+@functools.lru_cache(maxsize=64)
+def _card_sets_sql(columns: tuple[str, ...]) -> str:
     sets = [f"{_q('balance')} = {_q('balance')} + %s"]
-    params: list[Any] = []
-    for name, value in card_values.items():
-        field = _field(Card, name)
-        sets.append(f"{_col(field)} = %s")
-        params.append(field.get_db_prep_save(value, connection))
-    return ", ".join(sets), params
+    sets += [f"{_col(_field(Card, name))} = %s" for name in columns]
+    return ", ".join(sets)
+
+
+def _card_params(balance_delta: int, card_values: Mapping[str, Any]) -> list[Any]:
+    return [balance_delta] + [
+        rawsql.prep(_field(Card, name), value) for name, value in card_values.items()
+    ]
 
 
 def write_purchase(
@@ -520,10 +570,10 @@ def write_purchase(
     and ``card_values``), the customer's last activity, the audit rows. Entries and audit
     rows name the purchase's id with :data:`PURCHASE_ID`. Returns (purchase id, new balance).
 
-    PostgreSQL: one statement of data-modifying CTEs (one round trip, all or nothing);
-    SQLite (in process, no round trips): the same writes one after the other. An
-    ``IntegrityError`` (the receipt recorded on another card in parallel) leaves before any
-    other write of this purchase is kept."""
+    PostgreSQL: one statement of data-modifying CTEs (one round trip, all or nothing; the
+    statement is built once per shape); SQLite (in process, no round trips): the same writes
+    one after the other. An ``IntegrityError`` (the receipt recorded on another card in
+    parallel) leaves before any other write of this purchase is kept."""
     org = card.organization_id
     if connection.vendor != "postgresql":
         (purchase_id,) = rawsql.insert_rows(Purchase, [purchase], returning=True)
@@ -533,41 +583,29 @@ def write_purchase(
         rawsql.insert_rows(AuditEvent, [_with_id(a, purchase_id) for a in audits])
         return purchase_id, balance
     now = timezone.now()
-    ctes = [f"p AS ({rawsql.insert_sql(Purchase, 1, True)})"]
+    sql = _write_sql(
+        tuple(_marks(e) for e in entries), tuple(card_values), tuple(_marks(a) for a in audits)
+    )
     params = rawsql.insert_params(Purchase, [purchase])
-    for i, row in enumerate(entries):
-        sql, more = _insert_select(PointsEntry, row, now)
-        ctes.append(f"e{i} AS ({sql})")
-        params += more
-    sets, more = _card_sets(card_values)
-    ctes.append(
-        f"c AS (UPDATE {_table(Card)} SET {sets} WHERE {_q('id')} = %s"
-        f" AND {_q('organization_id')} = %s RETURNING {_q('balance')})"
-    )
-    params += [balance_delta, *more, card.pk, org]
-    ctes.append(
-        f"u AS (UPDATE {_table(Customer)} SET {_q('last_activity_at')} = %s"
-        f" WHERE {_q('id')} = %s AND {_q('organization_id')} = %s)"
-    )
+    for row in entries:
+        params += _insert_select_params(PointsEntry, row, now)
+    params += [*_card_params(balance_delta, card_values), card.pk, org]
     params += [_dt(touched_at), card.customer_id, org]
-    for i, row in enumerate(audits):
-        sql, more = _insert_select(AuditEvent, row, now)
-        ctes.append(f"a{i} AS ({sql})")
-        params += more
+    for row in audits:
+        params += _insert_select_params(AuditEvent, row, now)
     with connection.cursor() as cursor:
-        cursor.execute(f"WITH {', '.join(ctes)} SELECT p.id, c.{_q('balance')} FROM p, c", params)
+        cursor.execute(sql, params)
         purchase_id, balance = cursor.fetchone()
     return int(purchase_id), int(balance)
 
 
 def update_card(card: Card, balance_delta: int, values: Mapping[str, Any]) -> int:
     """``balance = balance + delta`` and the other columns in one UPDATE; the new balance."""
-    sets, params = _card_sets(values)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {_table(Card)} SET {sets} WHERE {_q('id')} = %s"
+            f"UPDATE {_table(Card)} SET {_card_sets_sql(tuple(values))} WHERE {_q('id')} = %s"
             f" AND {_q('organization_id')} = %s RETURNING {_q('balance')}",
-            [balance_delta, *params, card.pk, card.organization_id],
+            [*_card_params(balance_delta, values), card.pk, card.organization_id],
         )
         return int(cursor.fetchone()[0])
 
