@@ -16,6 +16,8 @@ PORT ?= 8000
 PYTEST_ARGS ?=
 # The suite runs on 2 workers (pytest-xdist; the machines have 2 cores) and in a random order
 # (pytest-randomly), printed at the start and the end of each run: SEED=N replays an order.
+# --dist loadgroup keeps a module marked xdist_group("...") on one worker, so what it seeds
+# once (the demo data, a migrated template) is seeded once per run, not once per worker.
 WORKERS ?= 2
 ifeq ($(origin SEED), undefined)
 SEED := $(shell od -An -N4 -tu4 /dev/urandom | tr -d ' ')
@@ -111,20 +113,20 @@ pg-stop: ## stop the throwaway PostgreSQL
 # workers make timing-sensitive journeys flaky, and they are a small part of the time.
 test-sqlite: $(VENV)/.installed messages ## the whole suite on SQLite (browser journeys included)
 	@echo "random order seed: $(SEED) (replay: make test-sqlite SEED=$(SEED))"
-	$(TEST_ENV) $(PYTEST) -n $(WORKERS) -m "not browser" $(PYTEST_ARGS)
+	$(TEST_ENV) $(PYTEST) -n $(WORKERS) --dist loadgroup -m "not browser" $(PYTEST_ARGS)
 	$(TEST_ENV) $(PYTEST) -m browser $(PYTEST_ARGS)
 
 # Each worker gets its own test database (pytest-django: test_<name>_gw0, test_<name>_gw1).
 test-pg: $(VENV)/.installed messages ## the suite without browser journeys, on PostgreSQL
 	@echo "random order seed: $(SEED) (replay: make test-pg SEED=$(SEED))"
 	@if [ -n "$${DATABASE_URL:-}" ]; then \
-	  $(TEST_ENV) $(PYTEST) -n $(WORKERS) -m "not browser" $(PYTEST_ARGS); exit; \
+	  $(TEST_ENV) $(PYTEST) -n $(WORKERS) --dist loadgroup -m "not browser" $(PYTEST_ARGS); exit; \
 	fi; \
 	started=""; \
 	if ! $(PG_BIN)/pg_isready -q -h 127.0.0.1 -p $(PG_PORT) 2>/dev/null; then \
 	  $(MAKE) --no-print-directory pg-start; started=1; \
 	fi; \
-	status=0; DATABASE_URL=$(PG_URL) $(TEST_ENV) $(PYTEST) -n $(WORKERS) -m "not browser" $(PYTEST_ARGS) \
+	status=0; DATABASE_URL=$(PG_URL) $(TEST_ENV) $(PYTEST) -n $(WORKERS) --dist loadgroup -m "not browser" $(PYTEST_ARGS) \
 	  || status=$$?; \
 	if [ -n "$$started" ]; then $(MAKE) --no-print-directory pg-stop; fi; \
 	exit $$status

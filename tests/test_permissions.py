@@ -40,6 +40,7 @@ from cueillette.core.audit import Actor
 from cueillette.core.permissions import ApiScope
 from cueillette.core.tests.factories import MembershipFactory, UserFactory
 from tests import permission_table as table
+from tests.seeding import seeded_once
 from tests.test_tenant_isolation import (
     Route,
     World,
@@ -49,7 +50,6 @@ from tests.test_tenant_isolation import (
     _shared_handler,
     build_world,
     is_api,
-    seeded_once,
     staff_client,
     walk_urls,
 )

@@ -24,16 +24,14 @@ import datetime as dt
 import itertools
 import json
 import re
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 from django.apps import apps
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.urls.resolvers import RoutePattern
@@ -82,8 +80,8 @@ from cueillette.loyalty.models import (
     Reward,
     Tier,
 )
+from tests.seeding import seeded_once
 
-T = TypeVar("T")
 A_BASE = 7_000_000
 SECRETS = (
     "alpha-secret-ines@example.org",
@@ -717,18 +715,6 @@ def build_world() -> World:
         pks = model.objects.unscoped().filter(organization=a).values_list("pk", flat=True)
         w.a_ids[model._meta.label] = sorted(set(pks) - b_pks)
     return w
-
-
-@contextmanager
-def seeded_once(django_db_blocker: Any, build: Callable[[], T]) -> Iterator[T]:
-    """Seed once for a whole module: the rows live in a transaction around the module's tests
-    (each test runs in a savepoint inside it, as pytest-django nests them) and are rolled back
-    at the end, so the next module starts from an empty database as usual."""
-    with django_db_blocker.unblock(), transaction.atomic():
-        try:
-            yield build()
-        finally:
-            transaction.set_rollback(True)
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,7 @@ row; the base then holds each person once, with each consent entry once.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -27,7 +28,8 @@ from cueillette.imports.models import Import
 
 ROOT = Path(settings.BASE_DIR)
 N = 3000
-pytestmark = pytest.mark.django_db(transaction=True)
+# One worker runs both tests, so the SQLite template is migrated once per run.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.xdist_group("kill-resume")]
 
 
 def write_file(path: Path) -> Path:
@@ -38,22 +40,39 @@ def write_file(path: Path) -> Path:
     return path
 
 
-@pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
+def _child_env() -> dict[str, str]:
     e = dict(os.environ)
     e["PYTHONPATH"] = str(ROOT)
     e["DJANGO_SETTINGS_MODULE"] = "config.settings"
     e["CUEILLETTE_FAST_HASHER"] = "1"
     e["CUEILLETTE_TASK_BACKEND"] = "django_tasks.backends.immediate.ImmediateBackend"
+    return e
+
+
+@pytest.fixture(scope="module")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty, migrated SQLite file, migrated once for the module (a few seconds each)."""
+    db = tmp_path_factory.mktemp("kill") / "template.sqlite3"
+    e = _child_env()
+    e.pop("DATABASE_URL", None)
+    e["CUEILLETTE_SQLITE_PATH"] = str(db)
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=e, check=True)
+    return db
+
+
+@pytest.fixture
+def env(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
+    e = _child_env()
     if connection.vendor == "postgresql":
         s = connection.settings_dict
         e["DATABASE_URL"] = f"postgres://{s['USER']}@{s['HOST']}:{s['PORT']}/{s['NAME']}"
     else:
-        # The test database lives in memory: the child process gets a file of its own.
+        # The test database lives in memory: the child process gets a file of its own, a copy
+        # of the module's migrated template.
         db = tmp_path / "kill.sqlite3"
+        shutil.copyfile(request.getfixturevalue("migrated_sqlite"), db)
         e.pop("DATABASE_URL", None)
         e["CUEILLETTE_SQLITE_PATH"] = str(db)
-        subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=e, check=True)
     return e
 
 
