@@ -34,6 +34,26 @@ settings.register_profile("cueillette", deadline=None, suppress_health_check=[He
 settings.load_profile("cueillette")
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under ``--dist loadgroup``, pytest-xdist puts a module marked ``xdist_group("name")``
+    on one worker by appending ``@name`` to its tests' ids; the demo and the kill-resume
+    template are built once per run only if it did. A pytest or xdist upgrade broke that once
+    without a word (pytest 9.2), so refuse to run rather than silently build them twice."""
+    if not getattr(config.option, "loadgroup", False):
+        return
+    ignored = [
+        item.nodeid
+        for item in items
+        if item.get_closest_marker("xdist_group") is not None and "@" not in item.nodeid
+    ]
+    if ignored:
+        raise pytest.UsageError(
+            "--dist loadgroup: pytest-xdist did not group these tests (check the pytest and "
+            f"pytest-xdist versions in pyproject.toml): {ignored[:3]}"
+        )
+
+
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: Any) -> None:
     """Name the random order's seed at the end (``-q`` hides pytest-randomly's header line), so
     that a failure seen once can be replayed: same seed, same order, same generated names."""
