@@ -396,9 +396,21 @@ def _measure(db: str, n_rows: int, n_searches: int) -> None:
 
     # The bulk path.
     with tenant_context(org):
+        profiler = None
+        if os.environ.get("BENCH_PROFILE"):  # where the bulk path's time goes (cProfile)
+            import cProfile
+
+            profiler = cProfile.Profile()
+            profiler.enable()
         t0 = time.perf_counter()
         report = import_rows(rows, actor=Actor.system("bench"))
         bulk_s = time.perf_counter() - t0
+        if profiler is not None:
+            import pstats
+
+            profiler.disable()
+            pstats.Stats(profiler).sort_stats("tottime").print_stats(40)
+            pstats.Stats(profiler).sort_stats("cumulative").print_stats(60)
     assert report.ok, report.errors[:5]
     assert report.created == n_rows, (report.created, report.duplicates)
     bulk_rate = n_rows / bulk_s

@@ -255,6 +255,8 @@ def setup_django(url: str, workdir: Path) -> None:
     os.environ["DATABASE_URL"] = url
     os.environ["CUEILLETTE_VAR_DIR"] = str(workdir)
     os.environ["CUEILLETTE_LOG_LEVEL"] = "ERROR"
+    # As for the served app: the profile's thousand purchases on one key are not a flood.
+    os.environ["CUEILLETTE_API_RATE_LIMIT"] = "100000000"
     import django
 
     django.setup()

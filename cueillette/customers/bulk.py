@@ -26,7 +26,7 @@ import csv
 import datetime as dt
 import functools
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -509,7 +509,9 @@ class _Importer:
             if p.confirm_news_email:
                 confirm.append(customer_id)
         event_ids = events.insert(event_rows, returning=True)
-        self.fire(batch, ids, event_rows, event_ids)
+        self.fire(
+            customers.instances(ids, [p.values for p in batch]), events, event_rows, event_ids
+        )
         for customer in Customer.objects.filter(pk__in=confirm) if confirm else ():
             request_email_confirmation(
                 customer,
@@ -524,8 +526,8 @@ class _Importer:
 
     def fire(
         self,
-        batch: list[_Prepared],
-        customer_ids: list[int],
+        new_customers: list[Customer],
+        events: RowInserter,
         event_rows: list[dict[str, Any]],
         event_ids: list[int],
     ) -> None:
@@ -539,10 +541,7 @@ class _Importer:
         ):
             return
         source = str(self.source)
-        customers = {
-            pk: Customer(pk=pk, **self.stamps, **p.values)
-            for p, pk in zip(batch, customer_ids, strict=True)
-        }
+        customers = {c.pk: c for c in new_customers}
         consequences.fire_many(
             Consequence.CUSTOMER_JOINED,
             organization_id=self.org.pk,
@@ -552,10 +551,12 @@ class _Importer:
         )
         wordings = {w.pk: w for w in self.wordings.values()}
         payloads = []
-        for row, pk in zip(event_rows, event_ids, strict=True):
-            event = ConsentEvent(pk=pk, occurred_at=self.now, recorded_at=self.now, **row)
-            event.wording = wordings[row["wording_id"]]
-            event.customer = customers[row["customer_id"]]
+        # The related rows are cached on each event, as ``select_related`` would.
+        cache_wording = ConsentEvent._meta.get_field("wording").set_cached_value
+        cache_customer = ConsentEvent._meta.get_field("customer").set_cached_value
+        for row, event in zip(event_rows, events.instances(event_ids, event_rows), strict=True):
+            cache_wording(event, wordings[row["wording_id"]])
+            cache_customer(event, customers[row["customer_id"]])
             payloads.append(
                 {
                     "customer": event.customer,
@@ -588,6 +589,9 @@ class RowInserter:
 
     def __init__(self, model: type[models.Model], fixed: Mapping[str, Any]) -> None:
         self.model = model
+        self.fixed = dict(fixed)
+        self._layout: list[tuple[str, Any]] | None = None
+        self._fixed_names: frozenset[str] = frozenset()
         self.connection = connections[router.db_for_write(model)]
         self.sqlite = self.connection.vendor == "sqlite"
         # Columns in three groups: plain values, values to prepare, constants (``fixed``,
@@ -667,6 +671,38 @@ class RowInserter:
             self.copy_constants = [fixed[f.attname] for f in constant]
             # Only a sequence-backed id can be drawn beforehand.
             self.copy = isinstance(pk, models.AutoField)
+
+    def instances(self, ids: Sequence[int], rows: Sequence[Mapping[str, Any]]) -> list[Any]:
+        """The model instances of rows just inserted with ``ids``, as the ORM would read them
+        back (``from_db``: positional, not adding), with the values this inserter wrote:
+        the row's, else the field's default, with ``fixed`` winning. No query."""
+        if self._layout is None:
+            fixed_at = {a: v for a, v in self.fixed.items()}
+            defaults = {a: d for a, d in self.plain} | {a: d for a, d, _f in self.prepared}
+            self._layout = [
+                (
+                    f.attname,
+                    fixed_at[f.attname] if f.attname in fixed_at else defaults.get(f.attname),
+                )
+                for f in self.model._meta.concrete_fields
+                if not f.primary_key
+            ]
+            self._fixed_names = frozenset(fixed_at)
+        layout, fixed_names = self._layout, self._fixed_names
+        names = [str(f.attname) for f in self.model._meta.concrete_fields]
+        pk_at = next(i for i, f in enumerate(self.model._meta.concrete_fields) if f.primary_key)
+        db = self.connection.alias
+        from_db = self.model.from_db
+        out = []
+        for pk, row in zip(ids, rows, strict=True):
+            get = row.get
+            values = [
+                default if attname in fixed_names else get(attname, default)
+                for attname, default in layout
+            ]
+            values.insert(pk_at, pk)
+            out.append(from_db(db, names, values))
+        return out
 
     def _prep(self, field: Any, value: Any) -> Any:
         if value is not None and self.sqlite and field.get_internal_type() == "JSONField":

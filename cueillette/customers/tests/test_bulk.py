@@ -244,3 +244,63 @@ def test_unknown_columns_are_reported_once(tenant: Any) -> None:
 
 # The ``import_customers`` command now runs on the imports engine (cueillette.imports): its
 # tests are in cueillette/imports/tests/test_customer_imports.py.
+
+
+def test_subscribers_hear_the_rows_as_written(tenant: Any, django_assert_num_queries: Any) -> None:
+    """An import's CUSTOMER_JOINED and CONSENT_CHANGED carry the instances the ORM would read
+    back (every column as written, defaults included), built without a query: the event's
+    customer is the joined customer itself and its wording is already loaded."""
+    from django.forms.models import model_to_dict
+
+    from cueillette.core import consequences
+    from cueillette.core.consequences import Consequence, Fired, Phase
+
+    heard: dict[str, list[Fired]] = {"joined": [], "consent": []}
+
+    def joined(fired: Fired) -> None:
+        heard["joined"].append(fired)
+
+    def consent(fired: Fired) -> None:
+        heard["consent"].append(fired)
+
+    consequences.subscribe(Consequence.CUSTOMER_JOINED, joined, phase=Phase.IN_TRANSACTION)
+    consequences.subscribe(Consequence.CONSENT_CHANGED, consent, phase=Phase.IN_TRANSACTION)
+    try:
+        report = run(
+            [
+                {
+                    "last_name": "Roux",
+                    "first_name": "Élise",
+                    "phone": "0612345678",
+                    "consent_news_sms": "yes",
+                    "consent_profiling": "no",
+                },
+                {
+                    "last_name": "Marin",
+                    "email": "marin@laposte.net",
+                    "language": "en",
+                    "consent_loyalty": "yes",
+                },
+            ]
+        )
+    finally:
+        consequences.unsubscribe(Consequence.CUSTOMER_JOINED, joined)
+        consequences.unsubscribe(Consequence.CONSENT_CHANGED, consent)
+    assert report.ok and report.created == 2 and report.consents == 3
+    customers = [f.payload["customer"] for f in heard["joined"]]
+    assert sorted(c.last_name for c in customers) == ["Marin", "Roux"]
+    for c in customers:
+        assert c.pk is not None and c._state.adding is False
+        assert model_to_dict(c) == model_to_dict(Customer.objects.get(pk=c.pk))
+        assert c.created_at == Customer.objects.get(pk=c.pk).created_at
+    assert len(heard["consent"]) == 3
+    for fired in heard["consent"]:
+        event = fired.payload["event"]
+        stored = ConsentEvent.objects.get(pk=event.pk)
+        assert model_to_dict(event) == model_to_dict(stored)
+        assert (event.occurred_at, event.recorded_at) == (stored.occurred_at, stored.recorded_at)
+        assert fired.payload["customer"] is event.customer
+        assert any(event.customer is c for c in customers)
+        with django_assert_num_queries(0):
+            assert event.wording.text_hash == stored.wording_hash
+            assert event.customer.pk == stored.customer_id
