@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connections, models, router, transaction
+from django.db.models.base import ModelState
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -692,8 +693,12 @@ class RowInserter:
         names = [str(f.attname) for f in self.model._meta.concrete_fields]
         pk_at = next(i for i, f in enumerate(self.model._meta.concrete_fields) if f.primary_key)
         db = self.connection.alias
-        from_db = self.model.from_db
+        model = self.model
+        new = model.__new__
         out = []
+        # Filled as Django unpickles an instance (``Model.__setstate__``): the attributes
+        # straight into ``__dict__``, state "from the database". ``__init__`` would pass every
+        # foreign key through its descriptor, which costs more than the import's own checks.
         for pk, row in zip(ids, rows, strict=True):
             get = row.get
             values = [
@@ -701,7 +706,13 @@ class RowInserter:
                 for attname, default in layout
             ]
             values.insert(pk_at, pk)
-            out.append(from_db(db, names, values))
+            obj = new(model)
+            obj.__dict__.update(zip(names, values, strict=True))
+            state = ModelState()
+            state.adding = False
+            state.db = db
+            obj._state = state
+            out.append(obj)
         return out
 
     def _prep(self, field: Any, value: Any) -> Any:
