@@ -675,10 +675,10 @@ class RowInserter:
 
     def instances(self, ids: Sequence[int], rows: Sequence[Mapping[str, Any]]) -> list[Any]:
         """The model instances of rows just inserted with ``ids``, as the ORM would read them
-        back (``from_db``: positional, not adding), with the values this inserter wrote:
+        back (every concrete field set, not "adding"), with the values this inserter wrote:
         the row's, else the field's default, with ``fixed`` winning. No query."""
         if self._layout is None:
-            fixed_at = {a: v for a, v in self.fixed.items()}
+            fixed_at = self.fixed
             defaults = {a: d for a, d in self.plain} | {a: d for a, d, _f in self.prepared}
             self._layout = [
                 (
