@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 from typing import Any, Literal
 
 
@@ -27,10 +28,17 @@ UNSET = _Unset.UNSET
 Unset = Literal[_Unset.UNSET]
 
 
+@functools.cache
+def _names(cls: Any) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls))
+
+
 def given(change: Any) -> dict[str, Any]:
     """The fields of the dataclass ``change`` that were given (not :data:`UNSET`), by name."""
-    return {
-        f.name: getattr(change, f.name)
-        for f in dataclasses.fields(change)
-        if getattr(change, f.name) is not UNSET
-    }
+    out = {}
+    # An import calls this per row: the field names are read once per class.
+    for name in _names(change.__class__):
+        value = getattr(change, name)
+        if value is not UNSET:
+            out[name] = value
+    return out
