@@ -499,8 +499,17 @@ def names_in(response: Any) -> str:
     ],
 )
 def test_search(
-    counter_client: Client, people: dict[str, Any], query: str, found: str, not_found: str
+    counter: Any,
+    counter_client: Client,
+    people: dict[str, Any],
+    query: str,
+    found: str,
+    not_found: str,
 ) -> None:
+    # The page names who is logged in: a generated staff name ("Hélène ...") must not be
+    # taken for a search result.
+    counter.full_name = "Zoé Comptoir"
+    counter.save(update_fields=["full_name"])
     html = names_in(counter_client.get(LIST, {"q": query}))
     assert found in html
     assert not_found not in html
