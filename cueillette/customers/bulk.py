@@ -591,8 +591,6 @@ class RowInserter:
     def __init__(self, model: type[models.Model], fixed: Mapping[str, Any]) -> None:
         self.model = model
         self.fixed = dict(fixed)
-        self._layout: list[tuple[str, Any]] | None = None
-        self._fixed_names: frozenset[str] = frozenset()
         self.connection = connections[router.db_for_write(model)]
         self.sqlite = self.connection.vendor == "sqlite"
         # Columns in three groups: plain values, values to prepare, constants (``fixed``,
@@ -673,25 +671,25 @@ class RowInserter:
             # Only a sequence-backed id can be drawn beforehand.
             self.copy = isinstance(pk, models.AutoField)
 
+    @functools.cached_property
+    def _instance_layout(self) -> tuple[list[str], int, list[tuple[str, Any]]]:
+        """For :meth:`instances`: every concrete field's name, where the id goes, and for the
+        other fields the value written when a row lacks it (``fixed``, else the default)."""
+        concrete = self.model._meta.concrete_fields
+        defaults = {a: d for a, d in self.plain} | {a: d for a, d, _f in self.prepared}
+        defaults |= self.fixed
+        return (
+            [str(f.attname) for f in concrete],
+            next(i for i, f in enumerate(concrete) if f.primary_key),
+            [(f.attname, defaults.get(f.attname)) for f in concrete if not f.primary_key],
+        )
+
     def instances(self, ids: Sequence[int], rows: Sequence[Mapping[str, Any]]) -> list[Any]:
         """The model instances of rows just inserted with ``ids``, as the ORM would read them
         back (every concrete field set, not "adding"), with the values this inserter wrote:
         the row's, else the field's default, with ``fixed`` winning. No query."""
-        if self._layout is None:
-            fixed_at = self.fixed
-            defaults = {a: d for a, d in self.plain} | {a: d for a, d, _f in self.prepared}
-            self._layout = [
-                (
-                    f.attname,
-                    fixed_at[f.attname] if f.attname in fixed_at else defaults.get(f.attname),
-                )
-                for f in self.model._meta.concrete_fields
-                if not f.primary_key
-            ]
-            self._fixed_names = frozenset(fixed_at)
-        layout, fixed_names = self._layout, self._fixed_names
-        names = [str(f.attname) for f in self.model._meta.concrete_fields]
-        pk_at = next(i for i, f in enumerate(self.model._meta.concrete_fields) if f.primary_key)
+        names, pk_at, layout = self._instance_layout
+        fixed_names = self.fixed.keys()
         db = self.connection.alias
         model = self.model
         new = model.__new__
