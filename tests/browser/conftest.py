@@ -187,7 +187,11 @@ class Site:
 
 
 @pytest.fixture
-def site(live_server: Any, browser: Any, settings: Any) -> Iterator[Site]:
+def site(live_server: Any, transactional_db: None, browser: Any, settings: Any) -> Iterator[Site]:
+    # transactional_db first: its teardown (flushing every table) then runs after this
+    # fixture's, once the browser contexts are closed. The other way round, a request still
+    # in flight (a wallet page's service worker) held a table while the flush ran: "database
+    # table is locked", and the next test started on the unflushed rows.
     from django.core.cache import cache
 
     url = live_server.url.rstrip("/")
